@@ -1,0 +1,58 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from api import errors
+from api.limits import BodySizeLimit
+from api.routers import chain, media, verify
+from api.state import AppState
+from ledger.chain.artifact import load_artifact
+from ledger.chain.deployment import Deployment
+from ledger.config import Settings
+from ledger.store.db import Database
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings, db: Database | None = None, deployment: Deployment | None = None) -> FastAPI:
+    """Build the app. ``db`` and ``deployment`` default to the ones in the settings' data directory."""
+    state = AppState(
+        settings=settings,
+        db=db or Database(settings.resolved_database_url()),
+        deployment=deployment or Deployment.load(settings.deployment_file),
+        abi=load_artifact()["abi"],
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if db is None:
+            state.db.dispose()
+
+    app = FastAPI(
+        title="Media provenance ledger",
+        version="0.1.0",
+        summary="Is this image a registered original? Answers from a mirror of an on-chain registry.",
+        lifespan=lifespan,
+    )
+    app.state.ledger = state
+    errors.install(app)
+    app.include_router(media.router)
+    app.include_router(verify.router)
+    app.include_router(chain.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def reader_page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    return app

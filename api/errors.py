@@ -1,0 +1,74 @@
+"""One exception handler: every error leaves as ``{"error": {"code", "message"}}`` with a 4xx status."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger import errors
+
+log = logging.getLogger("api")
+
+STATUS = {
+    errors.Unauthorized: 401,
+    errors.NotFound: 404,
+    errors.AlreadyRegistered: 409,
+    errors.TooLarge: 413,
+    errors.UnsupportedFormat: 415,
+    errors.NotAnImage: 422,
+    errors.InvalidHash: 422,
+    errors.LedgerValueError: 422,
+    errors.DeploymentError: 503,
+    errors.ChainError: 503,
+    errors.ConfigError: 503,
+}
+
+HTTP_CODES = {
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_format",
+    422: "invalid_request",
+}
+
+
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code, "message": message}}
+
+
+def status_for(exc: errors.LedgerError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(errors.LedgerError)
+    async def ledger_error(_request: Request, exc: errors.LedgerError) -> JSONResponse:
+        status = status_for(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(error_body(exc.code, exc.message), status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body')}: {err.get('msg')}" for err in exc.errors()
+        )
+        return JSONResponse(error_body("invalid_request", f"the request is not valid: {problems}"), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = HTTP_CODES.get(exc.status_code, "http_error")
+        message = exc.detail if isinstance(exc.detail, str) else "the request failed"
+        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return JSONResponse(error_body("internal_error", "an unexpected error occurred; it was logged"), status_code=500)

@@ -1,0 +1,46 @@
+"""Where to check every answer on chain, and whether the service is healthy."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import func, select
+
+from api.deps import StateDep
+from api.schemas import ChainInfo, Health
+from ledger.store import repository as repo
+from ledger.store.models import SubmissionRow
+from ledger.verification import freshness
+
+router = APIRouter(tags=["chain"])
+
+
+@router.get("/v1/chain", response_model=ChainInfo)
+def chain_info(state: StateDep) -> ChainInfo:
+    with state.db.read() as session:
+        fresh = freshness(session, state.deployment.address)
+    return ChainInfo(
+        chain_id=state.deployment.chain_id,
+        contract=state.deployment.address,
+        deploy_block=state.deployment.block,
+        deploy_tx=state.deployment.tx_hash,
+        abi=state.abi,
+        **fresh,
+    )
+
+
+@router.get("/healthz", response_model=Health)
+def health(state: StateDep) -> Health:
+    with state.db.read() as session:
+        fresh = freshness(session, state.deployment.address)
+        pending = session.scalar(
+            select(func.count()).select_from(SubmissionRow).where(SubmissionRow.status != repo.ANCHORED)
+        )
+    return Health(
+        status="ok",
+        chain_id=state.deployment.chain_id,
+        contract=state.deployment.address,
+        indexed_block=fresh["indexed_block"],
+        head_block=fresh["head_block"],
+        seconds_behind=fresh["seconds_behind"],
+        pending_registrations=pending or 0,
+    )

@@ -1,0 +1,53 @@
+"""Response models: the public wire shapes, kept apart from ORM rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class MediaAccepted(BaseModel):
+    content_hash: str
+    uid: str
+    status: str
+
+
+class MediaStatus(BaseModel):
+    content_hash: str
+    uid: str
+    status: str
+    manifest_hash: str
+    nonce: int | None = None
+    deadline: int | None = None
+    signature: str | None = None
+    sent_tx_hash: str | None = None
+    last_error: str | None = None
+    chain_id: int | None = None
+    contract: str | None = None
+    tx_hash: str | None = None
+    block_number: int | None = None
+    log_index: int | None = None
+    registered_at: int | None = None
+
+
+class ChainInfo(BaseModel):
+    chain_id: int
+    contract: str
+    deploy_block: int
+    deploy_tx: str | None
+    indexed_block: int | None
+    head_block: int | None
+    index_updated_at: str | None
+    seconds_behind: float | None
+    abi: list[dict[str, Any]]
+
+
+class Health(BaseModel):
+    status: str
+    chain_id: int
+    contract: str
+    indexed_block: int | None
+    head_block: int | None
+    seconds_behind: float | None
+    pending_registrations: int

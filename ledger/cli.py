@@ -1,0 +1,181 @@
+"""The ``provenance`` command. Commands are thin: build settings, call one service, map errors to exit codes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from ledger.config import Settings
+from ledger.errors import ConfigError, LedgerError
+
+app = typer.Typer(help="Media provenance ledger: register images at publication, verify circulating copies.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
+publisher_app = typer.Typer(help="Publishers this service registers images for.", no_args_is_help=True)
+db_app = typer.Typer(help="The mirror and outbox database.", no_args_is_help=True)
+app.add_typer(publisher_app, name="publisher")
+app.add_typer(db_app, name="db")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", envvar="PROVENANCE_DATA_DIR", show_default="./var",
+                                              help="Where the chain state, keystore, database and deployment live.")]
+DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="PROVENANCE_DATABASE_URL",
+                                                 show_default="SQLite in the data directory")]
+RpcUrl = Annotated[str | None, typer.Option("--rpc-url", envvar="PROVENANCE_RPC_URL",
+                                            help="Use this chain instead of starting a local anvil.")]
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")  # fmt: skip
+    for noisy in ("httpx", "web3", "urllib3", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _fail(exc: LedgerError) -> typer.Exit:
+    err.print(f"[bold red]error[/] ({exc.code}): {exc.message}", highlight=False)
+    return typer.Exit(2 if isinstance(exc, (ConfigError, ValueError)) else 1)
+
+
+@app.command()
+def up(
+    data_dir: DataDir = None,
+    port: Annotated[int | None, typer.Option(envvar="PROVENANCE_PORT", show_default="8000", help="API port.")] = None,
+    chain_port: Annotated[int | None, typer.Option(envvar="PROVENANCE_CHAIN_PORT", show_default="8545",
+                                                   help="Port of the local anvil.")] = None,
+    rpc_url: RpcUrl = None,
+    contract: Annotated[str | None, typer.Option(envvar="PROVENANCE_CONTRACT",
+                                                 help="With --rpc-url: an already deployed MediaRegistry.")] = None,
+    database_url: DatabaseUrl = None,
+    host: Annotated[str | None, typer.Option(envvar="PROVENANCE_HOST", show_default="127.0.0.1")] = None,
+    redeploy: Annotated[bool, typer.Option(help="Deploy a new contract even though one is recorded.")] = False,
+) -> None:
+    """Run everything: local chain (anvil), contract, indexer, anchorer and the API with the reader page."""
+    from ledger.supervisor import up as run_up
+
+    _logging()
+    if contract and not rpc_url:
+        err.print("[red]error[/]: --contract needs --rpc-url (the chain it is deployed on)")
+        raise typer.Exit(2)
+    try:
+        settings = _settings(data_dir=data_dir, port=port, chain_port=chain_port, rpc_url=rpc_url,
+                             contract=contract, database_url=database_url, host=host)  # fmt: skip
+        raise typer.Exit(run_up(settings, redeploy=redeploy))
+    except LedgerError as exc:
+        raise _fail(exc) from None
+
+
+@app.command(hidden=True)
+def worker(name: str) -> None:
+    """Run one service in this process (used by `provenance up`)."""
+    from ledger import workers
+
+    _logging()
+    runners = {"indexer": workers.run_indexer, "anchorer": workers.run_anchorer, "api": workers.run_api}
+    if name not in runners:
+        raise typer.BadParameter(f"unknown worker {name!r}; one of {', '.join(runners)}")
+    try:
+        runners[name](Settings())
+    except LedgerError as exc:
+        raise _fail(exc) from None
+
+
+@publisher_app.command("add")
+def publisher_add(
+    name: Annotated[str, typer.Argument(help="The publisher's name as readers should see it.")],
+    domain: Annotated[str, typer.Option(help="The publisher's web domain, e.g. example.org.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Create a signing key, register the publisher on chain, and print its API key (once)."""
+    from ledger.chain.artifact import load_artifact
+    from ledger.chain.client import RegistryClient, connect
+    from ledger.chain.deployment import Deployment
+    from ledger.publishers import add_publisher
+    from ledger.store.db import Database
+    from ledger.store.migrate import upgrade
+
+    _logging()
+    try:
+        settings = _settings(data_dir=data_dir, database_url=database_url, rpc_url=rpc_url)
+        deployment = Deployment.load(settings.deployment_file)
+        password = settings.resolved_password()
+        w3 = connect(settings.rpc_url or deployment.rpc_url)
+        if not w3.is_connected():
+            raise ConfigError(f"the chain at {settings.rpc_url or deployment.rpc_url} does not answer: is `provenance up` running?")
+        client = RegistryClient(w3, deployment.address, load_artifact()["abi"])
+        db = Database(settings.resolved_database_url())
+        upgrade(db.engine)
+        new = add_publisher(db, client, settings.keystore_dir, password, settings.admin_key(deployment.chain_id),
+                            name, domain)  # fmt: skip
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    out.print(f"Publisher [bold]{new.name}[/] ({new.domain}) registered on chain {deployment.chain_id} as {new.address}")
+    out.print(f"Signing key: {new.keystore_file} (encrypted)")
+    if new.funded_wei:
+        out.print(f"Funded with {new.funded_wei // 10**18} ETH on the local chain for its registrations.")
+    out.print("API key (shown once, store it now):")
+    print(new.api_key)
+
+
+@publisher_app.command("list")
+def publisher_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Publishers this service holds keys for, with their on-chain status from the mirror."""
+    from sqlalchemy import select
+
+    from ledger.store.db import Database
+    from ledger.store.models import PublisherAccountRow, PublisherRow
+
+    settings = _settings(data_dir=data_dir, database_url=database_url)
+    db = Database(settings.resolved_database_url())
+    with db.read() as session:
+        for account in session.scalars(select(PublisherAccountRow).order_by(PublisherAccountRow.created_at)):
+            mirrored = session.get(PublisherRow, account.address)
+            status = "not yet indexed" if mirrored is None else ("suspended" if mirrored.suspended_block else "active")
+            out.print(f"{account.address}  {account.name} ({account.domain})  {status}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Create or migrate the database schema (Alembic)."""
+    from ledger.store.db import Database
+    from ledger.store.migrate import upgrade
+
+    _logging()
+    settings = _settings(data_dir=data_dir, database_url=database_url)
+    db = Database(settings.resolved_database_url())
+    upgrade(db.engine)
+    out.print("database schema is up to date")
+
+
+@app.command()
+def fingerprint(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Print the fingerprints of image files, one JSON object a line."""
+    from ledger.fingerprint import fingerprint_file
+
+    code = 0
+    for path in files:
+        try:
+            fp = fingerprint_file(path)
+        except LedgerError as exc:
+            err.print(f"{path}: {exc.message}")
+            code = 1
+            continue
+        print(json.dumps({"file": str(path), **fp.as_dict()}))
+    raise typer.Exit(code)
+
+
+if __name__ == "__main__":
+    app()

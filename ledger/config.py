@@ -1,0 +1,113 @@
+"""Settings: one pydantic-settings class, built by the CLI or ``create_app``, never at import time.
+
+Every field reads ``PROVENANCE_<NAME>`` from the environment; CLI flags override.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ledger.errors import ConfigError
+
+# anvil's first development account (mnemonic "test test ... junk"): a published TEST key, used only as the
+# admin of a chain this project starts itself (chain id 31337). Any other chain needs PROVENANCE_ADMIN_PRIVATE_KEY.
+ANVIL_TEST_ADMIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+LOCAL_CHAIN_ID = 31337
+PASSWORD_FILE_NAME = "keystore-password"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROVENANCE_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    chain_port: int = Field(8545, ge=1, le=65535)
+    rpc_url: str | None = None
+    contract: str | None = None
+    database_url: str | None = None
+    keystore_password: SecretStr | None = None
+    keystore_password_file: Path | None = None
+    admin_private_key: SecretStr | None = None
+
+    max_upload_bytes: int = 25 * 1024 * 1024
+    max_pixels: int = 50_000_000
+    confirmations: int = Field(0, ge=0)
+    indexer_poll_seconds: float = 0.5
+    indexer_max_range: int = 2000
+    anchorer_poll_seconds: float = 0.5
+    resend_after_seconds: float = 60.0
+    chain_state_interval: int = 5  # anvil dumps its state this often (seconds) besides on shutdown
+    signature_validity_seconds: int = 30 * 24 * 3600
+
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def chain_dir(self) -> Path:
+        return self.data_path / "chain"
+
+    @property
+    def keystore_dir(self) -> Path:
+        return self.data_path / "keystore"
+
+    @property
+    def deployment_file(self) -> Path:
+        return self.data_path / "deployment.json"
+
+    @property
+    def local_rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.chain_port}"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_path / 'ledger.sqlite3'}"
+
+    def resolved_password(self) -> str:
+        """The keystore password: env value, else the env-named file, else ``<data-dir>/keystore-password``."""
+        if self.keystore_password is not None:
+            password = self.keystore_password.get_secret_value()
+        else:
+            path = self.keystore_password_file or self.data_path / PASSWORD_FILE_NAME
+            if not path.is_file():
+                raise ConfigError(
+                    "no keystore password: set PROVENANCE_KEYSTORE_PASSWORD or PROVENANCE_KEYSTORE_PASSWORD_FILE "
+                    f"(or create {path}; `make run` generates one for local use)"
+                )
+            password = path.read_text().strip()
+        if len(password) < 8:
+            raise ConfigError("the keystore password must have at least 8 characters")
+        return password
+
+    def admin_key(self, chain_id: int) -> str:
+        if self.admin_private_key is not None:
+            return self.admin_private_key.get_secret_value()
+        if chain_id == LOCAL_CHAIN_ID and self.environment == "development":
+            return ANVIL_TEST_ADMIN_KEY
+        raise ConfigError(
+            f"chain {chain_id} is not the local development chain: set PROVENANCE_ADMIN_PRIVATE_KEY"
+        )
+
+
+def ensure_password_file(settings: Settings) -> Path | None:
+    """For local use: create ``<data-dir>/keystore-password`` (mode 600) when no password is configured."""
+    if settings.keystore_password is not None or settings.keystore_password_file is not None:
+        return None
+    path = settings.data_path / PASSWORD_FILE_NAME
+    if path.exists():
+        return path
+    import secrets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(32) + "\n")
+    return path

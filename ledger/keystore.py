@@ -1,0 +1,38 @@
+"""Publisher signing keys in encrypted keystore files (Web3 Secret Storage, scrypt), one per publisher.
+
+Keys never leave this module in clear except as the return value of ``load_key``; nothing here logs them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from eth_account import Account
+
+from ledger.errors import ConfigError
+
+
+def create_key(directory: Path, password: str) -> tuple[str, str]:
+    """Create a new key, write it encrypted, return (checksummed address, file name)."""
+    account = Account.create()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    name = f"{account.address}.json"
+    keystore = Account.encrypt(account.key, password)
+    fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(keystore, handle)
+    return account.address, name
+
+
+def load_key(directory: Path, name: str, password: str) -> bytes:
+    path = directory / name
+    try:
+        keystore = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"keystore file {path} is missing") from exc
+    try:
+        return bytes(Account.decrypt(keystore, password))
+    except ValueError as exc:
+        raise ConfigError(f"cannot decrypt {path}: wrong keystore password?") from exc
