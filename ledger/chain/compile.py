@@ -14,6 +14,7 @@ Run ``python -m ledger.chain.compile`` to rewrite the artifact, ``--check`` to o
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 from pathlib import Path
@@ -91,7 +92,7 @@ def compile_contracts(root: Path, *, solc_binary: Path | None = None) -> dict[st
     metadata: dict[str, Any] = json.loads(compiled["metadata"])
     return {
         "contractName": CONTRACT_NAME,
-        "compiler": {"version": metadata["compiler"]["version"], "settings": COMPILER_SETTINGS},
+        "compiler": {"version": metadata["compiler"]["version"], "settings": copy.deepcopy(COMPILER_SETTINGS)},
         "abi": compiled["abi"],
         "bytecode": "0x" + compiled["evm"]["bytecode"]["object"],
         "deployedBytecode": "0x" + compiled["evm"]["deployedBytecode"]["object"],

@@ -6,13 +6,15 @@ import hashlib
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from solcx.wrapper import get_solc_version
 
 from ledger.chain.artifact import DEFAULT_ARTIFACT_PATH, artifact_digest, load_artifact, render_artifact
-from ledger.chain.compile import SOURCE_UNITS, compile_contracts, source_keccak
+from ledger.chain.compile import SOLC_WRAPPER, SOURCE_UNITS, compile_contracts, source_keccak
 
 from .helpers import REPO_ROOT
 
@@ -80,3 +82,56 @@ def test_load_artifact_and_digest() -> None:
     digest = artifact_digest(artifact)
     assert re.fullmatch(r"0x[0-9a-f]{64}", digest)
     assert digest == "0x" + hashlib.sha256(DEFAULT_ARTIFACT_PATH.read_bytes()).hexdigest()
+
+
+def test_solc_wrapper_answers_like_a_native_solc(fresh: dict[str, Any]) -> None:
+    version = get_solc_version(SOLC_WRAPPER, with_commit_hash=True)  # what py-solc-x parses
+    assert str(version) == fresh["compiler"]["version"]
+    banner = subprocess.run([str(SOLC_WRAPPER), "--version"], capture_output=True, text=True, check=True).stdout
+    assert banner == f"solc, the solidity compiler commandline interface\nVersion: {version}.Linux.g++\n"
+
+
+def test_solc_wrapper_resolves_include_paths_and_prints_pure_json(tmp_path: Path) -> None:
+    """``--include-path`` as native solc: the import is found in the second folder; stdout is JSON only."""
+    (tmp_path / "base").mkdir()
+    (tmp_path / "lib" / "dep").mkdir(parents=True)
+    (tmp_path / "lib" / "dep" / "Lib.sol").write_text(
+        "// SPDX-License-Identifier: MIT\npragma solidity 0.8.37;\n"
+        "library Lib { function one() internal pure returns (uint) { return 1; } }\n"
+    )
+    source = (
+        '// SPDX-License-Identifier: MIT\npragma solidity 0.8.37;\nimport {Lib} from "dep/Lib.sol";\n'
+        "contract C { function f() external pure returns (uint) { return Lib.one(); } }\n"
+    )
+    def run(sources: dict[str, Any]) -> dict[str, Any]:
+        request = {
+            "language": "Solidity",
+            "sources": {name: {"content": text} for name, text in sources.items()},
+            "settings": {"outputSelection": {"*": {"*": ["abi"]}}},
+        }
+        proc = subprocess.run(
+            [
+                str(SOLC_WRAPPER),
+                "--standard-json",
+                "--base-path",
+                str(tmp_path / "base"),
+                "--include-path",
+                str(tmp_path / "lib"),
+            ],
+            input=json.dumps(request),
+            capture_output=True,
+            text=True,
+            check=True,  # compile errors are reported in the JSON with exit code 0, as native solc does
+            cwd=tmp_path,
+        )
+        result: dict[str, Any] = json.loads(proc.stdout)  # nothing but JSON on stdout
+        return result
+
+    ok = run({"C.sol": source})
+    assert not [e for e in ok.get("errors", []) if e["severity"] == "error"]
+    assert set(ok["sources"]) == {"C.sol", "dep/Lib.sol"}
+    assert ok["contracts"]["C.sol"]["C"]["abi"][0]["name"] == "f"
+
+    missing = run({"M.sol": 'import "nowhere/X.sol";'})
+    messages = [e["message"] for e in missing["errors"] if e["severity"] == "error"]
+    assert len(messages) == 1 and "nowhere/X.sol" in messages[0]

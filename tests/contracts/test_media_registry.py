@@ -13,7 +13,15 @@ from web3.contract import Contract
 
 from ledger import eip712
 from ledger.chain.artifact import load_artifact
+from ledger.chain.errors import (
+    ERROR_STRING_SELECTOR,
+    PANIC_SELECTOR,
+    UndecodableRevert,
+    contract_revert,
+    decode_custom_error,
+)
 from ledger.eip712 import Domain, registration_digest
+from ledger.errors import ContractRevert
 from ledger.records import Registration, record_uid
 from ledger.types import ZERO_HASH
 
@@ -413,3 +421,29 @@ def test_register_on_anvil(anvil: Web3, artifact: dict[str, Any], record_propert
     assert reverted_with(
         artifact["abi"], lambda: registry.functions.register(reg.as_contract_tuple()).transact({"from": stranger})
     ) == ("MediaRegistryNotPublisher", (stranger,))
+
+
+# ------------------------------------------------------------------------------------------ revert decoding
+
+
+def test_decode_custom_error_builtins_and_unknown(abi: list[dict[str, Any]]) -> None:
+    reason = ERROR_STRING_SELECTOR + encode(["string"], ["nope"])
+    assert decode_custom_error(abi, reason) == ("Error", ("nope",))
+    assert decode_custom_error(abi, "0x" + (PANIC_SELECTOR + encode(["uint256"], [0x11])).hex()) == ("Panic", (0x11,))
+    with pytest.raises(UndecodableRevert):
+        decode_custom_error(abi, "0xdeadbeef")
+    with pytest.raises(UndecodableRevert):
+        decode_custom_error(abi, b"\x01")
+
+
+def test_contract_revert_carries_name_and_args(
+    with_publisher: Contract, accounts: dict[str, str], abi: list[dict[str, Any]]
+) -> None:
+    stranger = accounts["stranger"]
+    reg = sample_registration("x")
+    with pytest.raises(Exception) as caught:
+        with_publisher.functions.register(reg.as_contract_tuple()).transact({"from": stranger})
+    revert = contract_revert(abi, caught.value)
+    assert isinstance(revert, ContractRevert)
+    assert (revert.error_name, revert.error_args) == ("MediaRegistryNotPublisher", (stranger,))
+    assert "MediaRegistryNotPublisher" in revert.message

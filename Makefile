@@ -1,0 +1,51 @@
+# The two commands: `make run` (the whole service) and `make test` (every test). Both set up what is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test setup test-setup system-test-deps bench compile clean-data
+
+run: setup
+	$(BIN)/provenance up
+
+test: test-setup
+	$(BIN)/python -m pytest
+
+setup: $(VENV)/.installed node_modules/.installed
+
+test-setup: setup $(VENV)/.installed-test system-test-deps
+
+# Python: a venv in .venv with this project installed in editable mode.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# npm: solc-js (offline compiler), anvil (local chain), OpenZeppelin. Install scripts are not needed (the anvil
+# binary ships in its platform package) and one of them would try to download, so they are skipped.
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+# Debian: Chromium for the browser test (Playwright drives it; it cannot download its own browser here).
+system-test-deps:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+
+# Rebuild contracts/build/MediaRegistry.json after changing a contract (commit the result).
+compile: setup
+	$(BIN)/python -m ledger.chain.compile
+
+bench: test-setup
+	@ls scripts/bench_*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }; \
+	for script in scripts/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+# Delete the local chain, database and keys (asks first).
+clean-data:
+	@read -p "Delete ./var (local chain, database, publisher keys)? [y/N] " answer; [ "$$answer" = y ] && rm -rf var
