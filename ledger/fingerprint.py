@@ -82,6 +82,8 @@ def decode_image(data: bytes, limits: Limits = Limits()) -> tuple[Image.Image, s
                 )
             image.seek(0)
             image.load()
+    except (TooLarge, UnsupportedFormat):
+        raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise TooLarge(f"the image is too large to decode safely: {exc}") from exc
     except UnidentifiedImageError as exc:

@@ -1,0 +1,78 @@
+"""The reader page in real headless Chromium (Debian's), driven by Playwright, against the running service."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import PUBLISHER_DOMAIN, PUBLISHER_NAME, Published
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(executable).exists():
+        pytest.fail("Debian chromium is not installed: `make test` installs it (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, published: Published) -> Iterator[Page]:
+    page = browser.new_page()
+    outside: list[str] = []
+    local = (published.service.url, "blob:", "data:")
+    page.on("request", lambda r: None if r.url.startswith(local) else outside.append(r.url))
+    page.goto(published.service.url + "/")
+    yield page
+    page.close()
+    assert outside == [], f"the page requested other hosts: {outside}"
+
+
+def upload(page: Page, path: Path) -> None:
+    page.set_input_files("#file", str(path))
+    expect(page.locator("#result")).to_have_attribute("data-state", "done", timeout=20_000)
+
+
+def test_registered_image_shows_as_original_with_publisher(page: Page, published: Published) -> None:
+    upload(page, published.image)
+    expect(page.locator("#result")).to_have_attribute("data-verdict", "original")
+    verdict = page.locator("#verdict").inner_text()
+    assert verdict.startswith(f"Registered original: published by {PUBLISHER_NAME} ({PUBLISHER_DOMAIN}) on ")
+    assert "Rain on a city street" in verdict
+    assert "Index up to date" in page.locator("#freshness").inner_text()
+    tx_line = page.locator(".match-tx").first
+    assert tx_line.get_attribute("data-tx-hash", timeout=5_000).startswith("0x")
+    expect(page.locator("#chain")).to_contain_text("on chain 31337")
+
+
+def test_unknown_and_resaved_images(page: Page, published: Published, pdq_fixtures: Path, tmp_path: Path) -> None:
+    upload(page, pdq_fixtures / "reg-test-input" / "labelme-subset" / "q0291.jpg")
+    expect(page.locator("#result")).to_have_attribute("data-verdict", "unknown")
+    assert page.locator("#verdict").inner_text().startswith("No registered original found.")
+
+    resaved = tmp_path / "resaved.png"
+    Image.open(published.image).save(resaved, format="PNG")
+    upload(page, resaved)
+    expect(page.locator("#result")).to_have_attribute("data-verdict", "same_pixels")
+    assert page.locator("#verdict").inner_text().startswith(f"Same pixels as a registered original: published by {PUBLISHER_NAME}")
+
+
+def test_a_file_that_is_not_an_image_shows_the_error(page: Page, tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.jpg"
+    bogus.write_bytes(b"this is text, not a photo")
+    upload(page, bogus)
+    expect(page.locator("#error")).to_contain_text("not an image")

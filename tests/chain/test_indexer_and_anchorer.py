@@ -1,0 +1,165 @@
+"""Indexer and anchorer on a real anvil (started through the same AnvilNode `provenance up` uses)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from sqlalchemy import func, select
+
+from ledger.anchorer import Anchorer
+from ledger.chain.artifact import load_artifact
+from ledger.chain.client import RegistryClient, connect
+from ledger.chain.deployment import Deployment, ensure_deployment
+from ledger.chain.node import AnvilNode
+from ledger.config import ANVIL_TEST_ADMIN_KEY
+from ledger.eip712 import Domain
+from ledger.indexer.scanner import Indexer
+from ledger.publishing import accept
+from ledger.fingerprint import Fingerprint
+from ledger.manifest import build_manifest
+from ledger.records import Registration, record_uid
+from ledger.store import repository as repo
+from ledger.store.db import Database
+from ledger.store.migrate import upgrade
+from ledger.store.models import PublisherAccountRow, PublisherRow, RecordRow, SubmissionRow
+from tests.conftest import free_port
+
+
+@dataclass
+class Chain:
+    node: AnvilNode
+    client: RegistryClient
+    deployment: Deployment
+    db: Database
+    publisher_key: bytes
+
+    def indexer(self, max_range: int = 2000) -> Indexer:
+        return Indexer(self.db, connect(self.node.url), self.deployment, self.client.abi, max_range=max_range)
+
+    def catch_up(self, indexer: Indexer) -> None:
+        while indexer.step() or indexer._behind():
+            pass
+
+
+@pytest.fixture
+def chain(tmp_path: Path) -> Iterator[Chain]:
+    node = AnvilNode(tmp_path / "chain", free_port())
+    node.start()
+    try:
+        w3 = connect(node.url)
+        deployment = ensure_deployment(w3, tmp_path / "deployment.json", load_artifact(), ANVIL_TEST_ADMIN_KEY, node.url)
+        client = RegistryClient(w3, deployment.address, load_artifact()["abi"])
+        publisher = Account.create()
+        client.add_publisher(ANVIL_TEST_ADMIN_KEY, publisher.address, "Wire Service", "wire.example")
+        client.fund(ANVIL_TEST_ADMIN_KEY, publisher.address, 10**20)
+        db = Database(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+        upgrade(db.engine)
+        yield Chain(node, client, deployment, db, bytes(publisher.key))
+        db.dispose()
+    finally:
+        node.stop()
+
+
+def registration(i: int) -> Registration:
+    h = lambda tag: "0x" + (tag * 16 + i.to_bytes(16, "big")).hex()  # noqa: E731
+    return Registration(h(b"\x01"), h(b"\x02"), h(b"\x03"), h(b"\x04"))
+
+
+def count(db: Database, model: type) -> int:
+    with db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_indexer_mirrors_every_event_once_across_restarts(chain: Chain) -> None:
+    for i in range(25):
+        chain.client.register(chain.publisher_key, registration(i), wait=True)
+    # Small ranges so the catch-up takes many committed steps, then "crash" half-way and start a new indexer.
+    first = chain.indexer(max_range=3)
+    for _ in range(5):
+        first.step()
+    partial = count(chain.db, RecordRow)
+    assert 0 < partial < 25
+    second = chain.indexer(max_range=3)
+    chain.catch_up(second)
+    assert count(chain.db, RecordRow) == 25
+    assert count(chain.db, PublisherRow) == 1
+
+    # Rewind the checkpoint to before the deployment and replay everything: upserts, no duplicates.
+    with chain.db.write() as session:
+        repo.save_checkpoint(session, chain.deployment.address, 31337, chain.deployment.block - 1, None, 0)
+    chain.catch_up(chain.indexer())
+    assert count(chain.db, RecordRow) == 25
+    with chain.db.read() as session:
+        rows = session.scalars(select(RecordRow)).all()
+        publisher = session.get(PublisherRow, rows[0].publisher)
+    assert publisher is not None and publisher.name == "Wire Service"
+    assert {r.uid for r in rows} == {record_uid(r.publisher, registration(i).content_hash) for i, r in enumerate(sorted(rows, key=lambda r: (r.block_number, r.log_index)))}
+
+
+def _accept_one(chain: Chain, address: str) -> str:
+    fp = Fingerprint("0x" + "0a" * 32, "0x" + "0b" * 32, "0x" + "0c" * 32, 100, 10, 10, "PNG")
+    with chain.db.write() as session:
+        session.add(PublisherAccountRow(address=address, name="Wire Service", domain="wire.example", api_key_hash="x",
+                                        keystore_file="unused", next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
+    manifest = build_manifest(address, fp, "caption", "credit")
+    return accept(chain.db, Domain(31337, chain.deployment.address), address, chain.publisher_key, fp, manifest, 3600).uid
+
+
+def test_outbox_row_goes_pending_sent_anchored(chain: Chain) -> None:
+    address = Account.from_key(chain.publisher_key).address
+    uid = _accept_one(chain, address)
+    anchorer = Anchorer(chain.db, chain.client, lambda _address: chain.publisher_key)
+    assert anchorer.step() == 1
+    with chain.db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None and row.status == "sent" and row.tx_hash
+    chain.catch_up(chain.indexer())
+    with chain.db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None and row.status == "anchored"
+    assert anchorer.step() == 0  # nothing left to send
+
+
+def test_anchorer_recovers_from_a_crash_after_sending(chain: Chain) -> None:
+    """The transaction went out but the 'sent' mark was lost: the retry sees it on chain instead of failing."""
+    address = Account.from_key(chain.publisher_key).address
+    uid = _accept_one(chain, address)
+    with chain.db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None
+        reg = Registration(row.content_hash, row.pixel_hash, row.pdq_hash, row.manifest_hash, row.parent)
+    chain.client.register(chain.publisher_key, reg, wait=True)  # as if sent just before a crash
+    anchorer = Anchorer(chain.db, chain.client, lambda _address: chain.publisher_key)
+    assert anchorer.step() == 0
+    with chain.db.read() as session:
+        assert session.get(SubmissionRow, uid).status == "sent"  # type: ignore[union-attr]
+    chain.catch_up(chain.indexer())
+    with chain.db.read() as session:
+        assert session.get(SubmissionRow, uid).status == "anchored"  # type: ignore[union-attr]
+
+
+def test_lost_transaction_is_sent_again(chain: Chain) -> None:
+    """A 'sent' row whose transaction the chain no longer knows goes back to pending and is re-sent."""
+    address = Account.from_key(chain.publisher_key).address
+    uid = _accept_one(chain, address)
+    with chain.db.write() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None
+        row.status, row.tx_hash, row.attempts = "sent", "0x" + "ee" * 32, 1
+    anchorer = Anchorer(chain.db, chain.client, lambda _address: chain.publisher_key, resend_after=0)
+    anchorer.step()  # finds the transaction missing
+    with chain.db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None and row.status == "pending" and "not found" in (row.last_error or "")
+        row_attempts = row.attempts
+    with chain.db.write() as session:  # skip the retry backoff
+        session.get(SubmissionRow, uid).updated_at = repo.utcnow().replace(year=2000)  # type: ignore[union-attr]
+    assert anchorer.step() == 1
+    chain.catch_up(chain.indexer())
+    with chain.db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None and row.status == "anchored" and row.attempts == row_attempts + 1

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from ledger.errors import NotAnImage, TooLarge, UnsupportedFormat
+from ledger.fingerprint import Limits, fingerprint_bytes, fingerprint_file, hamming
+
+# The reference implementation's own test accepts up to 16 bits (../shared/fixtures/README.md).
+REFERENCE_TOLERANCE_BITS = 16
+
+
+def expected_pdq(pdq_fixtures: Path) -> list[tuple[str, str]]:
+    rows = []
+    for line in (pdq_fixtures / "expected-pdq.tsv").read_text().splitlines():
+        if line and not line.startswith("#"):
+            path, digest = line.split("\t")
+            rows.append((path, digest))
+    return rows
+
+
+def test_pdq_agrees_with_the_reference_hashes(pdq_fixtures: Path) -> None:
+    rows = expected_pdq(pdq_fixtures)
+    assert len(rows) >= 18
+    for path, digest in rows:
+        fp = fingerprint_file(pdq_fixtures / path)
+        assert hamming(fp.pdq, digest) <= REFERENCE_TOLERANCE_BITS, path
+
+
+def test_every_pixel_mode_gives_the_same_pdq(pdq_fixtures: Path) -> None:
+    files = sorted(p for p in (pdq_fixtures / "misc-images" / "modes").iterdir() if p.suffix != ".md")
+    assert len(files) >= 10
+    reference = fingerprint_file(pdq_fixtures / "misc-images" / "modes" / "original.jpg").pdq
+    for path in files:
+        assert hamming(fingerprint_file(path).pdq, reference) <= REFERENCE_TOLERANCE_BITS, path.name
+
+
+def test_canonical_pixel_hash_follows_the_design_definition() -> None:
+    image = Image.new("RGB", (3, 2))
+    image.putdata([(1, 2, 3), (4, 5, 6), (7, 8, 9), (10, 11, 12), (13, 14, 15), (16, 17, 18)])
+    png = io.BytesIO()
+    image.save(png, format="PNG")
+    expected = hashlib.sha256((3).to_bytes(4, "big") + (2).to_bytes(4, "big") + bytes(range(1, 19))).hexdigest()
+    fp = fingerprint_bytes(png.getvalue())
+    assert fp.pixel_sha256 == "0x" + expected
+    assert fp.sha256 == "0x" + hashlib.sha256(png.getvalue()).hexdigest()
+    assert (fp.width, fp.height, fp.format) == (3, 2, "PNG")
+
+
+def test_lossless_resave_keeps_pixels_but_not_bytes(pdq_fixtures: Path) -> None:
+    original = (pdq_fixtures / "bridge-mods" / "aaa-orig.jpg").read_bytes()
+    for fmt, options in (("PNG", {}), ("WEBP", {"lossless": True}), ("TIFF", {})):
+        out = io.BytesIO()
+        Image.open(io.BytesIO(original)).save(out, format=fmt, **options)
+        a, b = fingerprint_bytes(original), fingerprint_bytes(out.getvalue())
+        assert a.sha256 != b.sha256
+        assert a.pixel_sha256 == b.pixel_sha256, fmt
+
+
+def test_alpha_is_composited_over_white() -> None:
+    transparent, white = io.BytesIO(), io.BytesIO()
+    Image.new("RGBA", (8, 8), (0, 0, 0, 0)).save(transparent, format="PNG")
+    Image.new("RGB", (8, 8), (255, 255, 255)).save(white, format="PNG")
+    assert fingerprint_bytes(transparent.getvalue()).pixel_sha256 == fingerprint_bytes(white.getvalue()).pixel_sha256
+
+
+def test_exif_orientation_is_applied(pdq_fixtures: Path) -> None:
+    """exif-rotn-6 is stored landscape with "rotate 90 clockwise to view": hashing must see it upright,
+    exactly as if the pixels had been rotated and the tag dropped."""
+    path = pdq_fixtures / "reg-test-input" / "exif-rotn" / "exif-rotn-6.jpg"
+    stored = Image.open(path)
+    assert stored.size == (4032, 3024) and stored.getexif().get(0x0112) == 6
+    upright = io.BytesIO()
+    stored.transpose(Image.Transpose.ROTATE_270).save(upright, format="PNG")
+    fp = fingerprint_file(path)
+    assert (fp.width, fp.height) == (3024, 4032)
+    assert fp.pixel_sha256 == fingerprint_bytes(upright.getvalue(), Limits(max_bytes=100_000_000)).pixel_sha256
+
+
+def test_limits_and_bad_input() -> None:
+    png = io.BytesIO()
+    Image.new("L", (400, 300)).save(png, format="PNG")
+    with pytest.raises(TooLarge):
+        fingerprint_bytes(png.getvalue(), Limits(max_bytes=100))
+    with pytest.raises(TooLarge):
+        fingerprint_bytes(png.getvalue(), Limits(max_pixels=100_000))
+    assert fingerprint_bytes(png.getvalue(), Limits(max_pixels=120_000)).width == 400
+    with pytest.raises(NotAnImage):
+        fingerprint_bytes(b"")
+    with pytest.raises(NotAnImage):
+        fingerprint_bytes(b"%PDF-1.4 not an image")
+    with pytest.raises(NotAnImage):
+        fingerprint_bytes(png.getvalue()[:60])
+    bmp = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(bmp, format="BMP")
+    with pytest.raises(UnsupportedFormat):
+        fingerprint_bytes(bmp.getvalue())
+
+
+def test_gif_uses_the_first_frame() -> None:
+    frames = [Image.new("RGB", (16, 16), c) for c in ("red", "blue")]
+    gif, first = io.BytesIO(), io.BytesIO()
+    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:])
+    Image.open(io.BytesIO(gif.getvalue())).convert("RGB").save(first, format="PNG")
+    assert fingerprint_bytes(gif.getvalue()).pixel_sha256 == fingerprint_bytes(first.getvalue()).pixel_sha256
