@@ -18,5 +18,6 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    # "heads": features add their tables in migrations branching from the initial one until merged.
     command.upgrade(alembic_config(engine), revision)
