@@ -26,6 +26,11 @@ def _hex(value: Any) -> str:
     return text if text.startswith("0x") else "0x" + text
 
 
+def _int(value: Any) -> int:
+    """Raw JSON-RPC gives quantities as hex strings; web3's formatted logs give ints."""
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
 def _normalise(abi_type: str, value: Any) -> Any:
     if abi_type == "address":
         return to_checksum_address(value)
@@ -66,8 +71,8 @@ class EventDecoder:
         return DecodedEvent(
             name=abi["name"],
             args=args,
-            block_number=int(log["blockNumber"]),
+            block_number=_int(log["blockNumber"]),
             block_hash=_hex(log["blockHash"]),
             tx_hash=_hex(log["transactionHash"]),
-            log_index=int(log["logIndex"]),
+            log_index=_int(log["logIndex"]),
         )

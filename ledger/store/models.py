@@ -73,6 +73,29 @@ class CheckpointRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ChainEventRow(Base):
+    """Every event of the contract, decoded, in chain order: the mirror's ground truth. Derived tables
+    (publishers, records, ...) are rebuilt from these rows after a reorg rewind."""
+
+    __tablename__ = "chain_events"
+
+    tx_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    log_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+    block_hash: Mapped[str] = mapped_column(HASH)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    args: Mapped[str] = mapped_column(Text)  # canonical JSON of the decoded arguments
+
+
+class IndexedBlockRow(Base):
+    """Hashes of recently indexed blocks (range ends and blocks with events), to find a fork point."""
+
+    __tablename__ = "indexed_blocks"
+
+    block_number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    block_hash: Mapped[str] = mapped_column(HASH)
+
+
 class PublisherAccountRow(Base):
     """A publisher this service signs for: its keystore file and its API key, stored only hashed."""
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.indexer.decode import DecodedEvent
 from ledger.store.models import (
     CheckpointRow,
     ManifestRow,
@@ -36,53 +35,7 @@ def api_key_hash(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-# -- mirror: written by the indexer ---------------------------------------------------------------------
-def apply_event(session: Session, event: DecodedEvent) -> None:
-    """Idempotent: replaying the same log leaves the same rows."""
-    args = event.args
-    if event.name == "PublisherAdded":
-        session.merge(
-            PublisherRow(
-                address=args["publisher"],
-                name=args["name"],
-                domain=args["domain"],
-                added_block=event.block_number,
-                added_tx=event.tx_hash,
-                suspended_block=None,
-            )
-        )
-    elif event.name == "PublisherSuspended":
-        session.execute(
-            update(PublisherRow).where(PublisherRow.address == args["publisher"]).values(suspended_block=event.block_number)
-        )
-    elif event.name == "PublisherReenabled":
-        session.execute(
-            update(PublisherRow).where(PublisherRow.address == args["publisher"]).values(suspended_block=None)
-        )
-    elif event.name == "Registered":
-        session.merge(
-            RecordRow(
-                uid=args["uid"],
-                publisher=args["publisher"],
-                content_hash=args["contentHash"],
-                pixel_hash=args["pixelHash"],
-                pdq_hash=args["pdqHash"],
-                manifest_hash=args["manifestHash"],
-                parent=args["parent"],
-                registered_at=int(args["registeredAt"]),
-                block_number=event.block_number,
-                block_hash=event.block_hash,
-                tx_hash=event.tx_hash,
-                log_index=event.log_index,
-            )
-        )
-        session.execute(
-            update(SubmissionRow)
-            .where(SubmissionRow.uid == args["uid"])
-            .values(status=ANCHORED, tx_hash=event.tx_hash, last_error=None, updated_at=utcnow())
-        )
-
-
+# -- mirror checkpoint (rows are written by ledger.indexer.mirror) -----------------------------------
 def get_checkpoint(session: Session, contract: str) -> CheckpointRow | None:
     return session.get(CheckpointRow, contract)
 

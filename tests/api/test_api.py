@@ -15,6 +15,7 @@ from sqlalchemy import select
 from api.app import create_app
 from ledger.chain.deployment import Deployment
 from ledger.config import Settings
+from ledger.indexer import mirror
 from ledger.indexer.decode import DecodedEvent
 from ledger.keystore import create_key
 from ledger.store import repository as repo
@@ -38,9 +39,9 @@ def setup(tmp_path: Path) -> Iterator[tuple[TestClient, Database, str]]:
                                         api_key_hash=repo.api_key_hash(API_KEY), keystore_file=key_file,
                                         next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
         # The mirror as the indexer would have written it.
-        repo.apply_event(session, DecodedEvent("PublisherAdded", {"publisher": address, "name": "Daily Example",
+        mirror.apply_events(session, [DecodedEvent("PublisherAdded", {"publisher": address, "name": "Daily Example",
                                                                   "domain": "example.org"}, 2, "0x" + "22" * 32,
-                                               "0x" + "aa" * 32, 0))  # fmt: skip
+                                               "0x" + "aa" * 32, 0)])  # fmt: skip
     deployment = Deployment(31337, CONTRACT, 1, None, "0x00", "http://127.0.0.1:1", "2026-11-28T00:00:00Z")
     with TestClient(create_app(settings, db=db, deployment=deployment)) as client:
         yield client, db, address
@@ -63,7 +64,7 @@ def mirror_registration(db: Database, uid: str) -> None:
         assert row is not None
         args = {"uid": row.uid, "publisher": row.publisher, "contentHash": row.content_hash, "pixelHash": row.pixel_hash,
                 "pdqHash": row.pdq_hash, "manifestHash": row.manifest_hash, "parent": row.parent, "registeredAt": 1795884909}
-        repo.apply_event(session, DecodedEvent("Registered", args, 5, "0x" + "55" * 32, "0x" + "bb" * 32, 3))
+        mirror.apply_events(session, [DecodedEvent("Registered", args, 5, "0x" + "55" * 32, "0x" + "bb" * 32, 3)])
         repo.save_checkpoint(session, CONTRACT, 31337, 5, "0x" + "55" * 32, 6)
 
 

@@ -41,8 +41,7 @@ class Chain:
         return Indexer(self.db, connect(self.node.url), self.deployment, self.client.abi, max_range=max_range)
 
     def catch_up(self, indexer: Indexer) -> None:
-        while indexer.step() or indexer._behind():
-            pass
+        indexer.catch_up()
 
 
 @pytest.fixture
