@@ -34,9 +34,12 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
-# Debian: Chromium for the browser test (Playwright drives it; it cannot download its own browser here).
+# Debian: Chromium for the browser test (Playwright drives it; it cannot download its own browser here) and
+# PostgreSQL, whose server the tests start themselves on a loopback port with a throwaway data directory.
 system-test-deps:
-	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; fi
 
 # Rebuild contracts/build/MediaRegistry.json after changing a contract (commit the result).
 compile: setup

@@ -29,8 +29,9 @@ PASSWORD = "test-password-not-secret"
 
 
 @pytest.fixture
-def setup(tmp_path: Path) -> Iterator[tuple[TestClient, Database, str]]:
-    settings = Settings(data_dir=tmp_path, keystore_password=PASSWORD, max_upload_bytes=2_000_000, max_pixels=4_000_000)
+def setup(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, Database, str]]:
+    settings = Settings(data_dir=tmp_path, keystore_password=PASSWORD, max_upload_bytes=2_000_000, max_pixels=4_000_000,
+                        database_url=database_url)  # fmt: skip
     db = Database(settings.resolved_database_url())
     upgrade(db.engine)
     address, key_file = create_key(settings.keystore_dir, PASSWORD)

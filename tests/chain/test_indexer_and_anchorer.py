@@ -45,7 +45,7 @@ class Chain:
 
 
 @pytest.fixture
-def chain(tmp_path: Path) -> Iterator[Chain]:
+def chain(tmp_path: Path, database_url: str) -> Iterator[Chain]:
     node = AnvilNode(tmp_path / "chain", free_port())
     node.start()
     try:
@@ -55,7 +55,7 @@ def chain(tmp_path: Path) -> Iterator[Chain]:
         publisher = Account.create()
         client.add_publisher(ANVIL_TEST_ADMIN_KEY, publisher.address, "Wire Service", "wire.example")
         client.fund(ANVIL_TEST_ADMIN_KEY, publisher.address, 10**20)
-        db = Database(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+        db = Database(database_url)
         upgrade(db.engine)
         yield Chain(node, client, deployment, db, bytes(publisher.key))
         db.dispose()
