@@ -21,6 +21,11 @@ db_app = typer.Typer(help="The mirror and outbox database.", no_args_is_help=Tru
 app.add_typer(publisher_app, name="publisher")
 app.add_typer(db_app, name="db")
 
+from ledger.cli_audit import audit_app, reindex  # noqa: E402  (sub-commands live in their own module)
+
+app.add_typer(audit_app, name="audit")
+app.command()(reindex)
+
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 

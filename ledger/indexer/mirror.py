@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ledger.indexer.decode import DecodedEvent
-from ledger.store.models import ChainEventRow, IndexedBlockRow, PublisherRow, RecordRow, SubmissionRow
+from ledger.store.models import ChainEventRow, CheckpointRow, IndexedBlockRow, PublisherRow, RecordRow, SubmissionRow
 
 PUBLISHER_EVENTS = ("PublisherAdded", "PublisherSuspended", "PublisherReenabled")
 KEPT_BLOCK_HASHES = 512  # how far back a fork point can be found without a full re-index
@@ -94,6 +94,13 @@ def rewind(session: Session, fork_block: int) -> int:
         .values(status="sent", last_error="its block was dropped by a chain reorganisation")
     )
     return int(dropped or 0)
+
+
+def clear(session: Session) -> None:
+    """Empty the mirror and its checkpoint (for a full re-index); the outbox keeps its rows."""
+    for model in (ChainEventRow, RecordRow, IndexedBlockRow, PublisherRow, CheckpointRow):
+        session.execute(delete(model))
+    session.execute(update(SubmissionRow).where(SubmissionRow.status == "anchored").values(status="sent"))
 
 
 def _rebuild_publishers(session: Session) -> None:

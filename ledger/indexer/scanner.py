@@ -139,6 +139,11 @@ class Indexer:
             if not self.behind():
                 return total
 
+    def checkpoint_block(self) -> int:
+        with self.db.read() as session:
+            checkpoint = repo.get_checkpoint(session, self.deployment.address)
+        return checkpoint.block_number if checkpoint else self.deployment.block - 1
+
     def behind(self) -> bool:
         with self.db.read() as session:
             checkpoint = repo.get_checkpoint(session, self.deployment.address)

@@ -1,0 +1,244 @@
+"""The mirror equals the chain after crashes, reorganisations and node restarts, on SQLite and PostgreSQL.
+Each scenario ends with the auditor's independent check (`ledger.audit.audit_mirror`)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from sqlalchemy import func, select
+
+from ledger.anchorer import Anchorer
+from ledger.audit import ChainReader, audit_mirror
+from ledger.chain.artifact import load_artifact
+from ledger.chain.client import RegistryClient, connect
+from ledger.chain.deployment import Deployment, ensure_deployment
+from ledger.chain.node import AnvilNode
+from ledger.config import ANVIL_TEST_ADMIN_KEY
+from ledger.eip712 import Domain
+from ledger.fingerprint import Fingerprint
+from ledger.indexer.scanner import Indexer
+from ledger.manifest import build_manifest
+from ledger.publishing import accept
+from ledger.records import record_uid
+from ledger.store import repository as repo
+from ledger.store.db import Database
+from ledger.store.migrate import upgrade
+from ledger.store.models import PublisherAccountRow, RecordRow, SubmissionRow
+from tests.chain.flood import flood, registration
+from tests.conftest import ROOT, free_port, wait_for
+
+ABI = load_artifact()["abi"]
+FLOOD_EVENTS = 10_000
+
+
+@dataclass
+class Chain:
+    node: AnvilNode
+    deployment: Deployment
+    data_dir: Path
+    publisher_key: bytes
+
+    @property
+    def client(self) -> RegistryClient:
+        return RegistryClient(connect(self.node.url), self.deployment.address, ABI)
+
+    def rpc(self, method: str, *params: object) -> object:
+        return connect(self.node.url).provider.make_request(method, list(params))  # type: ignore[arg-type]
+
+    def head(self) -> int:
+        return int(connect(self.node.url).eth.block_number)
+
+
+def start_chain(data_dir: Path) -> Chain:
+    node = AnvilNode(data_dir / "chain", free_port())
+    node.start()
+    w3 = connect(node.url)
+    deployment = ensure_deployment(w3, data_dir / "deployment.json", load_artifact(), ANVIL_TEST_ADMIN_KEY, node.url)
+    publisher = Account.create()
+    client = RegistryClient(w3, deployment.address, ABI)
+    client.add_publisher(ANVIL_TEST_ADMIN_KEY, publisher.address, "Wire Service", "wire.example")
+    client.fund(ANVIL_TEST_ADMIN_KEY, publisher.address, 10**21)
+    return Chain(node, deployment, data_dir, bytes(publisher.key))
+
+
+@pytest.fixture
+def chain(tmp_path: Path) -> Iterator[Chain]:
+    chain = start_chain(tmp_path / "var")
+    yield chain
+    chain.node.stop()
+
+
+@pytest.fixture(scope="module")
+def flooded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+    """A chain holding more than 10,000 events, shared by the crash tests (they only read it)."""
+    chain = start_chain(tmp_path_factory.mktemp("flooded") / "var")
+    flood(chain.node.url, chain.deployment.address, ABI, chain.publisher_key, FLOOD_EVENTS)
+    yield chain
+    chain.node.stop()
+
+
+def fresh_db(url: str) -> Database:
+    db = Database(url)
+    upgrade(db.engine)
+    return db
+
+
+def assert_mirror_equals_chain(db: Database, chain: Chain) -> None:
+    report = audit_mirror(db, ChainReader(connect(chain.node.url), chain.deployment.address, ABI), chain.deployment.block)
+    problems = {t.table: (t.missing[:3], t.extra[:3], t.changed[:3]) for t in report.tables if not t.equal}
+    assert report.equal, problems
+
+
+def checkpoint(db: Database, chain: Chain) -> int:
+    with db.read() as session:
+        row = repo.get_checkpoint(session, chain.deployment.address)
+        return row.block_number if row else -1
+
+
+def count_records(db: Database) -> int:
+    with db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(RecordRow)) or 0)
+
+
+def test_kill_9_during_catch_up_then_resume(flooded: Chain, database_url: str) -> None:
+    """SIGKILL the indexer process at random points of a >10,000-event catch-up, several times; the final
+    mirror has every event exactly once."""
+    db = fresh_db(database_url)
+    env = {**os.environ, "PROVENANCE_DATA_DIR": str(flooded.data_dir), "PROVENANCE_DATABASE_URL": database_url,
+           "PROVENANCE_RPC_URL": flooded.node.url, "PROVENANCE_INDEXER_MAX_RANGE": "1"}  # fmt: skip
+    command = [sys.executable, "-m", "ledger.cli", "worker", "indexer"]
+    head = flooded.head()
+    rng = random.Random(20261128)
+    kills = 0
+    last = checkpoint(db, flooded)
+    while kills < 4 and last < head:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: checkpoint(db, flooded) > last, timeout=60, interval=0.02)
+            time.sleep(rng.uniform(0.0, 0.15))
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        kills += 1
+        last = checkpoint(db, flooded)
+    assert kills >= 3 and last < head, "the catch-up finished before the indexer could be killed three times"
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: checkpoint(db, flooded) >= head, timeout=120, interval=0.1)
+    finally:
+        process.terminate()
+        process.wait(30)
+    assert count_records(db) == FLOOD_EVENTS
+    assert_mirror_equals_chain(db, flooded)
+    db.dispose()
+
+
+@pytest.mark.parametrize("how", ["anvil_reorg", "snapshot_revert"])
+def test_reorgs_of_depth_1_to_10(chain: Chain, database_url: str, how: str) -> None:
+    """For each depth: records mined, mirrored, then their blocks replaced. The mirror follows the new
+    canonical chain: records only on the dropped branch disappear, records on the new branch appear."""
+    db = fresh_db(database_url)
+    indexer = Indexer(db, connect(chain.node.url), chain.deployment, ABI)
+    client = chain.client
+    publisher = Account.from_key(chain.publisher_key).address
+    serial = 0
+    present: set[str] = set()  # uids of records on the canonical chain
+    for depth in range(1, 11):
+        indexer.catch_up()
+        snapshot = chain.rpc("evm_snapshot")["result"]  # type: ignore[index]
+        dropped = []
+        for _ in range(depth):  # one registration per block (automine)
+            serial += 1
+            client.register(chain.publisher_key, registration(serial), wait=True)
+            dropped.append(record_uid(publisher, registration(serial).content_hash))
+        indexer.catch_up()
+        assert count_records(db) == len(present) + depth
+        height = chain.head()
+        if how == "anvil_reorg":
+            chain.rpc("anvil_reorg", depth, [])
+        else:
+            chain.rpc("evm_revert", snapshot)
+            serial += 1  # the new branch carries a different registration, then empty blocks up to the old height
+            client.register(chain.publisher_key, registration(serial), wait=True)
+            new_uid = record_uid(publisher, registration(serial).content_hash)
+            present.add(new_uid)
+            while chain.head() < height:
+                chain.rpc("evm_mine")
+        assert chain.head() == height
+        indexer.catch_up()
+        with db.read() as session:
+            assert all(session.get(RecordRow, uid) is None for uid in dropped), f"depth {depth}"
+            assert all(session.get(RecordRow, uid) is not None for uid in present)
+        assert count_records(db) == len(present)
+        assert_mirror_equals_chain(db, chain)
+    db.dispose()
+
+
+def test_registration_on_a_dropped_branch_is_sent_again(chain: Chain, database_url: str) -> None:
+    db = fresh_db(database_url)
+    publisher = Account.from_key(chain.publisher_key).address
+    with db.write() as session:
+        session.add(PublisherAccountRow(address=publisher, name="Wire Service", domain="wire.example", api_key_hash="h",
+                                        keystore_file="unused", next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
+    fp = Fingerprint("0x" + "5a" * 32, "0x" + "5b" * 32, "0x" + "5c" * 32, 100, 10, 10, "PNG")
+    uid = accept(db, Domain(31337, chain.deployment.address), publisher, chain.publisher_key, fp,
+                 build_manifest(publisher, fp, "caption", "credit"), 3600).uid  # fmt: skip
+    anchorer = Anchorer(db, chain.client, lambda _a: chain.publisher_key, resend_after=0)
+    indexer = Indexer(db, connect(chain.node.url), chain.deployment, ABI)
+    assert anchorer.step() == 1
+    indexer.catch_up()
+    with db.read() as session:
+        assert session.get(SubmissionRow, uid).status == "anchored"  # type: ignore[union-attr]
+
+    chain.rpc("anvil_reorg", 1, [])  # the registration's block is dropped, its transaction with it
+    indexer.catch_up()
+    with db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None and row.status == "sent" and session.get(RecordRow, uid) is None
+    anchorer.step()  # finds the transaction gone: back to pending
+    with db.write() as session:  # skip the retry backoff
+        session.get(SubmissionRow, uid).updated_at = repo.utcnow().replace(year=2000)  # type: ignore[union-attr]
+    assert anchorer.step() == 1  # sent again
+    indexer.catch_up()
+    with db.read() as session:
+        assert session.get(SubmissionRow, uid).status == "anchored"  # type: ignore[union-attr]
+    assert_mirror_equals_chain(db, chain)
+    db.dispose()
+
+
+def test_node_stopped_and_restarted_under_the_indexer(chain: Chain, database_url: str) -> None:
+    """The indexer keeps running while the node is down (retrying with backoff) and resumes with nothing lost."""
+    db = fresh_db(database_url)
+    indexer = Indexer(db, connect(chain.node.url), chain.deployment, ABI)
+    stop = threading.Event()
+    thread = threading.Thread(target=indexer.run, args=(stop, 0.1), daemon=True)
+    thread.start()
+    try:
+        for i in range(3):
+            chain.client.register(chain.publisher_key, registration(100 + i), wait=True)
+        wait_for(lambda: count_records(db) == 3)
+        chain.node.stop()
+        time.sleep(1.5)  # the indexer fails a few polls here
+        assert thread.is_alive()
+        chain.node.start()
+        for i in range(3, 6):
+            chain.client.register(chain.publisher_key, registration(100 + i), wait=True)
+        wait_for(lambda: count_records(db) == 6, timeout=60)
+        wait_for(lambda: checkpoint(db, chain) >= chain.head(), timeout=60)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive()
+    assert_mirror_equals_chain(db, chain)
+    db.dispose()
