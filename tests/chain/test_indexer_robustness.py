@@ -35,7 +35,7 @@ from ledger.store import repository as repo
 from ledger.store.db import Database
 from ledger.store.migrate import upgrade
 from ledger.store.models import PublisherAccountRow, RecordRow, SubmissionRow
-from tests.chain.flood import flood, registration
+from scripts.loadgen import flood, registration
 from tests.conftest import ROOT, free_port, wait_for
 
 ABI = load_artifact()["abi"]
@@ -83,7 +83,7 @@ def chain(tmp_path: Path) -> Iterator[Chain]:
 def flooded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     """A chain holding more than 10,000 events, shared by the crash tests (they only read it)."""
     chain = start_chain(tmp_path_factory.mktemp("flooded") / "var")
-    flood(chain.node.url, chain.deployment.address, ABI, chain.publisher_key, FLOOD_EVENTS)
+    flood(chain.node.url, chain.deployment.address, ABI, Account.from_key(chain.publisher_key).address, FLOOD_EVENTS)
     yield chain
     chain.node.stop()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import socket
 import subprocess
@@ -102,3 +103,40 @@ def anvil_node(startup_timeout: float = 15.0) -> Iterator[Web3]:
             proc.wait(timeout=10)
         if proc.stderr:
             proc.stderr.close()
+
+
+# ------------------------------------------------------------------------------------------ test harnesses
+
+HARNESS_UNITS = ("contracts/test/TestMediaRegistry.sol", "contracts/test/TestERC1271Wallet.sol")
+
+
+@functools.cache
+def harness_artifacts() -> dict[str, dict[str, Any]]:
+    """Compile the app sources plus the test harnesses (never into the committed artifact).
+
+    Returns ``{"TestMediaRegistry": {"abi", "bytecode"}, "TestERC1271Wallet": {...}, "MediaRegistry": {...}}``.
+    """
+    import solcx
+
+    from ledger.chain.compile import COMPILER_SETTINGS, SOLC_WRAPPER, SOURCE_UNITS
+
+    units = SOURCE_UNITS + HARNESS_UNITS
+    request = {
+        "language": "Solidity",
+        "sources": {u: {"content": (REPO_ROOT / u).read_text(encoding="utf-8")} for u in units},
+        "settings": {**COMPILER_SETTINGS, "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}}},
+    }
+    output = solcx.compile_standard(
+        request, solc_binary=SOLC_WRAPPER, base_path=REPO_ROOT / "node_modules", allow_paths=[REPO_ROOT]
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for unit in units:
+        for name, compiled in output["contracts"].get(unit, {}).items():
+            found[name] = {"abi": compiled["abi"], "bytecode": "0x" + compiled["evm"]["bytecode"]["object"]}
+    return found
+
+
+def eth_tester_keys(w3: Web3) -> list[str]:
+    """The private keys (0x hex) of an eth-tester chain's funded accounts, in ``w3.eth.accounts`` order."""
+    keys = w3.provider.ethereum_tester.backend.account_keys  # type: ignore[attr-defined]
+    return [k.to_hex() for k in keys]

