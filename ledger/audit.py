@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 from web3.exceptions import Web3RPCError
 
+from ledger.merkle import InvalidTree, MerkleTree
+from ledger.records import record_uid
 from ledger.store.db import Database
-from ledger.store.models import ChainEventRow, CheckpointRow, PublisherRow, RecordRow
+from ledger.store.models import BatchRow, ChainEventRow, CheckpointRow, PublisherRow, RecordRow
 
 Row = dict[str, Any]
 Progress = Callable[[int, int], None]
@@ -92,19 +94,48 @@ def _type(item: dict[str, Any]) -> str:
 
 
 # -- projections of the event list, written independently of ledger.indexer.mirror ----------------------------
-def expected_records(events: list[Row]) -> list[Row]:
-    rows = []
-    for e in events:
-        if e["name"] != "Registered":
-            continue
+NOT_REVOKED: Row = {"revoked_at": None, "revoke_code": None, "revoke_reason": None, "revoked_by": None,
+                    "revoked_by_admin": None, "revoked_block": None}  # fmt: skip
+
+
+def expected_records(events: list[Row], trees: dict[tuple[str, str], dict[str, Any]] | None = None) -> list[Row]:
+    """Records as the chain defines them: one per Registered event, plus the items of each BatchAnchored root
+    whose leaves we hold (``trees``: standard-v1 dumps by (publisher, root)); a dump only counts if its leaves
+    hash up to the root on chain. Retractions from Revoked events."""
+    rows: dict[str, Row] = {}
+    for e in sorted(events, key=lambda e: (e["block_number"], e["log_index"])):
         a = json.loads(e["args"])
-        rows.append({
-            "uid": a["uid"], "publisher": a["publisher"], "content_hash": a["contentHash"], "pixel_hash": a["pixelHash"],
-            "pdq_hash": a["pdqHash"], "manifest_hash": a["manifestHash"], "parent": a["parent"],
-            "registered_at": int(a["registeredAt"]), "block_number": e["block_number"], "block_hash": e["block_hash"],
-            "tx_hash": e["tx_hash"], "log_index": e["log_index"],
-        })  # fmt: skip
-    return rows
+        where = {"block_number": e["block_number"], "block_hash": e["block_hash"], "tx_hash": e["tx_hash"],
+                 "log_index": e["log_index"]}  # fmt: skip
+        if e["name"] == "Registered":
+            rows[a["uid"]] = {
+                "uid": a["uid"], "publisher": a["publisher"], "content_hash": a["contentHash"],
+                "pixel_hash": a["pixelHash"], "pdq_hash": a["pdqHash"], "manifest_hash": a["manifestHash"],
+                "parent": a["parent"], "registered_at": int(a["registeredAt"]), **where,
+                "batch_root": None, "leaf_index": None, **NOT_REVOKED,
+            }  # fmt: skip
+        elif e["name"] == "BatchAnchored" and trees and (a["publisher"], a["root"]) in trees:
+            for index, values in enumerate(_batch_leaves(trees[(a["publisher"], a["root"])], a["root"])):
+                content, pixel, pdq, manifest, parent, publisher = values
+                uid = record_uid(publisher, content)
+                rows[uid] = {
+                    "uid": uid, "publisher": Web3.to_checksum_address(publisher), "content_hash": content,
+                    "pixel_hash": pixel, "pdq_hash": pdq, "manifest_hash": manifest, "parent": parent,
+                    "registered_at": int(a["anchoredAt"]), **where, "batch_root": a["root"], "leaf_index": index,
+                    **NOT_REVOKED,
+                }  # fmt: skip
+        elif e["name"] == "Revoked" and a["uid"] in rows:
+            rows[a["uid"]].update(revoked_at=int(a["revokedAt"]), revoke_code=int(a["reasonCode"]),
+                                  revoke_reason=a["reason"], revoked_by=a["revokedBy"], revoked_by_admin=bool(a["byAdmin"]),
+                                  revoked_block=e["block_number"])  # fmt: skip
+    return list(rows.values())
+
+
+def _batch_leaves(dump: dict[str, Any], root: str) -> list[tuple[str, ...]]:
+    tree = MerkleTree.load(dump)
+    if tree.root.lower() != root.lower():
+        raise InvalidTree(f"the leaves held for root {root} hash to {tree.root}")
+    return [tuple(str(v).lower() if str(v).startswith("0x") else v for v in values) for values in tree.values]
 
 
 def expected_publishers(events: list[Row]) -> list[Row]:
@@ -185,7 +216,9 @@ def audit_mirror(db: Database, reader: ChainReader, deploy_block: int, progress:
         checkpoint = session.get(CheckpointRow, reader.address)
         up_to = checkpoint.block_number if checkpoint else deploy_block - 1
         stored = {name: _rows(session, model, up_to) for name, (model, _keys) in TABLES.items()}
+        trees = {(b.publisher, b.root): json.loads(b.tree) for b in session.scalars(select(BatchRow))}
     events = list(reader.events(deploy_block, up_to, progress)) if up_to >= deploy_block else []
-    expected = {"chain_events": events, "records": expected_records(events), "publishers": expected_publishers(events)}
+    expected = {"chain_events": events, "records": expected_records(events, trees),
+                "publishers": expected_publishers(events)}  # fmt: skip
     # Publishers added after the checkpoint may not be mirrored yet; rows are compared as of `up_to`.
     return MirrorReport(up_to, [_compare(name, keys, expected[name], stored[name]) for name, (_m, keys) in TABLES.items()])

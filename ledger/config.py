@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     indexer_max_range: int = 2000
     anchorer_poll_seconds: float = 0.5
     resend_after_seconds: float = 60.0
+    # Anchoring: "single" sends one register transaction per image; "batch" anchors one Merkle root per
+    # publisher for up to batch_max_items images, flushed when full or when the oldest waited batch_max_seconds.
+    anchor_mode: Literal["single", "batch"] = "single"
+    batch_max_items: int = Field(256, ge=1, le=65_536)
+    batch_max_seconds: float = Field(5.0, ge=0)
+    public_url: str | None = None  # where readers reach this API; batch URIs point here (default http://host:port)
     chain_state_interval: int = 5  # anvil dumps its state this often (seconds) besides on shutdown
     signature_validity_seconds: int = 30 * 24 * 3600
 
@@ -65,6 +71,10 @@ class Settings(BaseSettings):
     @property
     def local_rpc_url(self) -> str:
         return f"http://127.0.0.1:{self.chain_port}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

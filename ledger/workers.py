@@ -75,7 +75,11 @@ def run_anchorer(settings: Settings) -> None:
     deployment = Deployment.load(settings.deployment_file)
     db = Database(settings.resolved_database_url())
     client = RegistryClient(connect(_rpc_url(settings, deployment)), deployment.address, load_artifact()["abi"])
-    Anchorer(db, client, key_loader(settings, db), settings.resend_after_seconds).run(stop, settings.anchorer_poll_seconds)
+    anchorer = Anchorer(
+        db, client, key_loader(settings, db), settings.resend_after_seconds, mode=settings.anchor_mode,
+        batch_max_items=settings.batch_max_items, batch_max_seconds=settings.batch_max_seconds, base_url=settings.base_url,
+    )  # fmt: skip
+    anchorer.run(stop, settings.anchorer_poll_seconds)
     db.dispose()
     log.info("anchorer stopped")
 

@@ -15,7 +15,15 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ledger.indexer.decode import DecodedEvent
-from ledger.store.models import ChainEventRow, CheckpointRow, IndexedBlockRow, PublisherRow, RecordRow, SubmissionRow
+from ledger.store.models import (
+    BatchRow,
+    ChainEventRow,
+    CheckpointRow,
+    IndexedBlockRow,
+    PublisherRow,
+    RecordRow,
+    SubmissionRow,
+)
 
 PUBLISHER_EVENTS = ("PublisherAdded", "PublisherSuspended", "PublisherReenabled")
 KEPT_BLOCK_HASHES = 512  # how far back a fork point can be found without a full re-index
@@ -63,6 +71,10 @@ def apply_events(session: Session, events: Sequence[DecodedEvent]) -> None:
     for event in events:
         if event.name in PUBLISHER_EVENTS:
             _apply_publisher_event(session, event.name, event.args, event.block_number, event.tx_hash)
+        elif event.name == "BatchAnchored":
+            _apply_batch(session, event)
+        elif event.name == "Revoked":
+            _apply_revocation(session, event)
     hashes = {e.block_number: e.block_hash for e in events}
     insert_ignore(session, IndexedBlockRow, [{"block_number": n, "block_hash": h} for n, h in hashes.items()], ["block_number"])
 
@@ -87,6 +99,10 @@ def rewind(session: Session, fork_block: int) -> int:
     dropped = session.execute(delete(ChainEventRow).where(ChainEventRow.block_number > fork_block)).rowcount
     session.execute(delete(RecordRow).where(RecordRow.block_number > fork_block))
     session.execute(delete(IndexedBlockRow).where(IndexedBlockRow.block_number > fork_block))
+    session.execute(update(RecordRow).where(RecordRow.revoked_block > fork_block).values(**_NOT_REVOKED))
+    session.execute(
+        update(BatchRow).where(BatchRow.anchored_block > fork_block).values(status="sent", anchored_block=None)
+    )
     _rebuild_publishers(session)
     session.execute(
         update(SubmissionRow)
@@ -101,6 +117,44 @@ def clear(session: Session) -> None:
     for model in (ChainEventRow, RecordRow, IndexedBlockRow, PublisherRow, CheckpointRow):
         session.execute(delete(model))
     session.execute(update(SubmissionRow).where(SubmissionRow.status == "anchored").values(status="sent"))
+    session.execute(update(BatchRow).where(BatchRow.status == "anchored").values(status="sent", anchored_block=None))
+
+
+_NOT_REVOKED: dict[str, Any] = dict(
+    revoked_at=None, revoke_code=None, revoke_reason=None, revoked_by=None, revoked_by_admin=None, revoked_block=None
+)
+
+
+def _apply_batch(session: Session, event: DecodedEvent) -> None:
+    """A root of ours: its items become records (we hold their leaves); another operator's root is only an event."""
+    a = event.args
+    batch = session.get(BatchRow, (a["publisher"], a["root"]))
+    if batch is None:
+        return
+    batch.status, batch.anchored_block, batch.tx_hash = "anchored", event.block_number, event.tx_hash
+    items = session.scalars(
+        select(SubmissionRow).where(SubmissionRow.batch_root == a["root"], SubmissionRow.publisher == a["publisher"])
+    ).all()
+    insert_ignore(session, RecordRow, [
+        {"uid": s.uid, "publisher": s.publisher, "content_hash": s.content_hash, "pixel_hash": s.pixel_hash,
+         "pdq_hash": s.pdq_hash, "manifest_hash": s.manifest_hash, "parent": s.parent,
+         "registered_at": int(a["anchoredAt"]), "block_number": event.block_number, "block_hash": event.block_hash,
+         "tx_hash": event.tx_hash, "log_index": event.log_index, "batch_root": a["root"], "leaf_index": s.leaf_index}
+        for s in items
+    ], ["uid"])  # fmt: skip
+    for item in items:
+        item.status, item.tx_hash, item.last_error = "anchored", event.tx_hash, None
+    session.flush()
+
+
+def _apply_revocation(session: Session, event: DecodedEvent) -> None:
+    a = event.args
+    session.execute(
+        update(RecordRow)
+        .where(RecordRow.uid == a["uid"])
+        .values(revoked_at=int(a["revokedAt"]), revoke_code=int(a["reasonCode"]), revoke_reason=a["reason"],
+                revoked_by=a["revokedBy"], revoked_by_admin=bool(a["byAdmin"]), revoked_block=event.block_number)
+    )  # fmt: skip
 
 
 def _rebuild_publishers(session: Session) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 HASH = String(66)
@@ -37,11 +37,11 @@ class PublisherRow(Base):
 
 
 class RecordRow(Base):
-    """Mirror of Registered; keyed by uid, and unique by (tx_hash, log_index) so a replay is an upsert."""
+    """Mirror of Registered (and of BatchAnchored for the batch items this service anchored); keyed by uid.
+    Rows keyed by (tx_hash, log_index) live in chain_events; a batch's items share its event."""
 
     __tablename__ = "records"
     __table_args__ = (
-        UniqueConstraint("tx_hash", "log_index", name="uq_records_tx_log"),
         Index("ix_records_content_hash", "content_hash"),
         Index("ix_records_pixel_hash", "pixel_hash"),
     )
@@ -58,6 +58,16 @@ class RecordRow(Base):
     block_hash: Mapped[str] = mapped_column(HASH)
     tx_hash: Mapped[str] = mapped_column(HASH)
     log_index: Mapped[int] = mapped_column(Integer)
+    # A record of a Merkle batch: the BatchAnchored event above, and the item's place in the tree.
+    batch_root: Mapped[str | None] = mapped_column(HASH)
+    leaf_index: Mapped[int | None] = mapped_column(Integer)
+    # Retraction (Revoked event): when, why, by whom; the record itself is never deleted.
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+    revoke_code: Mapped[int | None] = mapped_column(Integer)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_by: Mapped[str | None] = mapped_column(ADDRESS)
+    revoked_by_admin: Mapped[bool | None] = mapped_column(Boolean)
+    revoked_block: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class CheckpointRow(Base):
@@ -94,6 +104,25 @@ class IndexedBlockRow(Base):
 
     block_number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     block_hash: Mapped[str] = mapped_column(HASH)
+
+
+class BatchRow(Base):
+    """A Merkle batch of one publisher's registrations, anchored by one root (the anchorer's outbox for it)."""
+
+    __tablename__ = "batches"
+
+    publisher: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
+    root: Mapped[str] = mapped_column(HASH, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    uri: Mapped[str] = mapped_column(Text)
+    tree: Mapped[str] = mapped_column(Text)  # StandardMerkleTree dump ("standard-v1"), served at `uri`
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | anchored
+    tx_hash: Mapped[str | None] = mapped_column(HASH)
+    anchored_block: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class PublisherAccountRow(Base):
@@ -139,8 +168,47 @@ class SubmissionRow(Base):
     deadline: Mapped[int] = mapped_column(BigInteger)
     signature: Mapped[str] = mapped_column(String(132))
     status: Mapped[str] = mapped_column(String(16))  # pending | sent | anchored
+    batch_root: Mapped[str | None] = mapped_column(HASH, index=True)  # set when put in a Merkle batch
+    leaf_index: Mapped[int | None] = mapped_column(Integer)
+    proof: Mapped[str | None] = mapped_column(Text)  # JSON list of 0x hashes
     tx_hash: Mapped[str | None] = mapped_column(HASH)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# -- matching (issue 4): off-chain data kept at registration for the match index and the second stage ----------
+from sqlalchemy import LargeBinary  # noqa: E402  (kept with the classes that use it)
+
+
+class MatchFingerprintRow(Base):
+    """The hashes a registered picture adds to the match index besides its on-chain PDQ: its 7 other
+    rotations/flips, its trimmed picture, centre crops and grid windows (``ledger.matching.pack_variants``,
+    35 bytes each). Keyed by the file's SHA-256 like the records it belongs to; written with the outbox row."""
+
+    __tablename__ = "match_fingerprints"
+
+    content_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    scheme: Mapped[int] = mapped_column(Integer)  # layout of `variants` (ledger.matching.VARIANT_SCHEME)
+    pdq_quality: Mapped[int] = mapped_column(Integer)  # of the on-chain PDQ hash
+    width: Mapped[int] = mapped_column(Integer)  # canonical size of the registered picture
+    height: Mapped[int] = mapped_column(Integer)
+    variants: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReferenceCopyRow(Base):
+    """A reduced copy of a registered picture (512 px WebP) for the second stage; absent when the publisher
+    opted out. Pixels the publisher published, never a reader's upload."""
+
+    __tablename__ = "reference_copies"
+
+    content_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    source_width: Mapped[int] = mapped_column(Integer)
+    source_height: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

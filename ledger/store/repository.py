@@ -99,5 +99,6 @@ def record(session: Session, uid: str) -> RecordRow | None:
 
 
 def due_submissions(session: Session, limit: int = 50) -> list[SubmissionRow]:
-    query = select(SubmissionRow).where(SubmissionRow.status.in_((PENDING, SENT)))
+    """Registrations sent one by one (a batch's items travel with their batch)."""
+    query = select(SubmissionRow).where(SubmissionRow.status.in_((PENDING, SENT)), SubmissionRow.batch_root.is_(None))
     return list(session.scalars(query.order_by(SubmissionRow.created_at).limit(limit)))

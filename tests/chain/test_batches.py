@@ -1,0 +1,138 @@
+"""Batch mode end to end on anvil: outbox -> Merkle batches -> anchorBatch -> mirror with proofs; retraction of
+batch items and single records; a reorg that drops a root; the auditor's check of all of it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from sqlalchemy import select
+
+from ledger.anchorer import Anchorer, registration_of
+from ledger.chain.client import connect
+from ledger.eip712 import Domain
+from ledger.fingerprint import Fingerprint
+from ledger.indexer.scanner import Indexer
+from ledger.manifest import build_manifest
+from ledger.merkle import registration_leaf, verify_proof
+from ledger.publishing import accept
+from ledger.store import repository as repo
+from ledger.store.db import Database
+from ledger.store.models import BatchRow, PublisherAccountRow, RecordRow, SubmissionRow
+from tests.chain.test_indexer_robustness import ABI, Chain, assert_mirror_equals_chain, fresh_db, start_chain
+
+
+@pytest.fixture
+def chain(tmp_path: Path) -> Iterator[Chain]:
+    chain = start_chain(tmp_path / "var")
+    yield chain
+    chain.node.stop()
+
+
+def accept_images(db: Database, chain: Chain, count: int, first: int = 0) -> list[str]:
+    publisher = Account.from_key(chain.publisher_key).address
+    with db.write() as session:
+        if session.get(PublisherAccountRow, publisher) is None:
+            session.add(PublisherAccountRow(address=publisher, name="Wire Service", domain="wire.example",
+                                            api_key_hash="h", keystore_file="unused", next_nonce=0,
+                                            created_at=repo.utcnow()))  # fmt: skip
+    uids = []
+    for i in range(first, first + count):
+        fp = Fingerprint("0x" + f"{i:064x}", "0x" + f"{i + 10**6:064x}", "0x" + "7c" * 32, 100, 10, 10, "PNG")
+        manifest = build_manifest(publisher, fp, f"caption {i}", "credit")
+        uids.append(accept(db, Domain(31337, chain.deployment.address), publisher, chain.publisher_key, fp, manifest, 3600).uid)
+    return uids
+
+
+def statuses(db: Database, uids: list[str]) -> list[str]:
+    with db.read() as session:
+        return [session.get(SubmissionRow, uid).status for uid in uids]  # type: ignore[union-attr]
+
+
+def skip_backoff(db: Database) -> None:
+    with db.write() as session:
+        for model in (SubmissionRow, BatchRow):
+            for row in session.scalars(select(model)):
+                row.updated_at = repo.utcnow().replace(year=2000)
+
+
+def test_batches_are_formed_anchored_mirrored_and_provable(chain: Chain, database_url: str) -> None:
+    db = fresh_db(database_url)
+    uids = accept_images(db, chain, 5)
+    anchorer = Anchorer(db, chain.client, lambda _a: chain.publisher_key, mode="batch", batch_max_items=4,
+                        batch_max_seconds=3600)  # fmt: skip
+    indexer = Indexer(db, connect(chain.node.url), chain.deployment, ABI)
+    assert anchorer.step() == 1  # one full batch of 4; the fifth waits for more or for time
+    indexer.catch_up()
+    assert statuses(db, uids) == ["anchored"] * 4 + ["pending"]
+
+    anchorer.batch_max_seconds = 0  # the fifth has now waited long enough
+    assert anchorer.step() == 1
+    indexer.catch_up()
+    assert statuses(db, uids) == ["anchored"] * 5
+
+    publisher = Account.from_key(chain.publisher_key).address
+    with db.read() as session:
+        rows = [session.get(SubmissionRow, uid) for uid in uids]
+        records = [session.get(RecordRow, uid) for uid in uids]
+    for row, record in zip(rows, records, strict=True):
+        assert row is not None and record is not None and record.batch_root == row.batch_root
+        proof = json.loads(row.proof or "[]")
+        leaf = registration_leaf(registration_of(row), publisher)
+        assert verify_proof(row.batch_root, leaf, proof)  # type: ignore[arg-type]
+        assert chain.client.verify_inclusion(row.batch_root, registration_of(row), publisher, proof)
+    assert len({r.batch_root for r in rows if r}) == 2
+    assert_mirror_equals_chain(db, chain)
+
+    # Retract one batch item (with its proof) and check the mirror records when and why.
+    first = rows[0]
+    assert first is not None
+    chain.client.revoke_batch_item(chain.publisher_key, first.batch_root, registration_of(first), publisher,
+                                   json.loads(first.proof or "[]"), 2, "the caption was wrong", wait=True)  # fmt: skip
+    indexer.catch_up()
+    with db.read() as session:
+        revoked = session.get(RecordRow, first.uid)
+        assert revoked is not None and revoked.revoked_at and revoked.revoke_code == 2
+        assert revoked.revoke_reason == "the caption was wrong" and revoked.revoked_by_admin is False
+    assert_mirror_equals_chain(db, chain)
+    db.dispose()
+
+
+def test_single_record_retraction_and_a_reorg_that_drops_a_root(chain: Chain, database_url: str) -> None:
+    db = fresh_db(database_url)
+    single = accept_images(db, chain, 1, first=100)
+    Anchorer(db, chain.client, lambda _a: chain.publisher_key).step()  # single mode
+    indexer = Indexer(db, connect(chain.node.url), chain.deployment, ABI)
+    indexer.catch_up()
+    chain.client.revoke(chain.publisher_key, single[0], 4, "published in error", wait=True)
+    indexer.catch_up()
+    with db.read() as session:
+        assert session.get(RecordRow, single[0]).revoke_code == 4  # type: ignore[union-attr]
+
+    batched = accept_images(db, chain, 3, first=200)
+    anchorer = Anchorer(db, chain.client, lambda _a: chain.publisher_key, mode="batch", batch_max_items=3,
+                        resend_after=0)  # fmt: skip
+    assert anchorer.step() == 1
+    indexer.catch_up()
+    assert statuses(db, batched) == ["anchored"] * 3
+
+    chain.rpc("anvil_reorg", 1, [])  # drops the block holding the root
+    indexer.catch_up()
+    assert statuses(db, batched) == ["sent"] * 3
+    with db.read() as session:
+        assert all(session.get(RecordRow, uid) is None for uid in batched)
+        assert session.scalars(select(BatchRow)).one().status == "sent"
+    assert_mirror_equals_chain(db, chain)
+
+    anchorer.step()  # the root's transaction is gone: back to pending
+    skip_backoff(db)
+    assert anchorer.step() == 1  # anchored again, same root
+    indexer.catch_up()
+    assert statuses(db, batched) == ["anchored"] * 3
+    with db.read() as session:
+        assert session.get(RecordRow, single[0]).revoke_code == 4  # type: ignore[union-attr]
+    assert_mirror_equals_chain(db, chain)
+    db.dispose()
