@@ -14,21 +14,35 @@ class MediaAccepted(BaseModel):
 
 
 class MediaStatus(BaseModel):
-    content_hash: str
+    """A publisher's receipt (``ledger.receipts``)."""
+
     uid: str
+    content_hash: str
+    publisher: str
     status: str
+    pixel_hash: str
+    pdq_hash: str
     manifest_hash: str
+    parent: str
+    chain_id: int
+    contract: str
     nonce: int | None = None
     deadline: int | None = None
     signature: str | None = None
     sent_tx_hash: str | None = None
     last_error: str | None = None
-    chain_id: int | None = None
-    contract: str | None = None
+    batch_root: str | None = None
+    leaf_index: int | None = None
+    proof: list[str] | None = None
+    batch_uri: str | None = None
     tx_hash: str | None = None
     block_number: int | None = None
     log_index: int | None = None
     registered_at: int | None = None
+    revoked_at: int | None = None
+    revoke_code: int | None = None
+    revoke_reason: str | None = None
+    revoked_by_admin: bool | None = None
 
 
 class ChainInfo(BaseModel):

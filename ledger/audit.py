@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from web3 import Web3
 from web3.exceptions import Web3RPCError
+from web3.logs import DISCARD
 
 from ledger.merkle import InvalidTree, MerkleTree
 from ledger.records import record_uid
@@ -222,3 +223,78 @@ def audit_mirror(db: Database, reader: ChainReader, deploy_block: int, progress:
                 "publishers": expected_publishers(events)}  # fmt: skip
     # Publishers added after the checkpoint may not be mirrored yet; rows are compared as of `up_to`.
     return MirrorReport(up_to, [_compare(name, keys, expected[name], stored[name]) for name, (_m, keys) in TABLES.items()])
+
+
+# -- receipts ----------------------------------------------------------------------------------------------------
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def check_receipt(w3: Web3, abi: list[dict[str, Any]], receipt: dict[str, Any]) -> list[Check]:
+    """Every claim of a receipt against the chain: the signature, the record or the batch inclusion (computed
+    here and by the contract's ``verifyInclusion``), the anchoring event, and any retraction."""
+    from ledger.chain.client import RegistryClient
+    from ledger.eip712 import Domain, recover_registration_signer
+    from ledger.merkle import registration_leaf, verify_proof
+    from ledger.records import Registration
+
+    checks: list[Check] = []
+    publisher = Web3.to_checksum_address(receipt["publisher"])
+    reg = Registration(receipt["content_hash"], receipt["pixel_hash"], receipt["pdq_hash"], receipt["manifest_hash"],
+                       receipt.get("parent") or "0x" + "00" * 32)  # fmt: skip
+    uid = record_uid(publisher, reg.content_hash)
+    checks.append(Check("uid", uid == receipt.get("uid", uid), f"keccak256(abi.encode(publisher, contentHash)) = {uid}"))
+
+    client = RegistryClient(w3, receipt["contract"], abi)
+    chain_domain = client.domain()
+    domain = Domain(int(receipt["chain_id"]), receipt["contract"])
+    checks.append(Check("chain", chain_domain == domain and w3.eth.chain_id == domain.chain_id,
+                        f"the node is chain {w3.eth.chain_id}; the contract's EIP-712 domain is {chain_domain}"))  # fmt: skip
+    if receipt.get("signature"):
+        signer = recover_registration_signer(domain, reg, publisher, int(receipt["nonce"]), int(receipt["deadline"]),
+                                             receipt["signature"])  # fmt: skip
+        checks.append(Check("signature", signer == publisher, f"EIP-712 signature recovers {signer}"))
+
+    info = client.publisher(publisher)
+    checks.append(Check("publisher", info.added_at > 0, f"{info.name} ({info.domain}), "
+                        + ("active" if info.active else f"suspended at {info.suspended_at}")))  # fmt: skip
+
+    if receipt.get("batch_root"):
+        root, proof = receipt["batch_root"], receipt.get("proof") or []
+        leaf = registration_leaf(reg, publisher)
+        checks.append(Check("inclusion (local)", verify_proof(root, leaf, proof), f"leaf {leaf} under root {root}"))
+        checks.append(Check("inclusion (contract)", client.verify_inclusion(root, reg, publisher, proof),
+                            "MediaRegistry.verifyInclusion"))  # fmt: skip
+        batch = client.batch(publisher, root)
+        checks.append(Check("root anchored", batch is not None,
+                            f"{batch.count} images at {batch.anchored_at}" if batch else "no such batch on chain"))  # fmt: skip
+        checks.append(_event_in_tx(w3, client, receipt.get("tx_hash"), "BatchAnchored", {"root": root, "publisher": publisher}))
+    else:
+        record = client.get_record(uid)
+        checks.append(Check("record", record.exists and record.publisher == publisher,
+                            f"registered at {record.registered_at} by {record.publisher}"))  # fmt: skip
+        checks.append(_event_in_tx(w3, client, receipt.get("tx_hash"), "Registered",
+                                   {"uid": uid, "pixelHash": reg.pixel_hash, "pdqHash": reg.pdq_hash,
+                                    "manifestHash": reg.manifest_hash}))  # fmt: skip
+    revocation = client.revocation(uid)
+    checks.append(Check("retraction", True, "not retracted" if revocation is None else
+                        f"RETRACTED at {revocation.revoked_at} (reason code {revocation.reason_code}"
+                        f"{', by the admin' if revocation.by_admin else ''})"))  # fmt: skip
+    return checks
+
+
+def _event_in_tx(w3: Web3, client: Any, tx_hash: str | None, name: str, expected: dict[str, str]) -> Check:
+    if not tx_hash:
+        return Check(f"{name} event", False, "the receipt names no transaction (not anchored yet?)")
+    try:
+        tx_receipt = w3.eth.get_transaction_receipt(tx_hash)
+    except Exception as exc:  # noqa: BLE001 - any failure means the claim cannot be confirmed
+        return Check(f"{name} event", False, f"transaction {tx_hash} not found: {exc}")
+    for event in client.contract.events[name]().process_receipt(tx_receipt, errors=DISCARD):
+        args = _plain(dict(event["args"]))
+        if all(str(args.get(k, "")).lower() == str(v).lower() for k, v in expected.items()):
+            return Check(f"{name} event", True, f"in tx {tx_hash}, block {tx_receipt['blockNumber']}")
+    return Check(f"{name} event", False, f"tx {tx_hash} has no matching {name} event")

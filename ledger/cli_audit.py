@@ -133,6 +133,32 @@ def _records_by_content(reader: Any, start: int, head: int, content_hash: str) -
     return records
 
 
+@audit_app.command("receipt")
+def audit_receipt(receipt_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON from GET /v1/media/{hash}.")],
+                  rpc_url: RpcOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:  # fmt: skip
+    """Check a registration receipt against the chain: signature, record or Merkle inclusion, event, retraction."""
+    from ledger.audit import check_receipt
+    from ledger.chain.artifact import load_artifact
+
+    try:
+        receipt = json.loads(receipt_file.read_text())
+        w3, _address, _block = _target(rpc_url, receipt.get("contract"), data_dir)
+        checks = check_receipt(w3, load_artifact()["abi"], receipt)
+    except (ValueError, KeyError) as exc:
+        err.print(f"[bold red]error[/]: {receipt_file} is not a receipt: {exc}")
+        raise typer.Exit(2) from None
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    ok = all(c.ok for c in checks)
+    if as_json:
+        print(json.dumps({"valid": ok, "checks": [c.__dict__ for c in checks]}))
+    else:
+        for c in checks:
+            out.print(f"{'[green]ok[/]  ' if c.ok else '[red]FAIL[/]'} {c.name}: {c.detail}", highlight=False)
+        out.print("The receipt holds." if ok else "[bold red]The receipt does not hold.[/]")
+    raise typer.Exit(0 if ok else 1)
+
+
 @audit_app.command("mirror")
 def audit_mirror_command(
     database_url: Annotated[str, typer.Option("--database-url", envvar="PROVENANCE_DATABASE_URL", help="The mirror to check.")],

@@ -162,3 +162,24 @@ def test_lost_transaction_is_sent_again(chain: Chain) -> None:
     with chain.db.read() as session:
         row = session.get(SubmissionRow, uid)
         assert row is not None and row.status == "anchored" and row.attempts == row_attempts + 1
+
+
+def test_audit_mirror_reports_missing_extra_and_changed_rows(chain: Chain) -> None:
+    from ledger.audit import ChainReader, audit_mirror
+
+    for i in range(3):
+        chain.client.register(chain.publisher_key, registration(i), wait=True)
+    chain.catch_up(chain.indexer())
+    reader = ChainReader(connect(chain.node.url), chain.deployment.address, chain.client.abi)
+    assert audit_mirror(chain.db, reader, chain.deployment.block).equal
+    with chain.db.write() as session:
+        rows = session.scalars(select(RecordRow).order_by(RecordRow.block_number)).all()
+        session.delete(rows[0])
+        rows[1].manifest_hash = "0x" + "ff" * 32
+        session.add(RecordRow(**{**{c.name: getattr(rows[2], c.name) for c in RecordRow.__table__.columns},
+                                 "uid": "0x" + "ee" * 32}))  # fmt: skip
+    report = audit_mirror(chain.db, reader, chain.deployment.block)
+    records = next(t for t in report.tables if t.table == "records")
+    assert not report.equal
+    assert len(records.missing) == 1 and len(records.changed) == 1 and len(records.extra) == 1
+    assert records.chain_digest != records.mirror_digest
