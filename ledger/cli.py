@@ -44,7 +44,7 @@ def _settings(**overrides: Any) -> Settings:
 def _logging() -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")  # fmt: skip
-    for noisy in ("httpx", "web3", "urllib3", "alembic.runtime.migration"):
+    for noisy in ("httpx", "web3", "urllib3", "alembic.runtime.migration", "faiss.loader"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -179,6 +179,46 @@ def fingerprint(files: Annotated[list[Path], typer.Argument(exists=True, dir_oka
             code = 1
             continue
         print(json.dumps({"file": str(path), **fp.as_dict()}))
+    raise typer.Exit(code)
+
+
+@app.command()
+def compare(
+    original: Annotated[Path | None, typer.Argument(exists=True, dir_okay=False, show_default=False,
+                                                    help="The image as it would be registered.")] = None,
+    copy: Annotated[Path | None, typer.Argument(exists=True, dir_okay=False, show_default=False,
+                                                help="The circulating copy to check against it.")] = None,
+    pairs: Annotated[Path | None, typer.Option("--pairs", exists=True, dir_okay=False,
+                                               help="A TSV file of ORIGINAL<TAB>COPY paths: one JSON line per pair.")] = None,
+    no_reference: Annotated[bool, typer.Option("--no-reference", help="As if the publisher opted out of the reference copy.")] = False,
+    diff: Annotated[Path | None, typer.Option("--diff", dir_okay=False, help="Write the change heatmap PNG here (edited only).")] = None,
+) -> None:
+    """The verdict the API would give for COPY if ORIGINAL were registered: no chain, no database."""
+    from ledger.compare import heatmap_png
+    from ledger.perceptual import compare_bytes
+
+    if pairs is not None:
+        jobs = [line.split("\t") for line in pairs.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    elif original is not None and copy is not None:
+        jobs = [[str(original), str(copy)]]
+    else:
+        raise typer.BadParameter("give ORIGINAL and COPY, or --pairs FILE.tsv")
+    code = 0
+    for job in jobs:
+        if len(job) != 2:
+            err.print(f"not two tab-separated paths: {job!r}")
+            code = 1
+            continue
+        first, second = (Path(p.strip()) for p in job)
+        try:
+            result = compare_bytes(first.read_bytes(), second.read_bytes(), keep_reference=not no_reference)
+        except (LedgerError, OSError) as exc:
+            err.print(f"{first} / {second}: {getattr(exc, 'message', exc)}")
+            code = 1
+            continue
+        if diff is not None and result.heat is not None and pairs is None:
+            diff.write_bytes(heatmap_png(result.heat))  # type: ignore[arg-type]
+        print(json.dumps({"original": str(first), "copy": str(second), **result.body}))
     raise typer.Exit(code)
 
 

@@ -84,6 +84,15 @@ def steady_state(workdir: Path, duration: float, rate: float) -> dict[str, float
             stop.wait(1 / rate)
 
     threads.append(threading.Thread(target=send, daemon=True))
+    try:
+        return _measure(node, db, deployment, w3, threads, stop, duration, rate)
+    finally:
+        stop.set()
+        node.stop()
+        db.dispose()
+
+
+def _measure(node, db, deployment, w3, threads, stop, duration, rate):  # type: ignore[no-untyped-def]
     for thread in threads:
         thread.start()
     first_seen: dict[int, float] = {}
@@ -108,8 +117,6 @@ def steady_state(workdir: Path, duration: float, rate: float) -> dict[str, float
         thread.join(10)
     with db.read() as session:
         records = session.query(RecordRow).count()
-    node.stop()
-    db.dispose()
     lags_seconds.sort()
     return {
         "duration_s": duration,
@@ -138,18 +145,20 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         node, deployment, publisher = chain(work / "flood")
-        started = time.perf_counter()
-        last_block = flood(node.url, deployment.address, ABI, publisher.address, args.events)
-        results["load"] = {"events": args.events, "blocks": last_block - deployment.block,
-                           "seconds_to_send": round(time.perf_counter() - started, 1)}  # fmt: skip
-        results["catch_up_sqlite"] = catch_up(f"sqlite:///{work / 'bench.sqlite3'}", node, deployment, args.max_range)
-        postgres = PostgresServer(free_port())
-        postgres.start()
         try:
-            results["catch_up_postgresql"] = catch_up(postgres.create_database(), node, deployment, args.max_range)
+            started = time.perf_counter()
+            last_block = flood(node.url, deployment.address, ABI, publisher.address, args.events)
+            results["load"] = {"events": args.events, "blocks": last_block - deployment.block,
+                               "seconds_to_send": round(time.perf_counter() - started, 1)}  # fmt: skip
+            results["catch_up_sqlite"] = catch_up(f"sqlite:///{work / 'bench.sqlite3'}", node, deployment, args.max_range)
+            postgres = PostgresServer(free_port())
+            postgres.start()
+            try:
+                results["catch_up_postgresql"] = catch_up(postgres.create_database(), node, deployment, args.max_range)
+            finally:
+                postgres.stop()
         finally:
-            postgres.stop()
-        node.stop()
+            node.stop()
         results["steady_state"] = steady_state(work / "steady", args.steady_seconds, args.steady_rate)
 
     steady = results["steady_state"]
