@@ -20,36 +20,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from eth_account import Account  # noqa: E402
 
 from ledger.chain.artifact import load_artifact  # noqa: E402
 from ledger.chain.client import RegistryClient, connect  # noqa: E402
-from ledger.chain.deployment import ensure_deployment  # noqa: E402
 from ledger.chain.node import AnvilNode  # noqa: E402
-from ledger.config import ANVIL_TEST_ADMIN_KEY  # noqa: E402
 from ledger.indexer.scanner import Indexer  # noqa: E402
 from ledger.store import repository as repo  # noqa: E402
 from ledger.store.db import Database  # noqa: E402
 from ledger.store.migrate import upgrade  # noqa: E402
 from ledger.store.models import RecordRow  # noqa: E402
-from scripts.loadgen import flood  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from scripts.loadgen import flood, free_port, start_local_chain  # noqa: E402
 from tests.postgres import PostgresServer  # noqa: E402
 
 ABI = load_artifact()["abi"]
 RESULTS = ROOT / "bench" / "results" / "indexer.json"
-
-
-def chain(workdir: Path, extra: list[str] | None = None):  # type: ignore[no-untyped-def]
-    node = AnvilNode(workdir / "chain", free_port(), extra_args=extra or [])
-    node.start()
-    w3 = connect(node.url)
-    deployment = ensure_deployment(w3, workdir / "deployment.json", load_artifact(), ANVIL_TEST_ADMIN_KEY, node.url)
-    publisher = Account.create()
-    client = RegistryClient(w3, deployment.address, ABI)
-    client.add_publisher(ANVIL_TEST_ADMIN_KEY, publisher.address, "Bench Wire", "bench.example")
-    client.fund(ANVIL_TEST_ADMIN_KEY, publisher.address, 10**21)
-    return node, deployment, publisher
 
 
 def catch_up(url: str, node: AnvilNode, deployment, max_range: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -65,7 +49,8 @@ def catch_up(url: str, node: AnvilNode, deployment, max_range: int) -> dict[str,
 
 def steady_state(workdir: Path, duration: float, rate: float) -> dict[str, float]:
     """Blocks every second, registrations at ``rate``/s, the indexer polling as `provenance up` runs it."""
-    node, deployment, publisher = chain(workdir, ["--block-time", "1"])
+    local = start_local_chain(workdir, ["--block-time", "1"])
+    node, deployment, key = local.node, local.deployment, local.publisher_key
     db = Database(f"sqlite:///{workdir / 'steady.sqlite3'}")
     upgrade(db.engine)
     w3 = connect(node.url)
@@ -79,7 +64,7 @@ def steady_state(workdir: Path, duration: float, rate: float) -> dict[str, float
 
         i = 0
         while not stop.is_set():
-            client.register(publisher.key, registration(i, salt=7))
+            client.register(key, registration(i, salt=7))
             i += 1
             stop.wait(1 / rate)
 
@@ -144,10 +129,11 @@ def main() -> int:
     }
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        node, deployment, publisher = chain(work / "flood")
+        local = start_local_chain(work / "flood")
+        node, deployment, publisher = local.node, local.deployment, local.publisher
         try:
             started = time.perf_counter()
-            last_block = flood(node.url, deployment.address, ABI, publisher.address, args.events)
+            last_block = flood(node.url, deployment.address, ABI, publisher, args.events)
             results["load"] = {"events": args.events, "blocks": last_block - deployment.block,
                                "seconds_to_send": round(time.perf_counter() - started, 1)}  # fmt: skip
             results["catch_up_sqlite"] = catch_up(f"sqlite:///{work / 'bench.sqlite3'}", node, deployment, args.max_range)

@@ -6,16 +6,76 @@ in Python with eth-account costs about 1 ms a transaction and would dominate a 1
 
 from __future__ import annotations
 
+import socket
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 from eth_abi import encode
+from eth_account import Account
 from web3 import Web3
 
+from ledger.chain.artifact import load_artifact
+from ledger.chain.client import RegistryClient, connect
+from ledger.chain.deployment import Deployment, ensure_deployment
+from ledger.chain.node import AnvilNode
+from ledger.config import ANVIL_TEST_ADMIN_KEY
 from ledger.records import Registration
 
 WAIT_SECONDS = 120
 REGISTRATION_TUPLE = "(bytes32,bytes32,bytes32,bytes32,bytes32)"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LocalChain:
+    """An anvil started for a test or benchmark, the contract deployed, and one funded publisher."""
+
+    node: AnvilNode
+    deployment: Deployment
+    data_dir: Path
+    publisher_key: bytes
+
+    @property
+    def abi(self) -> list[dict[str, Any]]:
+        return load_artifact()["abi"]
+
+    @property
+    def publisher(self) -> str:
+        return Account.from_key(self.publisher_key).address
+
+    @property
+    def client(self) -> RegistryClient:
+        return RegistryClient(connect(self.node.url), self.deployment.address, self.abi)
+
+    def rpc(self, method: str, *params: object) -> Any:
+        return connect(self.node.url).provider.make_request(method, list(params))  # type: ignore[arg-type]
+
+    def head(self) -> int:
+        return int(connect(self.node.url).eth.block_number)
+
+
+def start_local_chain(data_dir: Path, extra_args: list[str] | None = None) -> LocalChain:
+    node = AnvilNode(data_dir / "chain", free_port(), extra_args=extra_args or [])
+    node.start()
+    try:
+        w3 = connect(node.url)
+        artifact = load_artifact()
+        deployment = ensure_deployment(w3, data_dir / "deployment.json", artifact, ANVIL_TEST_ADMIN_KEY, node.url)
+        publisher = Account.create()
+        client = RegistryClient(w3, deployment.address, artifact["abi"])
+        client.add_publisher(ANVIL_TEST_ADMIN_KEY, publisher.address, "Wire Service", "wire.example")
+        client.fund(ANVIL_TEST_ADMIN_KEY, publisher.address, 10**21)
+    except BaseException:
+        node.stop()
+        raise
+    return LocalChain(node, deployment, data_dir, bytes(publisher.key))
 
 
 def registration(i: int, salt: int = 0) -> Registration:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from scripts.loadgen import free_port
 from tests.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,12 +29,6 @@ def pdq_fixtures() -> Path:
     if not PDQ.is_dir():
         pytest.fail(f"fixture photos missing: expected {PDQ} (../shared/fixtures beside the checkout)")
     return PDQ
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -22,12 +22,14 @@ from ledger.publishing import accept
 from ledger.store import repository as repo
 from ledger.store.db import Database
 from ledger.store.models import BatchRow, PublisherAccountRow, RecordRow, SubmissionRow
-from tests.chain.test_indexer_robustness import ABI, Chain, assert_mirror_equals_chain, fresh_db, start_chain
+from scripts.loadgen import LocalChain as Chain
+from scripts.loadgen import start_local_chain
+from tests.chain.test_indexer_robustness import ABI, assert_mirror_equals_chain, fresh_db
 
 
 @pytest.fixture
 def chain(tmp_path: Path) -> Iterator[Chain]:
-    chain = start_chain(tmp_path / "var")
+    chain = start_local_chain(tmp_path / "var")
     yield chain
     chain.node.stop()
 

@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,10 +20,7 @@ from sqlalchemy import func, select
 from ledger.anchorer import Anchorer
 from ledger.audit import ChainReader, audit_mirror
 from ledger.chain.artifact import load_artifact
-from ledger.chain.client import RegistryClient, connect
-from ledger.chain.deployment import Deployment, ensure_deployment
-from ledger.chain.node import AnvilNode
-from ledger.config import ANVIL_TEST_ADMIN_KEY
+from ledger.chain.client import connect
 from ledger.eip712 import Domain
 from ledger.fingerprint import Fingerprint
 from ledger.indexer.scanner import Indexer
@@ -35,46 +31,19 @@ from ledger.store import repository as repo
 from ledger.store.db import Database
 from ledger.store.migrate import upgrade
 from ledger.store.models import PublisherAccountRow, RecordRow, SubmissionRow
-from scripts.loadgen import flood, registration
-from tests.conftest import ROOT, free_port, wait_for
+from scripts.loadgen import LocalChain, flood, registration, start_local_chain
+from tests.conftest import ROOT, wait_for
 
 ABI = load_artifact()["abi"]
 FLOOD_EVENTS = 10_000
 
 
-@dataclass
-class Chain:
-    node: AnvilNode
-    deployment: Deployment
-    data_dir: Path
-    publisher_key: bytes
-
-    @property
-    def client(self) -> RegistryClient:
-        return RegistryClient(connect(self.node.url), self.deployment.address, ABI)
-
-    def rpc(self, method: str, *params: object) -> object:
-        return connect(self.node.url).provider.make_request(method, list(params))  # type: ignore[arg-type]
-
-    def head(self) -> int:
-        return int(connect(self.node.url).eth.block_number)
-
-
-def start_chain(data_dir: Path) -> Chain:
-    node = AnvilNode(data_dir / "chain", free_port())
-    node.start()
-    w3 = connect(node.url)
-    deployment = ensure_deployment(w3, data_dir / "deployment.json", load_artifact(), ANVIL_TEST_ADMIN_KEY, node.url)
-    publisher = Account.create()
-    client = RegistryClient(w3, deployment.address, ABI)
-    client.add_publisher(ANVIL_TEST_ADMIN_KEY, publisher.address, "Wire Service", "wire.example")
-    client.fund(ANVIL_TEST_ADMIN_KEY, publisher.address, 10**21)
-    return Chain(node, deployment, data_dir, bytes(publisher.key))
+Chain = LocalChain
 
 
 @pytest.fixture
 def chain(tmp_path: Path) -> Iterator[Chain]:
-    chain = start_chain(tmp_path / "var")
+    chain = start_local_chain(tmp_path / "var")
     yield chain
     chain.node.stop()
 
@@ -82,7 +51,7 @@ def chain(tmp_path: Path) -> Iterator[Chain]:
 @pytest.fixture(scope="module")
 def flooded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     """A chain holding more than 10,000 events, shared by the crash tests (they only read it)."""
-    chain = start_chain(tmp_path_factory.mktemp("flooded") / "var")
+    chain = start_local_chain(tmp_path_factory.mktemp("flooded") / "var")
     flood(chain.node.url, chain.deployment.address, ABI, Account.from_key(chain.publisher_key).address, FLOOD_EVENTS)
     yield chain
     chain.node.stop()
