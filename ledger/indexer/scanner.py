@@ -38,6 +38,8 @@ class RpcError(ChainError):
         self.rpc_code = error.get("code")
 
 
+TARGET_LOGS = 10_000  # logs per eth_getLogs range; many public nodes refuse more than 10,000
+
 # The node is down, restarting, slow or refused a request: retry with backoff, never crash.
 RETRYABLE = (OSError, TimeoutError, Web3Exception, ChainError)
 
@@ -110,8 +112,15 @@ class Indexer:
             repo.save_checkpoint(session, self.deployment.address, self.deployment.chain_id, end, end_hash, head)
         if events:
             log.info("blocks %d-%d: %d events mirrored (head %d)", start, end, len(events), head)
-        self.range = min(self.max_range, self.range * 2)
+        self.range = self._next_range(end - start + 1, len(logs))
         return len(events)
+
+    def _next_range(self, blocks: int, logs: int) -> int:
+        """Aim at about TARGET_LOGS logs a range (bounded memory and transaction size): shrink after a dense
+        range, grow back (at most doubling) after a sparse one."""
+        if logs > TARGET_LOGS:
+            return max(1, blocks * TARGET_LOGS // logs)
+        return min(self.max_range, max(1, blocks) * 2)
 
     def _rewind(self, head: int) -> None:
         with self.db.read() as session:

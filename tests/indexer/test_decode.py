@@ -47,3 +47,14 @@ def test_unknown_event_is_skipped() -> None:
     log = {"topics": ["0x" + keccak(text="Other(uint256)").hex()], "data": "0x", "blockNumber": 1,
            "blockHash": "0x" + "00" * 32, "transactionHash": "0x" + "00" * 32, "logIndex": 0}  # fmt: skip
     assert EventDecoder(ABI).decode(log) is None
+
+
+def test_range_adapts_to_the_number_of_logs() -> None:
+    from ledger.indexer.scanner import TARGET_LOGS, Indexer
+
+    indexer = Indexer.__new__(Indexer)
+    indexer.max_range = 2000
+    assert indexer._next_range(1000, 4 * TARGET_LOGS) == 250  # dense: a quarter of the blocks
+    assert indexer._next_range(250, 10) == 500  # sparse: grow, at most doubling
+    assert indexer._next_range(1500, 0) == 2000  # never past the maximum
+    assert indexer._next_range(1, 50 * TARGET_LOGS) == 1
