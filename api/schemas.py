@@ -43,6 +43,7 @@ class MediaStatus(BaseModel):
     revoke_code: int | None = None
     revoke_reason: str | None = None
     revoked_by_admin: bool | None = None
+    retraction_status: str | None = None  # pending | sent | anchored, when the publisher asked to retract
 
 
 class ChainInfo(BaseModel):

@@ -6,6 +6,9 @@ Two modes (setting ``anchor_mode``):
   with ``anchorBatch`` once the batch is full or its oldest image has waited ``batch_max_seconds``. Each
   image keeps its leaf index and proof (the receipt), and the tree is served at the batch's URI.
 
+Retractions requested by a publisher go out the same way (``revoke``, or ``revokeBatchItem`` with the item's
+proof) once the registration is on chain.
+
 Status moves pending -> sent (transaction accepted by the node) -> anchored (set by the indexer when the
 event is mirrored). Nothing is dropped: a reverted or vanished transaction goes back to pending and is
 retried with backoff; a registration or root already on chain just waits for the indexer.
@@ -28,13 +31,13 @@ from ledger.merkle import registration_tree
 from ledger.records import Registration
 from ledger.store import repository as repo
 from ledger.store.db import Database
-from ledger.store.models import BatchRow, SubmissionRow
+from ledger.store.models import BatchRow, RetractionRow, SubmissionRow
 
 log = logging.getLogger("ledger.anchorer")
 
 KeyLoader = Callable[[str], bytes]
 MAX_BACKOFF_SECONDS = 300.0
-ON_CHAIN_ALREADY = ("MediaRegistryAlreadyRegistered", "MediaRegistryBatchAlreadyAnchored")
+ON_CHAIN_ALREADY = ("MediaRegistryAlreadyRegistered", "MediaRegistryBatchAlreadyAnchored", "MediaRegistryAlreadyRevoked")
 
 
 def registration_of(row: SubmissionRow) -> Registration:
@@ -70,9 +73,13 @@ class Anchorer:
         with self.db.read() as session:
             singles = [row for row in repo.due_submissions(session) if self._is_due(row.status, row.attempts, row.updated_at)]
             batches = list(session.scalars(select(BatchRow).where(BatchRow.status.in_((repo.PENDING, repo.SENT)))))
+            retractions = list(session.scalars(select(RetractionRow).where(RetractionRow.status.in_((repo.PENDING, repo.SENT)))))
         for batch in batches:
             if self._is_due(batch.status, batch.attempts, batch.updated_at):
                 sent += self._check_batch(batch) if batch.status == repo.SENT else self._send_batch(batch)
+        for retraction in retractions:
+            if self._is_due(retraction.status, retraction.attempts, retraction.updated_at):
+                sent += self._check_retraction(retraction) if retraction.status == repo.SENT else self._send_retraction(retraction)
         for row in singles:
             if row.status == repo.SENT:
                 sent += self._check_sent(row)
@@ -176,6 +183,40 @@ class Anchorer:
                        SubmissionRow.status != repo.ANCHORED)
                 .values(status=repo.SENT, tx_hash=tx.tx_hash, updated_at=repo.utcnow())
             )  # fmt: skip
+
+    # -- retractions -----------------------------------------------------------------------------------------
+    def _send_retraction(self, retraction: RetractionRow) -> int:
+        with self.db.read() as session:
+            record = repo.record(session, retraction.uid)
+            submission = repo.submission(session, retraction.uid)
+        if record is None:
+            return 0  # not on chain yet: it is retracted once its registration is mirrored
+        key = {"uid": retraction.uid}
+        signer = self.load_key(retraction.publisher)
+        try:
+            if record.batch_root:
+                proof = json.loads(submission.proof) if submission and submission.proof else []
+                registration = Registration(record.content_hash, record.pixel_hash, record.pdq_hash, record.manifest_hash, record.parent)
+                tx = self.client.revoke_batch_item(signer, record.batch_root, registration, record.publisher, proof,
+                                                   retraction.reason_code, retraction.reason)  # fmt: skip
+            else:
+                tx = self.client.revoke(signer, retraction.uid, retraction.reason_code, retraction.reason)
+        except ContractRevert as exc:
+            self._refused(RetractionRow, key, retraction.attempts, exc, what=f"retraction of {retraction.uid}")
+            return 0
+        self._update(RetractionRow, key, status=repo.SENT, tx_hash=tx.tx_hash, attempts=retraction.attempts + 1,
+                     last_error=None)  # fmt: skip
+        log.info("sent retraction of %s in tx %s", retraction.uid, tx.tx_hash)
+        return 1
+
+    def _check_retraction(self, retraction: RetractionRow) -> int:
+        problem = self._problem_with(retraction.tx_hash)
+        if problem is None:
+            self._update(RetractionRow, {"uid": retraction.uid})
+        else:
+            self._update(RetractionRow, {"uid": retraction.uid}, status=repo.PENDING, tx_hash=None, last_error=problem)
+            log.warning("retraction of %s: %s; sending again", retraction.uid, problem)
+        return 0
 
     # -- shared ----------------------------------------------------------------------------------------------
     def _problem_with(self, tx_hash: str | None) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ledger.store import repository as repo
-from ledger.store.models import BatchRow
+from ledger.store.models import BatchRow, RetractionRow
 
 
 def build_receipt(session: Session, uid: str, chain_id: int, contract: str) -> dict[str, Any] | None:
@@ -50,7 +50,11 @@ def build_receipt(session: Session, uid: str, chain_id: int, contract: str) -> d
         "revoke_code": None,
         "revoke_reason": None,
         "revoked_by_admin": None,
+        "retraction_status": None,
     }
+    retraction = session.get(RetractionRow, uid)
+    if retraction is not None:
+        receipt["retraction_status"] = retraction.status
     if source.batch_root:
         batch = session.get(BatchRow, (source.publisher, source.batch_root))
         receipt["batch_uri"] = batch.uri if batch else None

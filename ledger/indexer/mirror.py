@@ -22,6 +22,7 @@ from ledger.store.models import (
     IndexedBlockRow,
     PublisherRow,
     RecordRow,
+    RetractionRow,
     SubmissionRow,
 )
 
@@ -101,6 +102,12 @@ def rewind(session: Session, fork_block: int) -> int:
     session.execute(delete(IndexedBlockRow).where(IndexedBlockRow.block_number > fork_block))
     session.execute(update(RecordRow).where(RecordRow.revoked_block > fork_block).values(**_NOT_REVOKED))
     session.execute(
+        update(RetractionRow)
+        .where(RetractionRow.status == "anchored",
+               RetractionRow.uid.not_in(select(RecordRow.uid).where(RecordRow.revoked_at.is_not(None))))
+        .values(status="sent")
+    )  # fmt: skip
+    session.execute(
         update(BatchRow).where(BatchRow.anchored_block > fork_block).values(status="sent", anchored_block=None)
     )
     _rebuild_publishers(session)
@@ -155,6 +162,9 @@ def _apply_revocation(session: Session, event: DecodedEvent) -> None:
         .values(revoked_at=int(a["revokedAt"]), revoke_code=int(a["reasonCode"]), revoke_reason=a["reason"],
                 revoked_by=a["revokedBy"], revoked_by_admin=bool(a["byAdmin"]), revoked_block=event.block_number)
     )  # fmt: skip
+    session.execute(
+        update(RetractionRow).where(RetractionRow.uid == a["uid"]).values(status="anchored", tx_hash=event.tx_hash)
+    )
 
 
 def _rebuild_publishers(session: Session) -> None:

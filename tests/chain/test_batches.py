@@ -21,7 +21,7 @@ from ledger.merkle import registration_leaf, verify_proof
 from ledger.publishing import accept
 from ledger.store import repository as repo
 from ledger.store.db import Database
-from ledger.store.models import BatchRow, PublisherAccountRow, RecordRow, SubmissionRow
+from ledger.store.models import BatchRow, PublisherAccountRow, RecordRow, RetractionRow, SubmissionRow
 from scripts.loadgen import LocalChain as Chain
 from scripts.loadgen import start_local_chain
 from tests.chain.test_indexer_robustness import ABI, assert_mirror_equals_chain, fresh_db
@@ -136,5 +136,37 @@ def test_single_record_retraction_and_a_reorg_that_drops_a_root(chain: Chain, da
     assert statuses(db, batched) == ["anchored"] * 3
     with db.read() as session:
         assert session.get(RecordRow, single[0]).revoke_code == 4  # type: ignore[union-attr]
+    assert_mirror_equals_chain(db, chain)
+    db.dispose()
+
+
+def test_publisher_retractions_go_on_chain_for_single_and_batched_records(chain: Chain, database_url: str) -> None:
+    from ledger.retracting import request_retraction
+
+    db = fresh_db(database_url)
+    single = accept_images(db, chain, 1, first=300)
+    indexer = Indexer(db, connect(chain.node.url), chain.deployment, ABI)
+    single_mode = Anchorer(db, chain.client, lambda _a: chain.publisher_key)
+    batch_mode = Anchorer(db, chain.client, lambda _a: chain.publisher_key, mode="batch", batch_max_items=2)
+    publisher = Account.from_key(chain.publisher_key).address
+
+    # Asked before the registration is on chain: it waits, then goes out.
+    request_retraction(db, publisher, single[0], 1, "wrong caption")
+    assert single_mode.step() == 1  # the registration only
+    indexer.catch_up()
+    assert single_mode.step() == 1  # now the retraction
+    batched = accept_images(db, chain, 2, first=400)
+    assert batch_mode.step() == 1
+    indexer.catch_up()
+    request_retraction(db, publisher, batched[1], 2, "manipulated")
+    assert batch_mode.step() == 1  # revokeBatchItem with the stored proof
+    indexer.catch_up()
+    with db.read() as session:
+        for uid, code in ((single[0], 1), (batched[1], 2)):
+            record = session.get(RecordRow, uid)
+            assert record is not None and record.revoke_code == code and record.revoked_at
+            assert session.get(RetractionRow, uid).status == "anchored"  # type: ignore[union-attr]
+        assert session.get(RecordRow, batched[0]).revoked_at is None  # type: ignore[union-attr]
+    assert chain.client.revocation(batched[1]) is not None
     assert_mirror_equals_chain(db, chain)
     db.dispose()

@@ -160,3 +160,26 @@ def test_changed_artifact_is_reported_not_replaced(tmp_path: Path) -> None:
         raise AssertionError("the service started on a mismatched deployment")
     assert "--redeploy" in message and "deployment_mismatch" in message
     assert json.loads(record_file.read_text())["address"] == record["address"]
+
+
+def test_publisher_retracts_and_readers_see_it(published: Published, pdq_fixtures: Path) -> None:
+    """POST /v1/media/{hash}/retract: the anchorer revokes on chain, the indexer mirrors it, verify says retracted."""
+    url, headers = published.service.url, auth(published)
+    image = pdq_fixtures / "reg-test-input" / "labelme-subset" / "q1050.jpg"
+    accepted = httpx.post(f"{url}/v1/media", headers=headers, files={"file": (image.name, image.read_bytes())},
+                          data={"caption": "Old photo", "credit": "Archive"})  # fmt: skip
+    assert accepted.status_code == 202, accepted.text
+    content_hash = accepted.json()["content_hash"]
+    response = httpx.post(f"{url}/v1/media/{content_hash}/retract", headers=headers,
+                          json={"reason_code": 1, "reason": "Not taken where the caption says."})  # fmt: skip
+    assert response.status_code == 202, response.text
+
+    def retracted() -> dict | None:
+        body = httpx.get(f"{url}/v1/verify/{content_hash}").json()
+        return body if body["verdict"] == "retracted" else None
+
+    body = wait_for(retracted)
+    [match] = body["matches"]
+    assert match["retracted"] is True and match["retraction_reason"] == "Not taken where the caption says."
+    receipt = httpx.get(f"{url}/v1/media/{content_hash}", headers=headers).json()
+    assert receipt["retraction_status"] == "anchored" and receipt["revoke_code"] == 1

@@ -1,0 +1,31 @@
+"""Publishers retract their own registrations; the chain keeps the record and adds when and why."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from api.deps import PublisherDep, StateDep
+from ledger.records import record_uid
+from ledger.retracting import MAX_REASON, request_retraction
+from ledger.types import parse_hash32
+
+router = APIRouter(prefix="/v1/media", tags=["publish"])
+
+
+class RetractionRequest(BaseModel):
+    reason_code: int = Field(description="0 unspecified, 1 wrong caption, 2 manipulated, 3 rights, 4 published in error, 5 key compromised")
+    reason: str = Field(max_length=MAX_REASON, description="A sentence for readers: why it was retracted.")
+
+
+class RetractionAccepted(BaseModel):
+    uid: str
+    status: str
+
+
+@router.post("/{content_hash}/retract", status_code=202, response_model=RetractionAccepted)
+async def retract(content_hash: str, body: RetractionRequest, state: StateDep, account: PublisherDep) -> RetractionAccepted:
+    uid = record_uid(account.address, parse_hash32(content_hash, "content hash"))
+    row = await run_in_threadpool(request_retraction, state.db, account.address, uid, body.reason_code, body.reason)
+    return RetractionAccepted(uid=row.uid, status=row.status)
