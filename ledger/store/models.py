@@ -125,6 +125,23 @@ class BatchRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class RetractionRow(Base):
+    """A publisher's request to retract one of its registrations: the outbox of ``revoke`` transactions."""
+
+    __tablename__ = "retractions"
+
+    uid: Mapped[str] = mapped_column(HASH, primary_key=True)
+    publisher: Mapped[str] = mapped_column(ADDRESS)
+    reason_code: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent | anchored
+    tx_hash: Mapped[str | None] = mapped_column(HASH)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class PublisherAccountRow(Base):
     """A publisher this service signs for: its keystore file and its API key, stored only hashed."""
 
