@@ -85,7 +85,9 @@ class Indexer:
             checkpoint = repo.get_checkpoint(session, self.deployment.address)
             done = checkpoint.block_number if checkpoint else self.deployment.block - 1
             done_hash = checkpoint.block_hash if checkpoint else None
-        if done_hash is not None and done <= head and self.block_hash(done) != done_hash:
+        # The checkpoint block must still be canonical: a reorg replaces it, and a node restarted from an older
+        # state (anvil after a crash loses up to its state interval) no longer reaches it at all.
+        if done_hash is not None and (done > head or self.block_hash(done) != done_hash):
             self._rewind(head)
             return 0
         if safe <= done:

@@ -211,3 +211,20 @@ def test_node_stopped_and_restarted_under_the_indexer(chain: Chain, database_url
     assert not thread.is_alive()
     assert_mirror_equals_chain(db, chain)
     db.dispose()
+
+
+def test_chain_restarted_from_an_older_state_rewinds_the_mirror(chain: Chain, database_url: str) -> None:
+    """anvil killed hard loses the blocks since its last state dump; the mirror must not stay ahead of it."""
+    db = fresh_db(database_url)
+    indexer = Indexer(db, connect(chain.node.url), chain.deployment, ABI)
+    snapshot = chain.rpc("evm_snapshot")["result"]
+    for i in range(3):
+        chain.client.register(chain.publisher_key, registration(500 + i), wait=True)
+    indexer.catch_up()
+    assert count_records(db) == 3
+    chain.rpc("evm_revert", snapshot)  # the chain is now shorter than the mirror's checkpoint
+    assert chain.head() < checkpoint(db, chain)
+    indexer.catch_up()
+    assert count_records(db) == 0 and checkpoint(db, chain) <= chain.head()
+    assert_mirror_equals_chain(db, chain)
+    db.dispose()
