@@ -49,6 +49,7 @@ compile: setup
 	$(BIN)/python -m ledger.chain.compile
 
 bench: test-setup
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	@ls scripts/bench_*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }; \
 	for script in scripts/bench_*.py; do $(BIN)/python $$script || exit 1; done
 

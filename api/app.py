@@ -12,12 +12,13 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.limits import BodySizeLimit
-from api.routers import chain, media, verify
+from api.routers import batches, chain, media, retractions, verify
 from api.state import AppState
 from ledger.chain.artifact import load_artifact
 from ledger.chain.deployment import Deployment
 from ledger.config import Settings
 from ledger.store.db import Database
+from ledger.verification import MatchService
 
 STATIC = Path(__file__).parent / "static"
 
@@ -30,10 +31,15 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
         deployment=deployment or Deployment.load(settings.deployment_file),
         abi=load_artifact()["abi"],
     )
+    state.matcher = MatchService(state.db)
+    state.heatmaps = verify.HeatmapCache()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        assert state.matcher is not None
+        state.matcher.start()  # loads the match index in the background; requests do not wait for it
         yield
+        state.matcher.stop()
         if db is None:
             state.db.dispose()
 
@@ -48,6 +54,8 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     app.include_router(media.router)
     app.include_router(verify.router)
     app.include_router(chain.router)
+    app.include_router(batches.router)
+    app.include_router(retractions.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

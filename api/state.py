@@ -12,6 +12,7 @@ from ledger.eip712 import Domain
 from ledger.fingerprint import Limits
 from ledger.keystore import load_key
 from ledger.store.db import Database
+from ledger.verification import MatchService
 
 
 @dataclass
@@ -20,6 +21,8 @@ class AppState:
     db: Database
     deployment: Deployment
     abi: list[dict[str, Any]]
+    matcher: MatchService | None = None  # the PDQ match index (issue 4), started with the app
+    heatmaps: Any = None  # api.routers.verify.HeatmapCache: change heatmaps of recent `edited` answers
     _keys: dict[str, bytes] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

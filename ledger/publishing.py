@@ -7,12 +7,30 @@ from dataclasses import dataclass
 
 from ledger.eip712 import Domain, sign_registration
 from ledger.errors import AlreadyRegistered
-from ledger.fingerprint import Fingerprint
+from ledger.fingerprint import Fingerprint, Probe
 from ledger.manifest import Manifest
+from ledger.matching import VARIANT_SCHEME, IndexedHash, index_variants, pack_variants
 from ledger.records import Registration, record_uid
+from ledger.reference import ReferenceCopy, make_reference
 from ledger.store import repository as repo
 from ledger.store.db import Database
-from ledger.store.models import ManifestRow, SubmissionRow
+from ledger.store.models import ManifestRow, MatchFingerprintRow, ReferenceCopyRow, SubmissionRow
+
+
+@dataclass(frozen=True, slots=True)
+class MatchingData:
+    """Kept with a registration for matching (issue 4): the hash variants, and the reduced reference copy unless
+    the publisher opted out (``reference`` None)."""
+
+    variants: list[IndexedHash]
+    reference: ReferenceCopy | None
+
+    @classmethod
+    def from_probe(cls, probe: Probe, keep_reference: bool = True) -> MatchingData:
+        """Hash variants for the match index (~160 ms: 84 PDQ hashes) and the reference copy unless opted out."""
+        fp = probe.fingerprint
+        reference = make_reference(probe.image, fp.width, fp.height) if keep_reference else None
+        return cls(index_variants(probe.image), reference)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +48,7 @@ def accept(
     fingerprint: Fingerprint,
     manifest: Manifest,
     validity_seconds: int,
+    matching: MatchingData | None = None,
 ) -> Accepted:
     uid = record_uid(publisher, fingerprint.sha256)
     registration = Registration(
@@ -67,4 +86,36 @@ def accept(
                 updated_at=now,
             )
         )
+        if matching is not None:
+            _keep_matching_data(session, fingerprint, matching, now)
     return Accepted(fingerprint.sha256, uid, repo.PENDING)
+
+
+def _keep_matching_data(session, fingerprint: Fingerprint, matching: MatchingData, now) -> None:  # type: ignore[no-untyped-def]
+    """Same content registered twice (two publishers): the first rows stay; a reference copy is added if missing."""
+    if session.get(MatchFingerprintRow, fingerprint.sha256) is None:
+        session.add(
+            MatchFingerprintRow(
+                content_hash=fingerprint.sha256,
+                scheme=VARIANT_SCHEME,
+                pdq_quality=fingerprint.pdq_quality,
+                width=fingerprint.width,
+                height=fingerprint.height,
+                variants=pack_variants(matching.variants),
+                created_at=now,
+            )
+        )
+    copy = matching.reference
+    if copy is not None and session.get(ReferenceCopyRow, fingerprint.sha256) is None:
+        session.add(
+            ReferenceCopyRow(
+                content_hash=fingerprint.sha256,
+                media_type=copy.media_type,
+                width=copy.width,
+                height=copy.height,
+                source_width=copy.source_width,
+                source_height=copy.source_height,
+                data=copy.data,
+                created_at=now,
+            )
+        )

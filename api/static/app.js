@@ -23,7 +23,16 @@
     exact: "identical file (same bytes)",
     pixels: "identical pixels (file re-saved or metadata removed)",
     pdq: "visually similar (perceptual hash)",
+    crop: "part of the registered picture (perceptual hash of a crop)",
     similar: "visually similar (perceptual hash)"
+  };
+
+  // What a retracted answer is about (the verdict it would have had).
+  var RELATION_WORDS = {
+    original: "the registered original",
+    same_pixels: "an identical copy of a registered image",
+    copy: "a changed copy of a registered image",
+    edited: "an edited copy of a registered image"
   };
 
   var $ = function (id) { return document.getElementById(id); };
@@ -208,8 +217,8 @@
         return "The file itself differs from the registered one (its metadata was stripped or it was " +
           "re-saved without loss), but the picture is identical, pixel for pixel.";
       case "copy": {
-        var s = "The picture matches a registered image, but the file was changed, for example " +
-          "re-encoded, resized or lightly cropped.";
+        var s = "The picture is the registered image, but this file is a copy that was changed without altering " +
+          "what it shows (for example re-encoded, resized, cropped, rotated or put in a screenshot).";
         if (origin && isNonEmptyString(origin.transform)) s += " Likely change: " + origin.transform + ".";
         return s;
       }
@@ -219,9 +228,10 @@
         return e;
       }
       case "retracted": {
-        if (!origin) return "The publisher has withdrawn this image.";
+        var what = RELATION_WORDS[data.relation] || "this image";
+        if (!origin) return "The publisher has withdrawn " + what + ".";
         var r = retractionOf(origin);
-        var t = "The publisher withdrew this image";
+        var t = "You have " + what + ", and the publisher withdrew it";
         if (r.at) t += " on " + formatDate(r.at);
         t += ".";
         if (isNonEmptyString(r.reason)) t += " Reason given: “" + r.reason + "”.";
@@ -412,6 +422,46 @@
     if (els.query.childNodes.length) els.queryDetails.hidden = false;
   }
 
+  // ---------------------------------------------------------------- changes (edited copies)
+
+  function clamp01(v) { return Math.max(0, Math.min(1, v)); }
+
+  /** The reader's own image with the server's heatmap and boxes laid over it (edited answers only). */
+  function renderChanges(data) {
+    var changes = data && typeof data.changes === "object" ? data.changes : null;
+    if (data.relation !== "edited" || !changes || !previewUrl || !isNonEmptyString(data.verification_id)) return;
+    els.changesImage.src = previewUrl;
+    els.changesHeatmap.src = VERIFY_URL + "/" + encodeURIComponent(data.verification_id) + "/diff.png";
+    els.changesHeatmap.hidden = false;
+    els.changesBoxes.textContent = "";
+    var regions = Array.isArray(changes.regions) ? changes.regions : [];
+    regions.forEach(function (r) {
+      if (!r || !isNumber(r.x) || !isNumber(r.y) || !isNumber(r.width) || !isNumber(r.height)) return;
+      var box = el("div", "changes-box");
+      box.style.left = (clamp01(r.x) * 100) + "%";
+      box.style.top = (clamp01(r.y) * 100) + "%";
+      box.style.width = (clamp01(r.width) * 100) + "%";
+      box.style.height = (clamp01(r.height) * 100) + "%";
+      els.changesBoxes.appendChild(box);
+    });
+    els.changesBoxes.hidden = false;
+    var n = regions.length;
+    els.changesText.textContent = n === 1
+      ? "The area that differs from the registered image is outlined and shaded in red."
+      : "The " + n + " areas that differ from the registered image are outlined and shaded in red.";
+    els.changesToggle.textContent = "Hide highlights";
+    els.changesToggle.setAttribute("aria-pressed", "true");
+    els.changes.hidden = false;
+  }
+
+  function toggleChanges() {
+    var showing = !els.changesHeatmap.hidden;
+    els.changesHeatmap.hidden = showing;
+    els.changesBoxes.hidden = showing;
+    els.changesToggle.textContent = showing ? "Show highlights" : "Hide highlights";
+    els.changesToggle.setAttribute("aria-pressed", showing ? "false" : "true");
+  }
+
   // ---------------------------------------------------------------- states
 
   function clearResult() {
@@ -428,6 +478,9 @@
     els.matchesSection.hidden = true;
     els.query.textContent = "";
     els.queryDetails.hidden = true;
+    els.changes.hidden = true;
+    els.changesBoxes.textContent = "";
+    els.changesHeatmap.removeAttribute("src");
     els.queryDetails.open = false;
     els.verdictBox.hidden = false;
     els.result.removeAttribute("data-verdict");
@@ -463,6 +516,7 @@
     els.freshness.textContent = freshnessText(data);
     els.freshness.hidden = false;
     renderMatches(matches);
+    renderChanges(data);
     renderQuery(data.query);
     finish();
   }
@@ -664,8 +718,15 @@
       queryDetails: $("query-details"),
       query: $("query"),
       chain: $("chain"),
-      chooseLabel: $("choose-label")
+      chooseLabel: $("choose-label"),
+      changes: $("changes"),
+      changesImage: $("changes-image"),
+      changesHeatmap: $("changes-heatmap"),
+      changesBoxes: $("changes-boxes"),
+      changesText: $("changes-text"),
+      changesToggle: $("changes-toggle")
     };
+    els.changesToggle.addEventListener("click", toggleChanges);
     bind();
     loadChainInfo();
   }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,3 +77,35 @@ def test_a_file_that_is_not_an_image_shows_the_error(page: Page, tmp_path: Path)
     bogus.write_bytes(b"this is text, not a photo")
     upload(page, bogus)
     expect(page.locator("#error")).to_contain_text("not an image")
+
+
+def test_edited_copy_shows_where_it_changed(page: Page, published: Published, tmp_path: Path) -> None:
+    """A red box painted over the registered photo: the page says "Edited copy" and lays the server's heatmap and
+    the changed area's outline over the reader's own image."""
+    from PIL import ImageDraw
+
+    from tests.conftest import wait_for
+
+    edited = tmp_path / "edited.jpg"
+    image = Image.open(published.image).convert("RGB")
+    ImageDraw.Draw(image).rectangle([150, 150, 230, 210], fill=(240, 30, 30))
+    image.save(edited, quality=90)
+
+    def is_edited() -> bool:  # the API's match index follows the mirror within a poll (0.5 s)
+        upload(page, edited)
+        return page.locator("#result").get_attribute("data-verdict") == "edited"
+
+    wait_for(is_edited, timeout=20)
+    verdict = page.locator("#verdict").inner_text()
+    assert verdict.startswith(f"Edited copy of a registered original: published by {PUBLISHER_NAME}")
+    expect(page.locator("#changes")).to_be_visible()
+    heatmap = page.locator("#changes-heatmap")
+    expect(heatmap).to_have_attribute("src", re.compile(r"v1/verify/v_[\w-]+/diff\.png$"))
+    page.wait_for_function("document.getElementById('changes-heatmap').complete && "
+                           "document.getElementById('changes-heatmap').naturalWidth > 0")  # fmt: skip
+    box = page.locator(".changes-box").first
+    style = box.get_attribute("style") or ""
+    left = float(re.search(r"left: ([\d.]+)%", style).group(1))  # type: ignore[union-attr]
+    assert 50 < left < 65, style
+    page.locator("#changes-toggle").click()
+    expect(heatmap).to_be_hidden()

@@ -107,3 +107,30 @@ def test_gif_uses_the_first_frame() -> None:
     frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:])
     Image.open(io.BytesIO(gif.getvalue())).convert("RGB").save(first, format="PNG")
     assert fingerprint_bytes(gif.getvalue()).pixel_sha256 == fingerprint_bytes(first.getvalue()).pixel_sha256
+
+
+def test_heic_avif_and_mpo_decode_like_jpeg(pdq_fixtures: Path) -> None:
+    """HEIC (pillow-heif) and AVIF (Pillow) photos hash like the JPEG they were made from; MPO (a JPEG with extra
+    pictures, written by cameras) is read as its first picture."""
+    source = Image.open(pdq_fixtures / "bridge-mods" / "aaa-orig.jpg")
+    reference = fingerprint_file(pdq_fixtures / "bridge-mods" / "aaa-orig.jpg")
+    for fmt in ("HEIF", "AVIF"):
+        out = io.BytesIO()
+        source.save(out, format=fmt, quality=90)
+        fp = fingerprint_bytes(out.getvalue())
+        assert fp.format == fmt and (fp.width, fp.height) == (1600, 1004)
+        assert hamming(fp.pdq, reference.pdq) <= REFERENCE_TOLERANCE_BITS, fmt
+    mpo = fingerprint_file(pdq_fixtures.parent / "c2pa" / "nikon-20221019-building.jpeg", Limits(max_bytes=100_000_000))
+    assert mpo.format == "MPO" and mpo.pdq_quality >= 50
+
+
+def test_draft_decoding_for_hashes_only(pdq_fixtures: Path) -> None:
+    """When only hashes are needed, JPEG draft decoding keeps >= 512 px and moves the hash by a few bits."""
+    from ledger.fingerprint import DRAFT_MIN_SIDE, decode_image, perceptual_bytes
+
+    data = (pdq_fixtures / "reg-test-input" / "exif-rotn" / "exif-rotn-1.jpg").read_bytes()
+    big = Limits(max_bytes=100_000_000)
+    drafted, _ = decode_image(data, big, draft=DRAFT_MIN_SIDE)
+    assert min(drafted.size) >= DRAFT_MIN_SIDE and drafted.size[0] < 4032
+    pdq, quality, small = perceptual_bytes(data, big)
+    assert hamming(pdq, fingerprint_bytes(data, big).pdq) <= 8 and quality >= 50 and max(small.shape) == 512

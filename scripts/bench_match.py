@@ -1,0 +1,577 @@
+"""Matching benchmark: robustness per transform, false matches among distinct pictures, and speed on one core.
+
+    .venv/bin/pip install -e '.[test,bench]'      # scikit-image and scikit-learn bring more real photos
+    .venv/bin/python scripts/bench_match.py       # writes bench/results/match.json and prints the tables
+
+Options: --quick (fewer sizes, for a smoke run), --sizes 1000000,10000000, --out PATH.
+Photos: ../shared/fixtures (PDQ and C2PA test photos) plus the photos bundled with scikit-image and scikit-learn
+(read from the installed packages, nothing downloaded). Photos longer than 2048 px are first reduced to 2048 px
+(JPEG q92) so the sweep runs in minutes; that reduced file is what is "registered".
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import faiss  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ledger.compare import compare  # noqa: E402
+from ledger.fingerprint import Limits, canonical_rgb, decode_image, probe_bytes  # noqa: E402
+from ledger.matching import (  # noqa: E402
+    EXTENDED_DISTANCE,
+    HASH_BYTES,
+    MatchIndex,
+    best_per_image,
+    index_variants,
+)
+from ledger.perceptual import Registered, find_matches  # noqa: E402
+from ledger.reference import load_reference, make_reference  # noqa: E402
+
+faiss.omp_set_num_threads(1)
+FIXTURES = ROOT.parent / "shared" / "fixtures"
+LIMITS = Limits(max_bytes=100_000_000, max_pixels=100_000_000)
+MAX_SIDE = 2048
+
+
+# -- photos -------------------------------------------------------------------------------------------------------
+def photo_files() -> list[tuple[str, Path]]:
+    pdq = FIXTURES / "pdq"
+    c2pa = FIXTURES / "c2pa"
+    files = [
+        ("bridge", pdq / "bridge-mods" / "aaa-orig.jpg"),
+        ("desk-exif", pdq / "reg-test-input" / "exif-rotn" / "exif-rotn-1.jpg"),
+        ("coaster", pdq / "misc-images" / "c.png"),
+        ("pen-and-coaster", pdq / "reg-test-input" / "pen-and-coaster.png"),
+        ("small", pdq / "misc-images" / "small.jpg"),
+        *[(p.stem, p) for p in sorted((pdq / "reg-test-input" / "labelme-subset").glob("*.jpg"))],
+        ("ribbons", c2pa / "adobe-20220124-A.jpg"),
+        ("gradient", c2pa / "adobe-20220124-C.jpg"),
+        ("grate", c2pa / "adobe-20220124-I.jpg"),
+        ("building", c2pa / "nikon-20221019-building.jpeg"),
+        ("camera", c2pa / "truepic-20230212-camera.jpg"),
+        ("landscape", c2pa / "truepic-20230212-landscape.jpg"),
+        ("library", c2pa / "truepic-20230212-library.jpg"),
+    ]
+    try:
+        import skimage
+
+        data = Path(skimage.__file__).parent / "data"
+        for name in ("astronaut", "brick", "camera", "cell", "chelsea", "clock_motion", "coffee", "coins", "grass",
+                     "gravel", "hubble_deep_field", "ihc", "moon", "motorcycle_left", "page", "retina", "rocket", "text"):  # fmt: skip
+            path = next(iter(sorted(data.glob(name + ".*"))), None)
+            if path is not None:
+                files.append(("skimage-" + name, path))
+    except ImportError:
+        print("scikit-image not installed: fewer photos (pip install -e '.[bench]')", file=sys.stderr)
+    try:
+        import sklearn.datasets
+
+        images = Path(sklearn.datasets.__file__).parent / "images"
+        files += [("sklearn-" + p.stem, p) for p in sorted(images.glob("*.jpg"))]
+    except ImportError:
+        print("scikit-learn not installed: fewer photos", file=sys.stderr)
+    return files
+
+
+def jpeg(image: Image.Image, quality: int = 85) -> bytes:
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+def png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def load_photos() -> list[tuple[str, bytes, Image.Image]]:
+    photos = []
+    for name, path in photo_files():
+        data = path.read_bytes()
+        image = canonical_rgb(decode_image(data, LIMITS)[0])
+        if max(image.size) > MAX_SIDE:
+            image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+            data = jpeg(image, 92)
+            image = canonical_rgb(decode_image(data, LIMITS)[0])
+        photos.append((name, data, image))
+    return photos
+
+
+# -- transforms ------------------------------------------------------------------------------------------------------
+def strip_jpeg_metadata(data: bytes) -> bytes:
+    """Drop APPn (n >= 1) and COM segments from a JPEG without re-encoding: the pixels stay the same."""
+    if data[:2] != b"\xff\xd8":
+        return data
+    out, i = bytearray(b"\xff\xd8"), 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xDA:  # start of scan: the rest is image data
+            out += data[i:]
+            return bytes(out)
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if not (0xE1 <= marker <= 0xEF or marker == 0xFE):
+            out += data[i : i + 2 + length]
+        i += 2 + length
+    return bytes(out)
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # pragma: no cover
+        return ImageFont.load_default()
+
+
+def overlay(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A logo/text box covering 5% of the area, at a random place."""
+    w, h = image.size
+    bw, bh = int(w * 0.05**0.5 * 1.3), int(h * 0.05**0.5 / 1.3)
+    x, y = int(rng.integers(0, w - bw)), int(rng.integers(0, h - bh))
+    out = image.copy()
+    draw = ImageDraw.Draw(out)
+    draw.rectangle([x, y, x + bw, y + bh], fill=(250, 250, 245))
+    draw.text((x + bw * 0.08, y + bh * 0.3), "BREAKING", fill=(200, 20, 20), font=_font(max(8, bh // 3)))
+    return out
+
+
+def screenshot(image: Image.Image) -> Image.Image:
+    """A phone screenshot: status bar, app header, the picture, action bar with text; rescaled by the phone."""
+    w, h = image.size
+    bar = max(12, int(w * 0.09))
+    canvas = Image.new("RGB", (w, h + bar * 3), (248, 248, 248))
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle([0, 0, w, bar // 2], fill=(18, 18, 18))
+    font = _font(max(6, bar // 4))
+    draw.text((bar // 4, bar // 12), "12:34                 LTE  87%", fill=(240, 240, 240), font=font)
+    draw.text((bar // 4, bar // 2 + bar // 6), "Example News  @example · 2h", fill=(30, 30, 30), font=font)
+    canvas.paste(image, (0, bar))
+    draw.text((bar // 4, h + bar + bar // 4), "Like    Comment    Share    1.2K", fill=(70, 70, 70), font=font)
+    draw.text((bar // 4, h + bar * 2 + bar // 4), "Photo: Example News", fill=(110, 110, 110), font=font)
+    return canvas.resize((max(16, int(canvas.width * 0.7)), max(16, int(canvas.height * 0.7))), Image.Resampling.BILINEAR)
+
+
+def crop_area(image: Image.Image, area: float, fx: float, fy: float) -> Image.Image:
+    w, h = image.size
+    side = area**0.5
+    cw, ch = int(w * side), int(h * side)
+    x, y = int((w - cw) * fx), int((h - ch) * fy)
+    return image.crop((x, y, x + cw, y + ch))
+
+
+def transforms(rng: np.random.Generator) -> dict[str, object]:
+    T = Image.Transpose
+    blur = lambda im: im.filter(ImageFilter.GaussianBlur(max(1.0, max(im.size) / 400)))  # noqa: E731
+    corner = lambda: (float(rng.choice([0.0, 1.0])), float(rng.choice([0.0, 1.0])))  # noqa: E731
+    return {
+        "jpeg_q90": lambda im, d: jpeg(im, 90),
+        "jpeg_q70": lambda im, d: jpeg(im, 70),
+        "jpeg_q50": lambda im, d: jpeg(im, 50),
+        "jpeg_q30": lambda im, d: jpeg(im, 30),
+        "resize_50": lambda im, d: jpeg(im.resize((max(8, im.width // 2), max(8, im.height // 2)), Image.Resampling.LANCZOS)),
+        "resize_25": lambda im, d: jpeg(im.resize((max(8, im.width // 4), max(8, im.height // 4)), Image.Resampling.LANCZOS)),
+        "resize_150": lambda im, d: jpeg(im.resize((im.width * 3 // 2, im.height * 3 // 2), Image.Resampling.BICUBIC)),
+        "crop_centre_90": lambda im, d: jpeg(crop_area(im, 0.9, 0.5, 0.5)),
+        "crop_centre_80": lambda im, d: jpeg(crop_area(im, 0.8, 0.5, 0.5)),
+        "crop_offcentre_80": lambda im, d: jpeg(crop_area(im, 0.8, *corner())),
+        "rotate_90": lambda im, d: jpeg(im.transpose(T.ROTATE_90)),
+        "rotate_180": lambda im, d: jpeg(im.transpose(T.ROTATE_180)),
+        "rotate_270": lambda im, d: jpeg(im.transpose(T.ROTATE_270)),
+        "flip_horizontal": lambda im, d: jpeg(im.transpose(T.FLIP_LEFT_RIGHT)),
+        "flip_vertical": lambda im, d: jpeg(im.transpose(T.FLIP_TOP_BOTTOM)),
+        "brightness_+20": lambda im, d: jpeg(ImageEnhance.Brightness(im).enhance(1.2)),
+        "brightness_-20": lambda im, d: jpeg(ImageEnhance.Brightness(im).enhance(0.8)),
+        "contrast_+20": lambda im, d: jpeg(ImageEnhance.Contrast(im).enhance(1.2)),
+        "contrast_-20": lambda im, d: jpeg(ImageEnhance.Contrast(im).enhance(0.8)),
+        "blur": lambda im, d: jpeg(blur(im)),
+        "grayscale": lambda im, d: jpeg(im.convert("L")),
+        "overlay_5pct": lambda im, d: jpeg(overlay(im, rng)),
+        "border_white_5": lambda im, d: jpeg(ImageOps.expand(im, max(1, int(max(im.size) * 0.025)), fill="white")),
+        "border_white_10": lambda im, d: jpeg(ImageOps.expand(im, max(1, int(max(im.size) * 0.05)), fill="white")),
+        "screenshot": lambda im, d: jpeg(screenshot(im), 85),
+        "exif_strip": lambda im, d: strip_jpeg_metadata(d) if d[:2] == b"\xff\xd8" else png(im),
+        "png_resave": lambda im, d: png(im),
+        "resize_50_jpeg_70": lambda im, d: jpeg(im.resize((max(8, im.width // 2), max(8, im.height // 2)), Image.Resampling.LANCZOS), 70),
+    }
+
+
+GROUPS = {  # issue 4's targets
+    "recompression, rescale, colour, blur, grayscale, lossless, rotations, flips (>= 99%)": (
+        ["jpeg_q90", "jpeg_q70", "jpeg_q50", "jpeg_q30", "resize_50", "resize_25", "resize_150", "brightness_+20",
+         "brightness_-20", "contrast_+20", "contrast_-20", "blur", "grayscale", "exif_strip", "png_resave",
+         "resize_50_jpeg_70", "rotate_90", "rotate_180", "rotate_270", "flip_horizontal", "flip_vertical"], 0.99),
+    "borders, screenshots, 90% crops, 5% overlays (>= 95%)": (
+        ["border_white_5", "border_white_10", "screenshot", "crop_centre_90", "overlay_5pct"], 0.95),
+    "80% crops (>= 90%)": (["crop_centre_80", "crop_offcentre_80"], 0.90),
+}  # fmt: skip
+
+
+@dataclass
+class Registered_:
+    content: str
+    probe: object
+    facts: Registered
+
+
+def register(index: MatchIndex, name: str, data: bytes) -> Registered_:
+    probe = probe_bytes(data, LIMITS)
+    fp = probe.fingerprint
+    index.add(name, fp.pdq, fp.pdq_quality, index_variants(probe.image))
+    stored = make_reference(probe.image, fp.width, fp.height)
+    facts = Registered(load_reference(name, stored.data, fp.width, fp.height), (fp.width, fp.height))
+    return Registered_(name, probe, facts)
+
+
+def verdict_of(probe, index: MatchIndex, registry: dict[str, Registered_], exclude: frozenset[str] = frozenset()):  # type: ignore[no-untyped-def]
+    """(verdict, matched content, transforms, compare ms) as the API decides it."""
+    fp = probe.fingerprint
+    for name, reg in registry.items():
+        if name in exclude:
+            continue
+        if reg.probe.fingerprint.sha256 == fp.sha256:
+            return "original", name, (), 0.0
+        if reg.probe.fingerprint.pixel_sha256 == fp.pixel_sha256:
+            return "same_pixels", name, (), 0.0
+    start = time.perf_counter()
+    found = find_matches(probe, index, lambda c: registry[c].facts, exclude=exclude)
+    spent = (time.perf_counter() - start) * 1e3
+    if not found:
+        return "unknown", None, (), spent
+    best = found[0]
+    return ("edited" if best.edited else "copy"), best.content_hash, best.transforms, spent
+
+
+# -- robustness -------------------------------------------------------------------------------------------------------
+def robustness(photos: list[tuple[str, bytes, Image.Image]]) -> dict[str, object]:
+    index = MatchIndex()
+    registry = {name: register(index, name, data) for name, data, _ in photos}
+    usable = [(n, d, im) for n, d, im in photos if registry[n].probe.fingerprint.pdq_quality >= 50]
+    skipped = sorted(set(n for n, _, _ in photos) - set(n for n, _, _ in usable))
+    rng = np.random.default_rng(4)
+    per: dict[str, dict[str, object]] = {}
+    compare_ms: list[float] = []
+    for tname, make in transforms(rng).items():
+        detected = wrong = edited = 0
+        verdicts: dict[str, int] = {}
+        misses = []
+        words: dict[str, int] = {}
+        for name, data, image in usable:
+            copy = make(image, data)  # type: ignore[operator]
+            verdict, matched, found_words, spent = verdict_of(probe_bytes(copy, LIMITS), index, registry)
+            if spent:
+                compare_ms.append(spent)
+            verdicts[verdict] = verdicts.get(verdict, 0) + 1
+            for w in found_words:
+                words[w] = words.get(w, 0) + 1
+            if matched == name:
+                detected += 1
+                edited += verdict == "edited"
+            elif matched is not None:
+                wrong += 1
+                misses.append(name + "->" + str(matched))
+            else:
+                misses.append(name)
+        n = len(usable)
+        per[tname] = {"n": n, "detected": detected, "rate": round(detected / n, 4), "wrong_match": wrong,
+                      "edited": edited, "verdicts": verdicts, "missed": misses, "transform_words": words}  # fmt: skip
+        print(f"  {tname:20s} {detected:3d}/{n}  edited {edited:3d}  wrong {wrong}  {verdicts}", flush=True)
+    groups = {}
+    for label, (names, target) in GROUPS.items():
+        rows = [per[t] for t in names]
+        rate = sum(r["detected"] for r in rows) / sum(r["n"] for r in rows)  # type: ignore[misc]
+        worst = min(rows, key=lambda r: r["rate"])  # type: ignore[arg-type, return-value]
+        groups[label] = {"rate": round(rate, 4), "target": target, "met": all(r["rate"] >= target for r in rows),  # type: ignore[operator]
+                         "worst": [t for t in names if per[t] is worst][0], "worst_rate": worst["rate"]}  # fmt: skip
+    return {"photos": [n for n, _, _ in photos], "low_quality_excluded": skipped, "per_transform": per,
+            "groups": groups, "second_stage_ms": _percentiles(compare_ms)}  # fmt: skip
+
+
+# -- false matches ----------------------------------------------------------------------------------------------------
+def distinct_set(photos: list[tuple[str, bytes, Image.Image]]) -> list[tuple[str, str, bytes]]:
+    """(name, source photo, bytes): small photos whole, photos >= 512 px as 4 non-overlapping quadrants."""
+    out = []
+    for name, data, image in photos:
+        if max(image.size) >= 512 and min(image.size) >= 256:
+            w, h = image.size
+            for i, (x, y) in enumerate(((0, 0), (w // 2, 0), (0, h // 2), (w // 2, h // 2))):
+                out.append((f"{name}#q{i}", name, jpeg(image.crop((x, y, x + w // 2, y + h // 2)), 90)))
+        else:
+            out.append((name, name, data))
+    return out
+
+
+def false_matches(photos: list[tuple[str, bytes, Image.Image]]) -> dict[str, object]:
+    items = distinct_set(photos)
+    index = MatchIndex()
+    registry = {name: register(index, name, data) for name, _, data in items}
+    source = {name: src for name, src, _ in items}
+    matched_pairs: dict[str, list[str]] = {"distinct": [], "same_photo": []}
+    candidates = {"distinct": 0, "same_photo": 0}
+    closest = {"distinct": 256, "same_photo": 256}
+    for name, src, _ in items:
+        probe = registry[name].probe
+        pdq, trimmed = probe.fingerprint.pdq, probe.trimmed_pdq  # type: ignore[attr-defined]
+        hits = best_per_image(index.search_fast(pdq, trimmed, radius=256) + index.search_crops(pdq, trimmed, radius=256))
+        for hit in hits:
+            if hit.content_hash == name:
+                continue
+            kind = "same_photo" if source[hit.content_hash] == src else "distinct"
+            closest[kind] = min(closest[kind], hit.distance)
+            candidates[kind] += hit.distance <= 63
+        verdict, other, _, _ = verdict_of(probe, index, registry, exclude=frozenset({name}))
+        if other is not None:
+            kind = "same_photo" if source[other] == src else "distinct"
+            matched_pairs[kind].append(f"{name} -> {other} ({verdict})")
+    names = [n for n, _, _ in items]
+    pairs = {"distinct": 0, "same_photo": 0}
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            pairs["same_photo" if source[a] == source[b] else "distinct"] += 1
+    # The second stage alone on every distinct pair, as if a hash had brought them together (whole picture).
+    forced = forced_confirmed = 0
+    scores = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if source[a] == source[b]:
+                continue
+            ref = registry[b].facts.reference
+            assert ref is not None
+            result = compare(registry[a].probe.image, ref.image, 0)  # type: ignore[attr-defined]
+            forced += 1
+            forced_confirmed += result.confirmed
+            scores.append((result.ncc, result.structure))
+    top = sorted(scores, key=lambda s: -s[1])[:3]
+    return {"images": len(items), "pairs": pairs, "false_matches": len(matched_pairs["distinct"]),
+            "false_match_list": matched_pairs["distinct"], "same_photo_matches": matched_pairs["same_photo"],
+            "candidates_within_63": candidates, "closest_distance": closest,
+            "second_stage_forced": {"pairs": forced, "confirmed": forced_confirmed,
+                                    "highest_structure": [[round(a, 3), round(b, 3)] for a, b in top]}}  # fmt: skip
+
+
+# -- speed ------------------------------------------------------------------------------------------------------------
+def _percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"median": 0.0, "p99": 0.0, "n": 0}
+    ordered = sorted(values)
+    return {"median": round(statistics.median(ordered), 2), "p99": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2), "n": len(ordered)}
+
+
+def time_calls(fn, repeat: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return _percentiles(times)
+
+
+def fingerprint_speed() -> dict[str, object]:
+    source = canonical_rgb(decode_image((FIXTURES / "c2pa" / "truepic-20230212-landscape.jpg").read_bytes(), LIMITS)[0])
+    one = jpeg(source.resize((1155, 866), Image.Resampling.LANCZOS), 90)
+    twelve = jpeg(source, 90)
+    out = {}
+    for label, data in (("1MP", one), ("12MP", twelve)):
+        probe = probe_bytes(data, LIMITS)
+        out[label] = {
+            "pixels": probe.fingerprint.width * probe.fingerprint.height,
+            "query_fingerprint_ms": time_calls(lambda: probe_bytes(data, LIMITS), 30 if label == "1MP" else 12),
+            "registration_variants_ms": time_calls(lambda: index_variants(probe.image), 10),
+        }
+        print(f"  fingerprint {label}: {out[label]}", flush=True)
+    return out
+
+
+def random_codes(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.integers(0, 256, size=(n, HASH_BYTES), dtype=np.uint8)
+
+
+def search_speed(sizes: list[int], crop_size: int, queries: int = 200) -> dict[str, object]:
+    rng = np.random.default_rng(7)
+    out: dict[str, object] = {}
+    for n in sizes:
+        index = MatchIndex()
+        ids = np.arange(n, dtype=np.int32)
+        turned_ids = np.repeat(ids, 7)
+        index.bulk_load(
+            [f"{i:064x}" for i in range(n)],
+            upright=(random_codes(rng, n), ids, np.zeros(n, np.int16), np.full(n, 100, np.int8)),
+            turned=(random_codes(rng, 7 * n), turned_ids, np.tile(np.arange(1, 8, dtype=np.int16), n), np.full(7 * n, 100, np.int8)),
+        )  # fmt: skip
+        del turned_ids
+        planted = [index._contents[int(i)] for i in rng.integers(0, n, 10)]  # noqa: F841 (ids exist)
+        qs = ["0x" + bytes(c).hex() for c in random_codes(rng, queries)]
+        # As verify searches: radius 96 (<= 63 are candidates, 64-96 the last-resort nearest).
+        t1 = [time_calls(lambda q=q: index.search_fast(q, radius=EXTENDED_DISTANCE), 1)["median"] for q in qs]
+        t2 = [time_calls(lambda q=q: index.search_fast(q, q, radius=EXTENDED_DISTANCE), 1)["median"] for q in qs[: queries // 2]]
+        sizes_ = index.sizes()
+        out[str(n)] = {"fast_one_hash_ms": _percentiles(t1), "fast_with_trimmed_ms": _percentiles(t2),
+                       "fast_entries": sizes_["fast_entries"], "fast_bytes": sizes_["fast_bytes"]}  # fmt: skip
+        print(f"  search {n:,}: {out[str(n)]}", flush=True)
+        del index
+    # Crop path at crop_size images: 77 window entries (2 centre crops + 75 windows) and 4 thirds per image.
+    per_image, thirds = 77, 4
+    index = MatchIndex()
+    total = crop_size * per_image
+    index.bulk_load(
+        [f"{i:064x}" for i in range(crop_size)],
+        upright=(random_codes(rng, crop_size), np.arange(crop_size, dtype=np.int32), np.zeros(crop_size, np.int16),
+                 np.full(crop_size, 100, np.int8)),
+        crops=(random_codes(rng, total), np.repeat(np.arange(crop_size, dtype=np.int32), per_image),
+               np.tile(np.arange(per_image, dtype=np.int16) + 9, crop_size), np.full(total, 100, np.int8)),
+        parts=(random_codes(rng, crop_size * thirds), np.repeat(np.arange(crop_size, dtype=np.int32), thirds),
+               np.tile(np.arange(11, 15, dtype=np.int16), crop_size), np.full(crop_size * thirds, 100, np.int8)),
+    )  # fmt: skip
+    qs = ["0x" + bytes(c).hex() for c in random_codes(rng, 60)]
+    t_crop = [time_calls(lambda q=q: index.search_crops(q), 1)["median"] for q in qs[:40]]
+    t_parts = [time_calls(lambda: index.search_parts(qs[:4]), 1)["median"] for _ in range(20)]
+    t_cuts = [time_calls(lambda: index.search_upright([(f"cut{i}", q) for i, q in enumerate(qs[:15])]), 1)["median"] for _ in range(10)]
+    sizes_ = index.sizes()
+    per_image_bytes = (sizes_["crop_bytes"]) // crop_size
+    out["crop_path"] = {"images": crop_size, "entries": sizes_["crop_entries"], "bytes": sizes_["crop_bytes"],
+                        "bytes_per_image": per_image_bytes, "one_hash_ms": _percentiles(t_crop),
+                        "thirds_4_hashes_ms": _percentiles(t_parts), "screenshot_cuts_15_hashes_ms": _percentiles(t_cuts),
+                        "estimated_10M_bytes": per_image_bytes * 10_000_000,
+                        "estimated_10M_ms": round(_percentiles(t_crop)["median"] * 10_000_000 / crop_size, 1)}  # fmt: skip
+    print(f"  crop path {crop_size:,}: {out['crop_path']}", flush=True)
+    return out
+
+
+def sql_lookup_speed(n: int) -> dict[str, object]:
+    """Exact and pixel lookups (the first two steps of the fast path) on an SQLite mirror of n records."""
+    import sqlite3
+    import tempfile
+
+    from ledger.store.db import Database
+    from ledger.store.migrate import upgrade
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite:///{tmp}/bench.sqlite3")
+        upgrade(db.engine)
+        db.dispose()
+        con = sqlite3.connect(f"{tmp}/bench.sqlite3")
+        rng = np.random.default_rng(9)
+        batch = 100_000
+        for start in range(0, n, batch):
+            rows = [("0x%064x" % (start + i), "0x" + "11" * 20, "0x" + os.urandom(32).hex(), "0x" + os.urandom(32).hex(),
+                     "0x" + os.urandom(32).hex(), "0x" + "22" * 32, "0x" + "00" * 32, 1, start + i, "0x" + "33" * 32,
+                     "0x%064x" % (start + i), 0) for i in range(min(batch, n - start))]  # fmt: skip
+            con.executemany("INSERT INTO records (uid, publisher, content_hash, pixel_hash, pdq_hash, manifest_hash, parent,"
+                            " registered_at, block_number, block_hash, tx_hash, log_index) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)  # fmt: skip
+        con.commit()
+        con.close()
+        db = Database(f"sqlite:///{tmp}/bench.sqlite3")
+        from ledger.store import repository as repo
+
+        def lookup() -> None:
+            with db.read() as session:
+                repo.records_by_content_hash(session, "0x" + os.urandom(32).hex())
+                repo.records_by_pixel_hash(session, "0x" + os.urandom(32).hex())
+
+        result = time_calls(lookup, 300)
+        db.dispose()
+        del rng
+    print(f"  exact+pixel lookups on {n:,} SQLite records: {result}", flush=True)
+    return {"records": n, "exact_and_pixel_ms": result}
+
+
+# -- output ------------------------------------------------------------------------------------------------------------
+def print_tables(result: dict) -> None:  # type: ignore[type-arg]
+    print()
+    print("| transform | detected | rate | edited | wrong match |")
+    print("|---|---|---|---|---|")
+    for name, row in result["robustness"]["per_transform"].items():
+        print(f"| {name} | {row['detected']}/{row['n']} | {row['rate']:.1%} | {row['edited']} | {row['wrong_match']} |")
+    print()
+    print("| target group | rate | worst transform | met |")
+    print("|---|---|---|---|")
+    for label, row in result["robustness"]["groups"].items():
+        print(f"| {label} | {row['rate']:.1%} | {row['worst']} {row['worst_rate']:.1%} | {'yes' if row['met'] else 'no'} |")
+    fm = result["false_matches"]
+    print()
+    print(f"false matches: {fm['false_matches']} among {fm['pairs']['distinct']:,} distinct pairs "
+          f"({fm['images']} images); same-photo crop pairs: {fm['pairs']['same_photo']}, matched {len(fm['same_photo_matches'])}; "
+          f"closest distinct distance {fm['closest_distance']['distinct']}; second stage forced on {fm['second_stage_forced']['pairs']:,} "
+          f"distinct pairs confirmed {fm['second_stage_forced']['confirmed']}")  # fmt: skip
+    print()
+    print("| speed (one core) | median ms | p99 ms |")
+    print("|---|---|---|")
+    for label, row in result["speed"]["fingerprint"].items():
+        print(f"| query fingerprint {label} JPEG | {row['query_fingerprint_ms']['median']} | {row['query_fingerprint_ms']['p99']} |")
+        print(f"| registration variants (84 PDQ) {label} | {row['registration_variants_ms']['median']} | {row['registration_variants_ms']['p99']} |")
+    sql = result["speed"].get("sql")
+    if sql:
+        print(f"| exact + pixel SQL lookups, {sql['records']:,} records | {sql['exact_and_pixel_ms']['median']} | {sql['exact_and_pixel_ms']['p99']} |")
+    for n, row in result["speed"]["search"].items():
+        if n == "crop_path":
+            print(f"| crop path search, {row['images']:,} images ({row['entries']:,} entries, {row['bytes'] / 2**30:.2f} GiB) | "
+                  f"{row['one_hash_ms']['median']} | {row['one_hash_ms']['p99']} |")  # fmt: skip
+            print(f"| thirds search (4 hashes), {row['images']:,} images | {row['thirds_4_hashes_ms']['median']} | {row['thirds_4_hashes_ms']['p99']} |")
+            print(f"| screenshot cuts (15 hashes), {row['images']:,} images | {row['screenshot_cuts_15_hashes_ms']['median']} | "
+                  f"{row['screenshot_cuts_15_hashes_ms']['p99']} |")  # fmt: skip
+        else:
+            print(f"| fast path PDQ search, {int(n):,} images ({row['fast_entries']:,} entries) | {row['fast_one_hash_ms']['median']} | {row['fast_one_hash_ms']['p99']} |")
+            print(f"| fast path + trimmed hash, {int(n):,} images | {row['fast_with_trimmed_ms']['median']} | {row['fast_with_trimmed_ms']['p99']} |")
+    print(f"| second stage (find_matches incl. compare) per verify | {result['robustness']['second_stage_ms']['median']} | {result['robustness']['second_stage_ms']['p99']} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small index sizes (smoke run)")
+    parser.add_argument("--sizes", default="1000000,10000000")
+    parser.add_argument("--crop-size", type=int, default=1_000_000)
+    parser.add_argument("--skip", default="", help="comma list of parts to skip: robustness,false,speed")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "match.json")
+    parser.add_argument("--merge", action="store_true", help="update the parts run in an existing --out file")
+    args = parser.parse_args()
+    sizes = [10_000, 100_000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    crop_size = 10_000 if args.quick else args.crop_size
+    skip = set(filter(None, args.skip.split(",")))
+    started = time.time()
+    photos = load_photos()
+    print(f"{len(photos)} photos", flush=True)
+    result: dict[str, object] = json.loads(args.out.read_text()) if args.merge and args.out.exists() else {}
+    result |= {
+        "command": " ".join(["python", "scripts/bench_match.py", *sys.argv[1:]]),
+        "machine": {"cores": os.cpu_count(), "threads_used": 1, "python": platform.python_version(),
+                    "processor": platform.processor() or platform.machine(), "faiss": faiss.__version__},  # fmt: skip
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    if "robustness" not in skip:
+        print("robustness:", flush=True)
+        result["robustness"] = robustness(photos)
+    if "false" not in skip:
+        print("false matches:", flush=True)
+        result["false_matches"] = false_matches(photos)
+        fm = result["false_matches"]
+        print(f"  {fm['false_matches']} false matches among {fm['pairs']['distinct']} distinct pairs", flush=True)  # type: ignore[index]
+    if "speed" not in skip:
+        print("speed:", flush=True)
+        result["speed"] = {"fingerprint": fingerprint_speed(), "sql": sql_lookup_speed(sizes[0]),
+                           "search": search_speed(sizes, crop_size)}  # fmt: skip
+    result["seconds"] = round(time.time() - started, 1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    if {"robustness", "false_matches", "speed"} <= set(result):
+        print_tables(result)
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
