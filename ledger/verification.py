@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
-from sqlalchemy import inspect, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ledger.fingerprint import Fingerprint, Probe
@@ -56,47 +56,18 @@ def freshness(session: Session, contract: str) -> dict[str, Any]:
     }
 
 
-# -- retractions: read the columns only where the schema has them ----------------------------------------------------
+# -- retractions (mirrored from Revoked events) --------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Retraction:
     retracted_at: str | None
     reason: str | None
 
 
-_RETRACTION_COLUMNS: dict[int, tuple[float, bool]] = {}  # engine id -> (checked at, present)
-
-
-def _has_retraction_columns(session: Session) -> bool:
-    engine = session.get_bind()
-    key = id(engine)
-    checked = _RETRACTION_COLUMNS.get(key)
-    if checked is not None and (checked[1] or time.monotonic() - checked[0] < 60):
-        return checked[1]
-    columns = {c["name"] for c in inspect(session.connection()).get_columns("records")}
-    present = {"revoked_at", "revoke_reason"} <= columns
-    _RETRACTION_COLUMNS[key] = (time.monotonic(), present)
-    return present
-
-
 def retraction_of(session: Session, row: RecordRow) -> Retraction | None:
-    """The record's retraction (``records.revoked_at``, ``revoke_reason``), or None. Reads the ORM attributes when
-    the model has them, else the columns when the database has them (another branch adds them), else None."""
-    if hasattr(row, "revoked_at"):
-        at, reason = getattr(row, "revoked_at"), getattr(row, "revoke_reason", None)
-    elif _has_retraction_columns(session):
-        found = session.execute(text("SELECT revoked_at, revoke_reason FROM records WHERE uid = :uid"), {"uid": row.uid}).first()
-        at, reason = (found[0], found[1]) if found else (None, None)
-    else:
+    """The record's retraction (``records.revoked_at``, ``revoke_reason``), or None."""
+    if row.revoked_at is None:
         return None
-    if at is None:
-        return None
-    if isinstance(at, datetime):
-        when = repo.as_utc(at).strftime("%Y-%m-%dT%H:%M:%SZ")
-    elif isinstance(at, (int, float)) or (isinstance(at, str) and at.isdigit()):
-        when = iso(int(at))
-    else:
-        when = str(at)
-    return Retraction(when, reason)
+    return Retraction(iso(int(row.revoked_at)), row.revoke_reason)
 
 
 def describe_record(session: Session, row: RecordRow, kind: MatchKind, chain_id: int, contract: str) -> dict[str, Any]:
