@@ -103,7 +103,18 @@ def describe_record(session: Session, row: RecordRow, kind: MatchKind, chain_id:
         "retracted": retraction is not None,
         "retracted_at": retraction.retracted_at if retraction else None,
         "retraction_reason": retraction.reason if retraction else None,
+        # A Merkle-batched record: the root anchored in tx_hash, and the proof that this image is one of its leaves.
+        "batch_root": row.batch_root,
+        "leaf_index": row.leaf_index,
+        "proof": _proof(session, row),
     }
+
+
+def _proof(session: Session, row: RecordRow) -> list[str] | None:
+    if row.batch_root is None:
+        return None
+    submission = repo.submission(session, row.uid)
+    return json.loads(submission.proof) if submission is not None and submission.proof else None
 
 
 def _facts(session: Session, rows: list[RecordRow]) -> list[RecordFacts]:

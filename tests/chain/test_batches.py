@@ -170,3 +170,23 @@ def test_publisher_retractions_go_on_chain_for_single_and_batched_records(chain:
     assert chain.client.revocation(batched[1]) is not None
     assert_mirror_equals_chain(db, chain)
     db.dispose()
+
+
+def test_verify_answer_of_a_batched_image_carries_its_proof(chain: Chain, database_url: str) -> None:
+    from ledger.merkle import registration_leaf, verify_proof
+    from ledger.verification import verify
+
+    db = fresh_db(database_url)
+    [uid] = accept_images(db, chain, 1, first=600)
+    Anchorer(db, chain.client, lambda _a: chain.publisher_key, mode="batch", batch_max_items=1).step()
+    Indexer(db, connect(chain.node.url), chain.deployment, ABI).catch_up()
+    with db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None
+        content_hash, registration = row.content_hash, registration_of(row)
+    body = verify(db, 31337, chain.deployment.address, content_hash, None)
+    [match] = body["matches"]
+    assert body["verdict"] == "original" and match["batch_root"] and match["leaf_index"] == 0
+    leaf = registration_leaf(registration, Account.from_key(chain.publisher_key).address)
+    assert verify_proof(match["batch_root"], leaf, match["proof"])
+    db.dispose()
