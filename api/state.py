@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ledger.chain.deployment import Deployment
 from ledger.config import Settings
 from ledger.eip712 import Domain
 from ledger.fingerprint import Limits
-from ledger.keystore import load_key
+from ledger.keystore import KeyRing
 from ledger.store.db import Database
 from ledger.verification import MatchService
 
@@ -23,8 +22,11 @@ class AppState:
     abi: list[dict[str, Any]]
     matcher: MatchService | None = None  # the PDQ match index (issue 4), started with the app
     heatmaps: Any = None  # api.routers.verify.HeatmapCache: change heatmaps of recent `edited` answers
-    _keys: dict[str, bytes] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    keys: KeyRing | None = None
+
+    def __post_init__(self) -> None:
+        if self.keys is None:
+            self.keys = KeyRing(self.settings.keystore_dir, self.settings.resolved_password)
 
     @property
     def domain(self) -> Domain:
@@ -35,9 +37,5 @@ class AppState:
         return Limits(self.settings.max_upload_bytes, self.settings.max_pixels)
 
     def publisher_key(self, address: str, keystore_file: str) -> bytes:
-        """Decrypt once per process (scrypt takes about a second), then keep in memory."""
-        with self._lock:
-            if address not in self._keys:
-                password = self.settings.resolved_password()
-                self._keys[address] = load_key(self.settings.keystore_dir, keystore_file, password)
-            return self._keys[address]
+        assert self.keys is not None
+        return self.keys.get(address, keystore_file)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from eth_account import Account
@@ -36,3 +38,19 @@ def load_key(directory: Path, name: str, password: str) -> bytes:
         return bytes(Account.decrypt(keystore, password))
     except ValueError as exc:
         raise ConfigError(f"cannot decrypt {path}: wrong keystore password?") from exc
+
+
+class KeyRing:
+    """Publisher keys decrypted on first use (scrypt takes about a second, on purpose) and kept in memory."""
+
+    def __init__(self, directory: Path, password: Callable[[], str]):
+        self.directory = directory
+        self._password = password
+        self._keys: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def get(self, address: str, keystore_file: str) -> bytes:
+        with self._lock:
+            if address not in self._keys:
+                self._keys[address] = load_key(self.directory, keystore_file, self._password())
+            return self._keys[address]

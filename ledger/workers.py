@@ -17,7 +17,7 @@ from ledger.chain.client import RegistryClient, connect
 from ledger.chain.deployment import Deployment
 from ledger.config import Settings
 from ledger.errors import ConfigError
-from ledger.keystore import load_key
+from ledger.keystore import KeyRing
 from ledger.store.db import Database
 from ledger.store.models import PublisherAccountRow
 
@@ -85,17 +85,15 @@ def run_anchorer(settings: Settings) -> None:
 
 
 def key_loader(settings: Settings, db: Database) -> Callable[[str], bytes]:
-    """Publisher keys by address, decrypted on first use (scrypt is slow on purpose) and kept in memory."""
-    cache: dict[str, bytes] = {}
+    """Publisher keys by address, from the keystore file this service holds for each."""
+    ring = KeyRing(settings.keystore_dir, settings.resolved_password)
 
     def load(address: str) -> bytes:
-        if address not in cache:
-            with db.read() as session:
-                account = session.get(PublisherAccountRow, address)
-            if account is None:
-                raise ConfigError(f"no keystore for publisher {address} in this service")
-            cache[address] = load_key(settings.keystore_dir, account.keystore_file, settings.resolved_password())
-        return cache[address]
+        with db.read() as session:
+            account = session.get(PublisherAccountRow, address)
+        if account is None:
+            raise ConfigError(f"no keystore for publisher {address} in this service")
+        return ring.get(address, account.keystore_file)
 
     return load
 
