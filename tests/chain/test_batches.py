@@ -30,8 +30,10 @@ from tests.chain.test_indexer_robustness import ABI, assert_mirror_equals_chain,
 @pytest.fixture
 def chain(tmp_path: Path) -> Iterator[Chain]:
     chain = start_local_chain(tmp_path / "var")
-    yield chain
-    chain.node.stop()
+    try:
+        yield chain
+    finally:
+        chain.node.stop()
 
 
 def accept_images(db: Database, chain: Chain, count: int, first: int = 0) -> list[str]:

@@ -44,17 +44,21 @@ Chain = LocalChain
 @pytest.fixture
 def chain(tmp_path: Path) -> Iterator[Chain]:
     chain = start_local_chain(tmp_path / "var")
-    yield chain
-    chain.node.stop()
+    try:
+        yield chain
+    finally:
+        chain.node.stop()
 
 
 @pytest.fixture(scope="module")
 def flooded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     """A chain holding more than 10,000 events, shared by the crash tests (they only read it)."""
     chain = start_local_chain(tmp_path_factory.mktemp("flooded") / "var")
-    flood(chain.node.url, chain.deployment.address, ABI, Account.from_key(chain.publisher_key).address, FLOOD_EVENTS)
-    yield chain
-    chain.node.stop()
+    try:
+        flood(chain.node.url, chain.deployment.address, ABI, chain.publisher, FLOOD_EVENTS)
+        yield chain
+    finally:
+        chain.node.stop()
 
 
 def fresh_db(url: str) -> Database:
