@@ -17,6 +17,7 @@ from ledger.chain.client import connect
 from ledger.chain.deployment import Deployment, ensure_deployment
 from ledger.chain.node import AnvilNode
 from ledger.config import Settings, ensure_password_file
+from ledger.signals import stop_on_signals
 from ledger.store.db import Database
 from ledger.store.migrate import upgrade
 
@@ -100,13 +101,7 @@ def prepare(settings: Settings, redeploy: bool = False) -> tuple[AnvilNode | Non
 def up(settings: Settings, redeploy: bool = False) -> int:
     stop = threading.Event()
     received: list[int] = []
-
-    def on_signal(signum: int, _frame: object) -> None:
-        received.append(signum)
-        stop.set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, on_signal)
+    stop_on_signals(stop, received)
 
     node, deployment, rpc_url = prepare(settings, redeploy)
     env = child_env(settings, rpc_url)

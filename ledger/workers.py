@@ -18,6 +18,7 @@ from ledger.chain.deployment import Deployment
 from ledger.config import Settings
 from ledger.errors import ConfigError
 from ledger.keystore import KeyRing
+from ledger.signals import stop_on_signals
 from ledger.store.db import Database
 from ledger.store.models import PublisherAccountRow
 
@@ -46,8 +47,7 @@ def _watch_parent(on_orphaned: threading.Event | None) -> None:
 
 def _stop_event() -> threading.Event:
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop_on_signals(stop)
     return stop
 
 
