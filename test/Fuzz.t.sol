@@ -126,16 +126,4 @@ contract FuzzTest is RegistryTestBase {
             require(!registry.verifyInclusion(tree[0], rs[k], publisher, proof), "tampered proof");
         }
     }
-
-    function _recover(bytes32 digest, bytes memory sig) internal pure returns (address) {
-        bytes32 r;
-        bytes32 s;
-        uint8 v;
-        assembly ("memory-safe") {
-            r := mload(add(sig, 0x20))
-            s := mload(add(sig, 0x40))
-            v := byte(0, mload(add(sig, 0x60)))
-        }
-        return ecrecover(digest, v, r, s);
-    }
 }

@@ -398,18 +398,6 @@ contract MediaRegistryTest is RegistryTestBase {
         require(registry.getRecord(keccak256("none")).publisher == address(0), "no record");
     }
 
-    function _recover(bytes32 digest, bytes memory sig) internal pure returns (address) {
-        bytes32 r;
-        bytes32 s;
-        uint8 v;
-        assembly ("memory-safe") {
-            r := mload(add(sig, 0x20))
-            s := mload(add(sig, 0x40))
-            v := byte(0, mload(add(sig, 0x60)))
-        }
-        return ecrecover(digest, v, r, s);
-    }
-
     // Keeps the unused-import linter quiet: MediaRegistry is the type the harness extends.
     function _unused(MediaRegistry) internal pure {}
 }

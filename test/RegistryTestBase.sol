@@ -78,16 +78,24 @@ abstract contract RegistryTestBase {
         return _sign(key, registry.hashBatchAnchor(root, count, uri, who, registry.nonces(who), deadline));
     }
 
-    /// @dev The other valid form (r, n - s, v ^ 1) of a 65-byte signature: same signer, high s.
-    function _malleableTwin(bytes memory sig) internal pure returns (bytes memory) {
-        bytes32 r;
-        bytes32 s;
-        uint8 v;
+    /// @dev (r, s, v) of a 65-byte signature.
+    function _split(bytes memory sig) internal pure returns (bytes32 r, bytes32 s, uint8 v) {
         assembly ("memory-safe") {
             r := mload(add(sig, 0x20))
             s := mload(add(sig, 0x40))
             v := byte(0, mload(add(sig, 0x60)))
         }
+    }
+
+    /// @dev What plain ecrecover makes of a 65-byte signature (the contract's error names this address).
+    function _recover(bytes32 digest, bytes memory sig) internal pure returns (address) {
+        (bytes32 r, bytes32 s, uint8 v) = _split(sig);
+        return ecrecover(digest, v, r, s);
+    }
+
+    /// @dev The other valid form (r, n - s, v ^ 1) of a 65-byte signature: same signer, high s.
+    function _malleableTwin(bytes memory sig) internal pure returns (bytes memory) {
+        (bytes32 r, bytes32 s, uint8 v) = _split(sig);
         return abi.encodePacked(r, bytes32(SECP256K1_N - uint256(s)), v == 27 ? uint8(28) : uint8(27));
     }
 
