@@ -37,30 +37,15 @@ BATCH_ANCHOR_TYPEHASH = "0x" + keccak(text=BATCH_ANCHOR_TYPE_STRING).hex()
 
 EIP712_DOMAIN_TYPE_STRING = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 
-REGISTRATION_TYPES: dict[str, list[dict[str, str]]] = {
-    "Registration": [
-        {"name": "contentHash", "type": "bytes32"},
-        {"name": "pixelHash", "type": "bytes32"},
-        {"name": "pdqHash", "type": "bytes32"},
-        {"name": "manifestHash", "type": "bytes32"},
-        {"name": "parent", "type": "bytes32"},
-        {"name": "publisher", "type": "address"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
+
+def _types_of(type_string: str) -> dict[str, list[dict[str, str]]]:
+    """eth-account's ``types`` argument, derived from the one type string so the two cannot drift apart."""
+    name, fields = type_string.rstrip(")").split("(", 1)
+    return {name: [{"name": field.split()[1], "type": field.split()[0]} for field in fields.split(",")]}
 
 
-BATCH_ANCHOR_TYPES: dict[str, list[dict[str, str]]] = {
-    "BatchAnchor": [
-        {"name": "root", "type": "bytes32"},
-        {"name": "count", "type": "uint32"},
-        {"name": "uri", "type": "string"},
-        {"name": "publisher", "type": "address"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
+REGISTRATION_TYPES = _types_of(REGISTRATION_TYPE_STRING)
+BATCH_ANCHOR_TYPES = _types_of(BATCH_ANCHOR_TYPE_STRING)
 
 
 @dataclass(frozen=True, slots=True)
