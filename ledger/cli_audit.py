@@ -49,11 +49,11 @@ def _target(rpc_url: str | None, contract: str | None, data_dir: Path | None) ->
 def _reader(rpc_url: str | None, contract: str | None, data_dir: Path | None, from_block: int | None):  # type: ignore[no-untyped-def]
     from ledger.audit import ChainReader
     from ledger.chain.artifact import load_artifact
-    from ledger.chain.deployment import _first_block_with_code
+    from ledger.chain.deployment import first_block_with_code
 
     w3, address, deploy_block = _target(rpc_url, contract, data_dir)
     if from_block is None:
-        from_block = deploy_block if deploy_block is not None else _first_block_with_code(w3, w3.to_checksum_address(address))
+        from_block = deploy_block if deploy_block is not None else first_block_with_code(w3, w3.to_checksum_address(address))
     return ChainReader(w3, address, load_artifact()["abi"]), from_block
 
 

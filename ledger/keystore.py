@@ -49,6 +49,10 @@ class KeyRing:
         self._keys: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
+    def cached(self, address: str) -> bytes | None:
+        with self._lock:
+            return self._keys.get(address)
+
     def get(self, address: str, keystore_file: str) -> bytes:
         with self._lock:
             if address not in self._keys:

@@ -89,6 +89,9 @@ def key_loader(settings: Settings, db: Database) -> Callable[[str], bytes]:
     ring = KeyRing(settings.keystore_dir, settings.resolved_password)
 
     def load(address: str) -> bytes:
+        key = ring.cached(address)
+        if key is not None:
+            return key  # no database read per transaction once the key is known
         with db.read() as session:
             account = session.get(PublisherAccountRow, address)
         if account is None:

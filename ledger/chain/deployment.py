@@ -123,7 +123,7 @@ def _adopt(w3: Web3, path: Path, artifact: dict[str, Any], address: str, rpc_url
     deployment = Deployment(
         chain_id=w3.eth.chain_id,
         address=address,
-        block=_first_block_with_code(w3, address),
+        block=first_block_with_code(w3, address),
         tx_hash=None,
         artifact_digest=digest,
         rpc_url=rpc_url,
@@ -134,7 +134,7 @@ def _adopt(w3: Web3, path: Path, artifact: dict[str, Any], address: str, rpc_url
     return deployment
 
 
-def _first_block_with_code(w3: Web3, address: str) -> int:
+def first_block_with_code(w3: Web3, address: str) -> int:
     """Binary search for the deploy block; 0 when the node keeps no old state (then the indexer scans from 0)."""
     low, high = 0, w3.eth.block_number
     try:
