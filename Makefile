@@ -46,7 +46,7 @@ system-test-deps:
 
 # Rebuild contracts/build/MediaRegistry.json after changing a contract (commit the result).
 compile: setup
-	$(BIN)/python -m ledger.chain.compile
+	$(BIN)/python -m ledger.adapters.chain.compile
 
 bench: test-setup
 	$(BIN)/pip install --quiet -e '.[test,bench]'

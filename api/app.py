@@ -14,23 +14,19 @@ from api import errors
 from api.limits import BodySizeLimit
 from api.routers import batches, chain, media, retractions, verify
 from api.state import AppState
-from ledger.chain.artifact import load_artifact
-from ledger.chain.deployment import Deployment
+from ledger.adapters.chain.deployment import Deployment
+from ledger.adapters.store.db import Database
 from ledger.config import Settings
-from ledger.store.db import Database
-from ledger.verification import MatchService
+from ledger.runtime.wiring import open_ledger
+from ledger.usecases.verify import MatchService
 
 STATIC = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings, db: Database | None = None, deployment: Deployment | None = None) -> FastAPI:
     """Build the app. ``db`` and ``deployment`` default to the ones in the settings' data directory."""
-    state = AppState(
-        settings=settings,
-        db=db or Database(settings.resolved_database_url()),
-        deployment=deployment or Deployment.load(settings.deployment_file),
-        abi=load_artifact()["abi"],
-    )
+    opened = open_ledger(settings, db, deployment)
+    state = AppState(opened.settings, opened.db, opened.deployment, opened.abi)
     state.matcher = MatchService(state.db)
     state.heatmaps = verify.HeatmapCache()
 

@@ -8,8 +8,8 @@ from fastapi import Depends, Request, UploadFile
 
 from api.state import AppState
 from ledger.errors import TooLarge, Unauthorized
-from ledger.store import repository as repo
-from ledger.store.models import PublisherAccountRow
+from ledger.adapters.store import repository as repo
+from ledger.adapters.store.models import PublisherAccountRow
 
 READ_CHUNK = 1024 * 1024
 

@@ -13,24 +13,22 @@ from ledger import errors
 
 log = logging.getLogger("api")
 
+# One entry per base of ledger/errors.py; a subclass takes its nearest base's status.
 STATUS = {
     errors.Unauthorized: 401,
     errors.NotFound: 404,
-    errors.AlreadyRegistered: 409,
+    errors.Conflict: 409,
     errors.TooLarge: 413,
     errors.UnsupportedFormat: 415,
-    errors.NotAnImage: 422,
-    errors.InvalidHash: 422,
     errors.LedgerValueError: 422,
-    errors.DeploymentError: 503,
-    errors.ChainError: 503,
-    errors.ConfigError: 503,
+    errors.Unavailable: 503,
 }
 
 HTTP_CODES = {
     401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
     413: "too_large",
     415: "unsupported_format",
     422: "invalid_request",

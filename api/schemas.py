@@ -14,7 +14,7 @@ class MediaAccepted(BaseModel):
 
 
 class MediaStatus(BaseModel):
-    """A publisher's receipt (``ledger.receipts``)."""
+    """A publisher's receipt (``ledger.usecases.receipt``)."""
 
     uid: str
     content_hash: str

@@ -1,10 +1,16 @@
-"""One root error for the ledger; every subclass carries a stable code that the API and CLI show.
+"""Every error this project raises on purpose, in one module. Each carries a stable ``code`` that the API and the
+CLI show, and descends from one base per HTTP status class, so ``api/errors.py`` maps a base, never a leaf:
 
-Twins that also subclass a built-in (``LedgerValueError(LedgerError, ValueError)``) let callers
-that only know the built-in still catch them. (web3.py ``exceptions.py``)
+    InvalidInput 422 · Unauthorized 401 · NotFound 404 · Conflict 409 · TooLarge 413 · UnsupportedFormat 415 ·
+    Unavailable 503 (configuration, deployment, chain)
+
+Twins that also subclass a built-in (``LedgerValueError(LedgerError, ValueError)``) let callers that only know the
+built-in still catch them. (web3.py ``exceptions.py``)
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class LedgerError(Exception):
@@ -17,8 +23,12 @@ class LedgerError(Exception):
         self.message = message
 
 
+# -- 422: the request or the input is not valid -------------------------------------------------------------------
 class LedgerValueError(LedgerError, ValueError):
     code = "invalid_input"
+
+
+InvalidInput = LedgerValueError
 
 
 class InvalidHash(LedgerValueError):
@@ -29,14 +39,28 @@ class NotAnImage(LedgerValueError):
     code = "not_an_image"
 
 
-class UnsupportedFormat(LedgerValueError):
-    code = "unsupported_format"
+class InvalidTree(LedgerValueError):
+    """No leaves, a duplicate registration, a malformed dump, or a tree whose nodes do not hash up."""
+
+    code = "invalid_merkle_tree"
 
 
+class UndecodableRevert(LedgerValueError):
+    """Revert data that matches no error of the ABI (or is too short or malformed to decode)."""
+
+    code = "undecodable_revert"
+
+
+# -- 413 / 415: the upload ----------------------------------------------------------------------------------------
 class TooLarge(LedgerValueError):
     code = "too_large"
 
 
+class UnsupportedFormat(LedgerValueError):
+    code = "unsupported_format"
+
+
+# -- 401 / 404 ----------------------------------------------------------------------------------------------------
 class Unauthorized(LedgerError):
     code = "unauthorized"
 
@@ -45,22 +69,44 @@ class NotFound(LedgerError, LookupError):
     code = "not_found"
 
 
-class AlreadyRegistered(LedgerError):
+# -- 409: the request conflicts with what is already recorded ------------------------------------------------------
+class Conflict(LedgerError):
+    code = "conflict"
+
+
+class AlreadyRegistered(Conflict):
     code = "already_registered"
 
 
-class ConfigError(LedgerError):
+class AlreadyRetracted(Conflict):
+    code = "already_retracted"
+
+
+# -- 503: the service cannot answer now (configuration, deployment, chain) ------------------------------------------
+class Unavailable(LedgerError):
+    code = "unavailable"
+
+
+class ConfigError(Unavailable):
     code = "config_error"
 
 
-class DeploymentError(LedgerError):
+class DeploymentError(Unavailable):
     """The recorded deployment does not match the chain or the checkout."""
 
     code = "deployment_mismatch"
 
 
-class ChainError(LedgerError):
+class ChainError(Unavailable):
     code = "chain_error"
+
+
+class RpcError(ChainError):
+    """A JSON-RPC error answer from the node."""
+
+    def __init__(self, method: str, error: dict[str, Any]):
+        super().__init__(f"{method}: {error.get('message', error)}")
+        self.rpc_code = error.get("code")
 
 
 class ContractRevert(ChainError):
@@ -68,7 +114,7 @@ class ContractRevert(ChainError):
 
     code = "contract_revert"
 
-    def __init__(self, message: str, error_name: str | None = None, args: tuple = ()) -> None:
+    def __init__(self, message: str, error_name: str | None = None, args: tuple[Any, ...] = ()) -> None:
         super().__init__(message)
         self.error_name = error_name
         self.error_args = args

@@ -6,7 +6,7 @@ Gas per image = the transaction's ``gasUsed`` (21,000 intrinsic included) divide
 steady state: the publisher's nonce slot has been written before (a first signature pays 17,100 more for it), the
 publisher and relayer accounts exist, and hashes are random 32-byte values (like SHA-256 output; calldata zero
 bytes are cheaper, so real hashes cost what these do). ``registerBatch`` and ``anchorBatch`` carry real
-registrations and real Merkle roots (``ledger.merkle``). Targets come from issue 3; the EAS numbers are the peers
+registrations and real Merkle roots (``ledger.core.merkle``). Targets come from issue 3; the EAS numbers are the peers
 measured the same way (../shared/TOOLCHAIN.md).
 """
 
@@ -28,13 +28,13 @@ from eth_account import Account
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ledger.chain.artifact import artifact_digest, load_artifact  # noqa: E402
-from ledger.chain.client import RegistryClient, connect  # noqa: E402
-from ledger.chain.node import AnvilNode  # noqa: E402
+from ledger.adapters.chain.artifact import artifact_digest, load_artifact  # noqa: E402
+from ledger.adapters.chain.client import RegistryClient, connect  # noqa: E402
+from ledger.adapters.chain.node import AnvilNode  # noqa: E402
 from ledger.config import ANVIL_TEST_ADMIN_KEY  # noqa: E402
-from ledger.eip712 import sign_batch_anchor, sign_registration  # noqa: E402
-from ledger.merkle import registration_tree  # noqa: E402
-from ledger.records import Registration, record_uid  # noqa: E402
+from ledger.core.eip712 import sign_batch_anchor, sign_registration  # noqa: E402
+from ledger.core.merkle import registration_tree  # noqa: E402
+from ledger.core.records import Registration, record_uid  # noqa: E402
 
 DEFAULT_OUT = ROOT / "bench" / "results" / "gas.json"
 # A realistic location for a batch's tree dump (a CIDv1 is 59 characters).

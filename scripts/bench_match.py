@@ -31,17 +31,17 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ledger.compare import compare  # noqa: E402
-from ledger.fingerprint import Limits, canonical_rgb, decode_image, probe_bytes  # noqa: E402
-from ledger.matching import (  # noqa: E402
+from ledger.core.second_stage import compare  # noqa: E402
+from ledger.core.fingerprint import Limits, canonical_rgb, decode_image, probe_bytes  # noqa: E402
+from ledger.core.match_index import (  # noqa: E402
     EXTENDED_DISTANCE,
     HASH_BYTES,
     MatchIndex,
     best_per_image,
     index_variants,
 )
-from ledger.perceptual import Registered, find_matches  # noqa: E402
-from ledger.reference import load_reference, make_reference  # noqa: E402
+from ledger.core.matcher import Registered, find_matches  # noqa: E402
+from ledger.core.reference import load_reference, make_reference  # noqa: E402
 
 faiss.omp_set_num_threads(1)
 FIXTURES = ROOT.parent / "shared" / "fixtures"
@@ -458,8 +458,8 @@ def sql_lookup_speed(n: int) -> dict[str, object]:
     import sqlite3
     import tempfile
 
-    from ledger.store.db import Database
-    from ledger.store.migrate import upgrade
+    from ledger.adapters.store.db import Database
+    from ledger.adapters.store.migrate import upgrade
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/bench.sqlite3")
@@ -477,7 +477,7 @@ def sql_lookup_speed(n: int) -> dict[str, object]:
         con.commit()
         con.close()
         db = Database(f"sqlite:///{tmp}/bench.sqlite3")
-        from ledger.store import repository as repo
+        from ledger.adapters.store import repository as repo
 
         def lookup() -> None:
             with db.read() as session:

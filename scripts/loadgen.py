@@ -16,12 +16,13 @@ from eth_abi import encode
 from eth_account import Account
 from web3 import Web3
 
-from ledger.chain.artifact import load_artifact
-from ledger.chain.client import RegistryClient, connect
-from ledger.chain.deployment import Deployment, ensure_deployment
-from ledger.chain.node import AnvilNode
+from ledger.adapters.chain.artifact import load_artifact
+from ledger.runtime.wiring import contract_abi
+from ledger.adapters.chain.client import RegistryClient, connect
+from ledger.adapters.chain.deployment import Deployment, ensure_deployment
+from ledger.adapters.chain.node import AnvilNode
 from ledger.config import ANVIL_TEST_ADMIN_KEY
-from ledger.records import Registration
+from ledger.core.records import Registration
 
 WAIT_SECONDS = 120
 REGISTRATION_TUPLE = "(bytes32,bytes32,bytes32,bytes32,bytes32)"
@@ -44,7 +45,7 @@ class LocalChain:
 
     @property
     def abi(self) -> list[dict[str, Any]]:
-        return load_artifact()["abi"]
+        return contract_abi()
 
     @property
     def publisher(self) -> str:

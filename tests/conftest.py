@@ -75,7 +75,7 @@ class RunningService:
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}-up.log"
         log = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ledger.cli", "up", "--port", str(self.port), "--chain-port", str(self.chain_port), *extra],
+            [sys.executable, "-m", "ledger.cli.main", "up", "--port", str(self.port), "--chain-port", str(self.chain_port), *extra],
             env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
         )  # fmt: skip
         log.close()
@@ -111,7 +111,7 @@ class RunningService:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "ledger.cli", *args, "--data-dir", str(self.data_dir)],
+            [sys.executable, "-m", "ledger.cli.main", *args, "--data-dir", str(self.data_dir)],
             env=self.env, capture_output=True, text=True, timeout=120, cwd=ROOT,
         )  # fmt: skip
 

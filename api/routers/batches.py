@@ -10,8 +10,8 @@ from fastapi import APIRouter
 
 from api.deps import StateDep
 from ledger.errors import NotFound
-from ledger.store.models import BatchRow
-from ledger.types import parse_hash32
+from ledger.adapters.store.models import BatchRow
+from ledger.core.types import parse_hash32
 
 router = APIRouter(prefix="/v1/batches", tags=["audit"])
 

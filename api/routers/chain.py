@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from api.deps import StateDep
 from api.schemas import ChainInfo, Health
-from ledger.store import repository as repo
-from ledger.store.models import SubmissionRow
-from ledger.verification import freshness
+from ledger.adapters.store import repository as repo
+from ledger.adapters.store.models import SubmissionRow
+from ledger.usecases.verify import freshness
 
 router = APIRouter(tags=["chain"])
 

@@ -10,12 +10,12 @@ from fastapi.concurrency import run_in_threadpool
 from api.deps import PublisherDep, StateDep, read_upload
 from api.schemas import MediaAccepted, MediaStatus
 from ledger.errors import NotFound
-from ledger.fingerprint import probe_bytes
-from ledger.manifest import build_manifest
-from ledger.publishing import MatchingData, accept
-from ledger.receipts import build_receipt
-from ledger.records import record_uid
-from ledger.types import parse_hash32
+from ledger.core.fingerprint import probe_bytes
+from ledger.core.manifest import build_manifest
+from ledger.usecases.register import MatchingData, accept
+from ledger.usecases.receipt import build_receipt
+from ledger.core.records import record_uid
+from ledger.core.types import parse_hash32
 
 router = APIRouter(prefix="/v1/media", tags=["publish"])
 
@@ -37,7 +37,7 @@ async def register_media(
     fingerprint = probe.fingerprint
     matching = await run_in_threadpool(MatchingData.from_probe, probe, keep_reference)
     manifest = build_manifest(account.address, fingerprint, caption, credit, published_url, taken_at)
-    key = await run_in_threadpool(state.publisher_key, account.address, account.keystore_file)
+    key = await run_in_threadpool(state.keys, account.address)
     accepted = await run_in_threadpool(
         accept, state.db, state.domain, account.address, key, fingerprint, manifest,
         state.settings.signature_validity_seconds, matching,

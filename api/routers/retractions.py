@@ -7,9 +7,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.deps import PublisherDep, StateDep
-from ledger.records import record_uid
-from ledger.retracting import MAX_REASON, request_retraction
-from ledger.types import parse_hash32
+from ledger.core.records import record_uid
+from ledger.usecases.retract import MAX_REASON, request_retraction
+from ledger.core.types import parse_hash32
 
 router = APIRouter(prefix="/v1/media", tags=["publish"])
 

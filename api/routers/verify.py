@@ -20,11 +20,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.deps import StateDep, read_upload
-from ledger.compare import heatmap_png
+from ledger.core.second_stage import heatmap_png
 from ledger.errors import NotFound
-from ledger.fingerprint import probe_bytes
-from ledger.types import parse_hash32
-from ledger.verification import verify, verify_image
+from ledger.core.fingerprint import probe_bytes
+from ledger.core.types import parse_hash32
+from ledger.usecases.verify import verify, verify_image
 
 router = APIRouter(prefix="/v1/verify", tags=["verify"])
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ledger.store.models import RetractionRow
+from ledger.adapters.store.models import RetractionRow
 from tests.api.test_api import API_KEY, error_code, mirror_registration, photo, register, setup  # noqa: F401 (fixture)
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}

@@ -9,9 +9,9 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 from sqlalchemy import select, text
 
-from ledger.store.db import Database
-from ledger.store.models import MatchFingerprintRow, RecordRow, ReferenceCopyRow
-from ledger.verification import MatchService
+from ledger.adapters.store.db import Database
+from ledger.adapters.store.models import MatchFingerprintRow, RecordRow, ReferenceCopyRow
+from ledger.usecases.verify import MatchService
 from tests.api.test_api import mirror_registration, register, setup  # noqa: F401 (fixture)
 
 MATCH_FIELDS = {"distance", "quality", "variant", "transform", "transforms", "retracted", "retracted_at", "retraction_reason"}

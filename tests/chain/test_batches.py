@@ -11,17 +11,17 @@ import pytest
 from eth_account import Account
 from sqlalchemy import select
 
-from ledger.anchorer import Anchorer, registration_of
-from ledger.chain.client import connect
-from ledger.eip712 import Domain
-from ledger.fingerprint import Fingerprint
-from ledger.indexer.scanner import Indexer
-from ledger.manifest import build_manifest
-from ledger.merkle import registration_leaf, verify_proof
-from ledger.publishing import accept
-from ledger.store import repository as repo
-from ledger.store.db import Database
-from ledger.store.models import BatchRow, PublisherAccountRow, RecordRow, RetractionRow, SubmissionRow
+from ledger.adapters.anchorer import Anchorer, registration_of
+from ledger.adapters.chain.client import connect
+from ledger.core.eip712 import Domain
+from ledger.core.fingerprint import Fingerprint
+from ledger.adapters.indexer.scanner import Indexer
+from ledger.core.manifest import build_manifest
+from ledger.core.merkle import registration_leaf, verify_proof
+from ledger.usecases.register import accept
+from ledger.adapters.store import repository as repo
+from ledger.adapters.store.db import Database
+from ledger.adapters.store.models import BatchRow, PublisherAccountRow, RecordRow, RetractionRow, SubmissionRow
 from scripts.loadgen import LocalChain as Chain
 from scripts.loadgen import start_local_chain
 from tests.chain.test_indexer_robustness import ABI, assert_mirror_equals_chain, fresh_db
@@ -143,7 +143,7 @@ def test_single_record_retraction_and_a_reorg_that_drops_a_root(chain: Chain, da
 
 
 def test_publisher_retractions_go_on_chain_for_single_and_batched_records(chain: Chain, database_url: str) -> None:
-    from ledger.retracting import request_retraction
+    from ledger.usecases.retract import request_retraction
 
     db = fresh_db(database_url)
     single = accept_images(db, chain, 1, first=300)
@@ -175,8 +175,8 @@ def test_publisher_retractions_go_on_chain_for_single_and_batched_records(chain:
 
 
 def test_verify_answer_of_a_batched_image_carries_its_proof(chain: Chain, database_url: str) -> None:
-    from ledger.merkle import registration_leaf, verify_proof
-    from ledger.verification import verify
+    from ledger.core.merkle import registration_leaf, verify_proof
+    from ledger.usecases.verify import verify
 
     db = fresh_db(database_url)
     [uid] = accept_images(db, chain, 1, first=600)

@@ -10,22 +10,22 @@ import pytest
 from eth_account import Account
 from sqlalchemy import func, select
 
-from ledger.anchorer import Anchorer
-from ledger.chain.artifact import load_artifact
-from ledger.chain.client import RegistryClient, connect
-from ledger.chain.deployment import Deployment, ensure_deployment
-from ledger.chain.node import AnvilNode
+from ledger.adapters.anchorer import Anchorer
+from ledger.adapters.chain.artifact import load_artifact
+from ledger.adapters.chain.client import RegistryClient, connect
+from ledger.adapters.chain.deployment import Deployment, ensure_deployment
+from ledger.adapters.chain.node import AnvilNode
 from ledger.config import ANVIL_TEST_ADMIN_KEY
-from ledger.eip712 import Domain
-from ledger.indexer.scanner import Indexer
-from ledger.publishing import accept
-from ledger.fingerprint import Fingerprint
-from ledger.manifest import build_manifest
-from ledger.records import Registration, record_uid
-from ledger.store import repository as repo
-from ledger.store.db import Database
-from ledger.store.migrate import upgrade
-from ledger.store.models import PublisherAccountRow, PublisherRow, RecordRow, SubmissionRow
+from ledger.core.eip712 import Domain
+from ledger.adapters.indexer.scanner import Indexer
+from ledger.usecases.register import accept
+from ledger.core.fingerprint import Fingerprint
+from ledger.core.manifest import build_manifest
+from ledger.core.records import Registration, record_uid
+from ledger.adapters.store import repository as repo
+from ledger.adapters.store.db import Database
+from ledger.adapters.store.migrate import upgrade
+from ledger.adapters.store.models import PublisherAccountRow, PublisherRow, RecordRow, SubmissionRow
 from tests.conftest import free_port
 
 
@@ -165,7 +165,7 @@ def test_lost_transaction_is_sent_again(chain: Chain) -> None:
 
 
 def test_audit_mirror_reports_missing_extra_and_changed_rows(chain: Chain) -> None:
-    from ledger.audit import ChainReader, audit_mirror
+    from ledger.adapters.audit import ChainReader, audit_mirror
 
     for i in range(3):
         chain.client.register(chain.publisher_key, registration(i), wait=True)

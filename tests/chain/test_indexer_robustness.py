@@ -1,5 +1,5 @@
 """The mirror equals the chain after crashes, reorganisations and node restarts, on SQLite and PostgreSQL.
-Each scenario ends with the auditor's independent check (`ledger.audit.audit_mirror`)."""
+Each scenario ends with the auditor's independent check (`ledger.adapters.audit.audit_mirror`)."""
 
 from __future__ import annotations
 
@@ -17,20 +17,20 @@ import pytest
 from eth_account import Account
 from sqlalchemy import func, select
 
-from ledger.anchorer import Anchorer
-from ledger.audit import ChainReader, audit_mirror
-from ledger.chain.artifact import load_artifact
-from ledger.chain.client import connect
-from ledger.eip712 import Domain
-from ledger.fingerprint import Fingerprint
-from ledger.indexer.scanner import Indexer
-from ledger.manifest import build_manifest
-from ledger.publishing import accept
-from ledger.records import record_uid
-from ledger.store import repository as repo
-from ledger.store.db import Database
-from ledger.store.migrate import upgrade
-from ledger.store.models import PublisherAccountRow, RecordRow, SubmissionRow
+from ledger.adapters.anchorer import Anchorer
+from ledger.adapters.audit import ChainReader, audit_mirror
+from ledger.adapters.chain.artifact import load_artifact
+from ledger.adapters.chain.client import connect
+from ledger.core.eip712 import Domain
+from ledger.core.fingerprint import Fingerprint
+from ledger.adapters.indexer.scanner import Indexer
+from ledger.core.manifest import build_manifest
+from ledger.usecases.register import accept
+from ledger.core.records import record_uid
+from ledger.adapters.store import repository as repo
+from ledger.adapters.store.db import Database
+from ledger.adapters.store.migrate import upgrade
+from ledger.adapters.store.models import PublisherAccountRow, RecordRow, SubmissionRow
 from scripts.loadgen import LocalChain, flood, registration, start_local_chain
 from tests.conftest import ROOT, wait_for
 
@@ -90,7 +90,7 @@ def test_kill_9_during_catch_up_then_resume(flooded: Chain, database_url: str) -
     db = fresh_db(database_url)
     env = {**os.environ, "PROVENANCE_DATA_DIR": str(flooded.data_dir), "PROVENANCE_DATABASE_URL": database_url,
            "PROVENANCE_RPC_URL": flooded.node.url, "PROVENANCE_INDEXER_MAX_RANGE": "1"}  # fmt: skip
-    command = [sys.executable, "-m", "ledger.cli", "worker", "indexer"]
+    command = [sys.executable, "-m", "ledger.cli.main", "worker", "indexer"]
     head = flooded.head()
     rng = random.Random(20261128)
     kills = 0

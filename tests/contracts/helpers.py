@@ -15,9 +15,9 @@ from typing import Any
 from web3 import Web3
 from web3.contract import Contract
 
-from ledger.chain.errors import decode_custom_error, revert_data
-from ledger.records import Registration
-from ledger.types import ZERO_HASH
+from ledger.adapters.chain.errors import decode_custom_error, revert_data
+from ledger.core.records import Registration
+from ledger.core.types import ZERO_HASH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANVIL_BINARY = REPO_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
@@ -118,7 +118,7 @@ def harness_artifacts() -> dict[str, dict[str, Any]]:
     """
     import solcx
 
-    from ledger.chain.compile import COMPILER_SETTINGS, SOLC_WRAPPER, SOURCE_UNITS
+    from ledger.adapters.chain.compile import COMPILER_SETTINGS, SOLC_WRAPPER, SOURCE_UNITS
 
     units = SOURCE_UNITS + HARNESS_UNITS
     request = {

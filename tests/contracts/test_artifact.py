@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from solcx.wrapper import get_solc_version
 
-from ledger.chain.artifact import DEFAULT_ARTIFACT_PATH, artifact_digest, load_artifact, render_artifact
-from ledger.chain.compile import SOLC_WRAPPER, SOURCE_UNITS, compile_contracts, source_keccak
+from ledger.adapters.chain.artifact import DEFAULT_ARTIFACT_PATH, artifact_digest, load_artifact, render_artifact
+from ledger.adapters.chain.compile import SOLC_WRAPPER, SOURCE_UNITS, compile_contracts, source_keccak
 
 from .helpers import REPO_ROOT
 
@@ -27,7 +27,7 @@ def fresh() -> dict[str, Any]:
 def test_fresh_compile_reproduces_committed_artifact_byte_for_byte(fresh: dict[str, Any]) -> None:
     committed = DEFAULT_ARTIFACT_PATH.read_bytes()
     assert render_artifact(fresh).encode("utf-8") == committed, (
-        "contracts/build/MediaRegistry.json is stale: run `python -m ledger.chain.compile` and commit it"
+        "contracts/build/MediaRegistry.json is stale: run `python -m ledger.adapters.chain.compile` and commit it"
     )
 
 

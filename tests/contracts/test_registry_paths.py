@@ -17,13 +17,13 @@ from eth_account import Account
 from eth_utils import keccak
 from web3 import EthereumTesterProvider, Web3
 
-from ledger import eip712
-from ledger.chain.client import RegistryClient
-from ledger.eip712 import Domain, batch_anchor_digest, registration_digest, sign_batch_anchor, sign_registration
+from ledger.core import eip712
+from ledger.adapters.chain.client import RegistryClient
+from ledger.core.eip712 import Domain, batch_anchor_digest, registration_digest, sign_batch_anchor, sign_registration
 from ledger.errors import ContractRevert
-from ledger.merkle import MerkleTree, registration_leaf, registration_tree
-from ledger.records import RECORD_RELAYED, RECORD_REVOKED, Registration, batch_key, record_uid
-from ledger.types import ZERO_HASH
+from ledger.core.merkle import MerkleTree, registration_leaf, registration_tree
+from ledger.core.records import RECORD_RELAYED, RECORD_REVOKED, Registration, batch_key, record_uid
+from ledger.core.types import ZERO_HASH
 
 from .helpers import harness_artifacts, sample_hash, sample_registration, eth_tester_keys
 
@@ -510,7 +510,7 @@ def test_admin_role_two_steps_and_no_renounce(env: Env) -> None:
 
 
 def _send(env: Env, who: str, fn: Any) -> Any:
-    from ledger.chain.client import _transact
+    from ledger.adapters.chain.client import _transact
 
     return _transact(env.w3, env.client.abi, fn, env.keys[who], wait=True)
 

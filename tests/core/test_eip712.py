@@ -4,8 +4,8 @@ from eth_account import Account
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ledger.eip712 import Domain, recover_registration_signer, registration_digest, sign_registration
-from ledger.records import Registration, record_uid
+from ledger.core.eip712 import Domain, recover_registration_signer, registration_digest, sign_registration
+from ledger.core.records import Registration, record_uid
 
 # A throwaway TEST key (anvil's second development account); never holds value.
 TEST_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"

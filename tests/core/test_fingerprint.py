@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from ledger.errors import NotAnImage, TooLarge, UnsupportedFormat
-from ledger.fingerprint import Limits, fingerprint_bytes, fingerprint_file, hamming
+from ledger.core.fingerprint import Limits, fingerprint_bytes, fingerprint_file, hamming
 
 # The reference implementation's own test accepts up to 16 bits (../shared/fixtures/README.md).
 REFERENCE_TOLERANCE_BITS = 16
@@ -126,7 +126,7 @@ def test_heic_avif_and_mpo_decode_like_jpeg(pdq_fixtures: Path) -> None:
 
 def test_draft_decoding_for_hashes_only(pdq_fixtures: Path) -> None:
     """When only hashes are needed, JPEG draft decoding keeps >= 512 px and moves the hash by a few bits."""
-    from ledger.fingerprint import DRAFT_MIN_SIDE, decode_image, perceptual_bytes
+    from ledger.core.fingerprint import DRAFT_MIN_SIDE, decode_image, perceptual_bytes
 
     data = (pdq_fixtures / "reg-test-input" / "exif-rotn" / "exif-rotn-1.jpg").read_bytes()
     big = Limits(max_bytes=100_000_000)

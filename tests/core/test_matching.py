@@ -12,8 +12,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageOps
 
-from ledger.fingerprint import HASH_SIDE, Dihedral, Limits, fingerprint_bytes, hamming, pdq_array, probe_bytes, trim_box
-from ledger.matching import (
+from ledger.core.fingerprint import HASH_SIDE, Dihedral, Limits, fingerprint_bytes, hamming, pdq_array, probe_bytes, trim_box
+from ledger.core.match_index import (
     CANDIDATE_DISTANCE,
     FULL,
     HASH_BYTES,
@@ -29,7 +29,7 @@ from ledger.matching import (
     unpack_variants,
     variant_box,
 )
-from ledger.perceptual import compare_bytes
+from ledger.core.matcher import compare_bytes
 
 BIG = Limits(max_bytes=100_000_000, max_pixels=100_000_000)
 

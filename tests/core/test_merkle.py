@@ -1,4 +1,4 @@
-"""ledger.merkle: StandardMerkleTree rules, the shared vectors, and the npm @openzeppelin/merkle-tree library.
+"""ledger.core.merkle: StandardMerkleTree rules, the shared vectors, and the npm @openzeppelin/merkle-tree library.
 
 The contract side of the same trees (``verifyInclusion`` on anvil, and in Hardhat) is in ``tests/contracts``.
 """
@@ -18,7 +18,7 @@ from eth_utils import keccak, to_checksum_address
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ledger.merkle import (
+from ledger.core.merkle import (
     REGISTRATION_LEAF_ENCODING,
     InvalidTree,
     MerkleTree,
@@ -30,7 +30,7 @@ from ledger.merkle import (
     registration_tree,
     verify_proof,
 )
-from ledger.records import Registration
+from ledger.core.records import Registration
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "vectors"

@@ -10,7 +10,7 @@ from tests.conftest import ROOT
 
 SCENARIO = """
 import signal, threading
-from ledger.signals import stop_on_signals
+from ledger.runtime.signals import stop_on_signals
 stop = threading.Event()
 received = []
 stop_on_signals(stop, received)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.verdict import (
+from ledger.core.verdict import (
     Acceptance,
     Candidate,
     MatchKind,

@@ -14,7 +14,7 @@ from tests.conftest import PUBLISHER_NAME, ROOT, Published
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ledger.cli", *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    return subprocess.run([sys.executable, "-m", "ledger.cli.main", *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
 
 
 def chain_of(published: Published) -> list[str]:

@@ -12,9 +12,9 @@ import httpx
 from PIL import Image
 from web3 import Web3
 
-from ledger.chain.artifact import load_artifact
-from ledger.eip712 import Domain, recover_registration_signer
-from ledger.records import Registration, record_uid
+from ledger.adapters.chain.artifact import load_artifact
+from ledger.core.eip712 import Domain, recover_registration_signer
+from ledger.core.records import Registration, record_uid
 from tests.conftest import PUBLISHER_DOMAIN, PUBLISHER_NAME, Published, RunningService, wait_for
 
 

@@ -5,8 +5,8 @@ from eth_utils import event_abi_to_log_topic, keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.chain.artifact import load_artifact
-from ledger.indexer.decode import EventDecoder
+from ledger.adapters.chain.artifact import load_artifact
+from ledger.adapters.indexer.decode import EventDecoder
 
 ABI = load_artifact()["abi"]
 EVENTS = {e["name"]: e for e in ABI if e.get("type") == "event"}
@@ -50,7 +50,7 @@ def test_unknown_event_is_skipped() -> None:
 
 
 def test_range_adapts_to_the_number_of_logs() -> None:
-    from ledger.indexer.scanner import TARGET_LOGS, Indexer
+    from ledger.adapters.indexer.scanner import TARGET_LOGS, Indexer
 
     indexer = Indexer.__new__(Indexer)
     indexer.max_range = 2000

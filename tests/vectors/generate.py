@@ -5,7 +5,7 @@
 
 The same files are read by the Python tests (``tests/core/test_vectors.py``: the core still produces them;
 ``tests/contracts/test_on_anvil.py``: a real contract agrees) and by the Hardhat Solidity tests
-(``test/Vectors.t.sol``: the contract agrees, in another toolchain). Integers are decimal strings so that
+(``solidity-tests/Vectors.t.sol``: the contract agrees, in another toolchain). Integers are decimal strings so that
 Solidity's JSON cheatcodes and Python read them the same way (some exceed 2**53).
 
 The domain is the first contract anvil's first development account deploys on chain 31337
@@ -26,11 +26,11 @@ from eth_account import Account
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from ledger import eip712  # noqa: E402
-from ledger.eip712 import Domain  # noqa: E402
-from ledger.merkle import REGISTRATION_LEAF_ENCODING, registration_leaf, registration_tree  # noqa: E402
-from ledger.records import Registration, record_uid  # noqa: E402
-from ledger.types import ZERO_HASH  # noqa: E402
+from ledger.core import eip712  # noqa: E402
+from ledger.core.eip712 import Domain  # noqa: E402
+from ledger.core.merkle import REGISTRATION_LEAF_ENCODING, registration_leaf, registration_tree  # noqa: E402
+from ledger.core.records import Registration, record_uid  # noqa: E402
+from ledger.core.types import ZERO_HASH  # noqa: E402
 
 CHAIN_ID = 31337
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"

@@ -1,0 +1,301 @@
+"""The auditor's checks: everything is recomputed from the chain (an RPC URL and the contract address).
+
+Logs are decoded here with web3.py's own event decoder, not the indexer's, so ``audit mirror`` is an
+independent second implementation: a bug in the indexer's decoding or projection shows up as a difference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from web3 import Web3
+from web3.exceptions import Web3RPCError
+from web3.logs import DISCARD
+
+from ledger.core.merkle import MerkleTree
+from ledger.errors import InvalidTree
+from ledger.core.records import record_uid
+from ledger.adapters.store.db import Database
+from ledger.adapters.store.models import BatchRow, ChainEventRow, CheckpointRow, PublisherRow, RecordRow
+
+Row = dict[str, Any]
+Progress = Callable[[int, int], None]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+@dataclass
+class ChainReader:
+    """Contract events straight from the node, decoded by web3.py."""
+
+    w3: Web3
+    address: str
+    abi: list[dict[str, Any]]
+    max_range: int = 5000
+
+    def __post_init__(self) -> None:
+        self.address = Web3.to_checksum_address(self.address)
+        self.contract = self.w3.eth.contract(address=self.address, abi=self.abi)
+        self._by_topic = {
+            Web3.keccak(text=f"{e['name']}({','.join(_type(i) for i in e['inputs'])})"): self.contract.events[e["name"]]
+            for e in self.abi
+            if e.get("type") == "event"
+        }
+
+    def events(self, from_block: int, to_block: int, progress: Progress | None = None) -> Iterator[Row]:
+        start, step = from_block, self.max_range
+        while start <= to_block:
+            end = min(to_block, start + step - 1)
+            try:
+                logs = self.w3.eth.get_logs({"address": self.address, "fromBlock": start, "toBlock": end})
+            except Web3RPCError:
+                if end == start:
+                    raise
+                step = max(1, step // 2)
+                continue
+            for log in logs:
+                event_type = self._by_topic.get(bytes(log["topics"][0])) if log["topics"] else None
+                if event_type is None:
+                    continue
+                data = event_type().process_log(log)
+                yield {
+                    "tx_hash": "0x" + bytes(data["transactionHash"]).hex(),
+                    "log_index": int(data["logIndex"]),
+                    "block_number": int(data["blockNumber"]),
+                    "block_hash": "0x" + bytes(data["blockHash"]).hex(),
+                    "name": data["event"],
+                    "args": canonical(_plain(dict(data["args"]))),
+                }
+            if progress:
+                progress(end - from_block + 1, to_block - from_block + 1)
+            start = end + 1
+
+
+def _type(item: dict[str, Any]) -> str:
+    if item["type"].startswith("tuple"):
+        return "(" + ",".join(_type(c) for c in item["components"]) + ")" + item["type"][5:]
+    return str(item["type"])
+
+
+# -- projections of the event list, written independently of ledger.adapters.indexer.mirror ----------------------------
+NOT_REVOKED: Row = {"revoked_at": None, "revoke_code": None, "revoke_reason": None, "revoked_by": None,
+                    "revoked_by_admin": None, "revoked_block": None}  # fmt: skip
+
+
+def expected_records(events: list[Row], trees: dict[tuple[str, str], dict[str, Any]] | None = None) -> list[Row]:
+    """Records as the chain defines them: one per Registered event, plus the items of each BatchAnchored root
+    whose leaves we hold (``trees``: standard-v1 dumps by (publisher, root)); a dump only counts if its leaves
+    hash up to the root on chain. Retractions from Revoked events."""
+    rows: dict[str, Row] = {}
+    for e in sorted(events, key=lambda e: (e["block_number"], e["log_index"])):
+        a = json.loads(e["args"])
+        where = {"block_number": e["block_number"], "block_hash": e["block_hash"], "tx_hash": e["tx_hash"],
+                 "log_index": e["log_index"]}  # fmt: skip
+        if e["name"] == "Registered":
+            rows[a["uid"]] = {
+                "uid": a["uid"], "publisher": a["publisher"], "content_hash": a["contentHash"],
+                "pixel_hash": a["pixelHash"], "pdq_hash": a["pdqHash"], "manifest_hash": a["manifestHash"],
+                "parent": a["parent"], "registered_at": int(a["registeredAt"]), **where,
+                "batch_root": None, "leaf_index": None, **NOT_REVOKED,
+            }  # fmt: skip
+        elif e["name"] == "BatchAnchored" and trees and (a["publisher"], a["root"]) in trees:
+            for index, values in enumerate(_batch_leaves(trees[(a["publisher"], a["root"])], a["root"])):
+                content, pixel, pdq, manifest, parent, publisher = values
+                uid = record_uid(publisher, content)
+                rows[uid] = {
+                    "uid": uid, "publisher": Web3.to_checksum_address(publisher), "content_hash": content,
+                    "pixel_hash": pixel, "pdq_hash": pdq, "manifest_hash": manifest, "parent": parent,
+                    "registered_at": int(a["anchoredAt"]), **where, "batch_root": a["root"], "leaf_index": index,
+                    **NOT_REVOKED,
+                }  # fmt: skip
+        elif e["name"] == "Revoked" and a["uid"] in rows:
+            rows[a["uid"]].update(revoked_at=int(a["revokedAt"]), revoke_code=int(a["reasonCode"]),
+                                  revoke_reason=a["reason"], revoked_by=a["revokedBy"], revoked_by_admin=bool(a["byAdmin"]),
+                                  revoked_block=e["block_number"])  # fmt: skip
+    return list(rows.values())
+
+
+def _batch_leaves(dump: dict[str, Any], root: str) -> list[tuple[str, ...]]:
+    tree = MerkleTree.load(dump)
+    if tree.root.lower() != root.lower():
+        raise InvalidTree(f"the leaves held for root {root} hash to {tree.root}")
+    return [tuple(str(v).lower() if str(v).startswith("0x") else v for v in values) for values in tree.values]
+
+
+def expected_publishers(events: list[Row]) -> list[Row]:
+    state: dict[str, Row] = {}
+    for e in sorted(events, key=lambda e: (e["block_number"], e["log_index"])):
+        a = json.loads(e["args"])
+        if e["name"] == "PublisherAdded":
+            state[a["publisher"]] = {"address": a["publisher"], "name": a["name"], "domain": a["domain"],
+                                     "added_block": e["block_number"], "added_tx": e["tx_hash"], "suspended_block": None}  # fmt: skip
+        elif e["name"] == "PublisherSuspended" and a["publisher"] in state:
+            state[a["publisher"]]["suspended_block"] = e["block_number"]
+        elif e["name"] == "PublisherReenabled" and a["publisher"] in state:
+            state[a["publisher"]]["suspended_block"] = None
+    return list(state.values())
+
+
+# -- comparing with a database ---------------------------------------------------------------------------------
+TABLES: dict[str, tuple[type, tuple[str, ...]]] = {
+    "chain_events": (ChainEventRow, ("tx_hash", "log_index")),
+    "records": (RecordRow, ("uid",)),
+    "publishers": (PublisherRow, ("address",)),
+}
+
+
+@dataclass
+class TableDiff:
+    table: str
+    chain_rows: int
+    mirror_rows: int
+    chain_digest: str
+    mirror_digest: str
+    missing: list[Row] = field(default_factory=list)  # on chain, not in the mirror
+    extra: list[Row] = field(default_factory=list)  # in the mirror, not on chain
+    changed: list[tuple[Row, Row]] = field(default_factory=list)  # (chain, mirror)
+
+    @property
+    def equal(self) -> bool:
+        return not (self.missing or self.extra or self.changed)
+
+
+@dataclass
+class MirrorReport:
+    up_to_block: int
+    tables: list[TableDiff]
+
+    @property
+    def equal(self) -> bool:
+        return all(t.equal for t in self.tables)
+
+
+def _digest(rows: list[Row]) -> str:
+    return "0x" + hashlib.sha256("\n".join(sorted(canonical(r) for r in rows)).encode()).hexdigest()
+
+
+def _compare(table: str, keys: tuple[str, ...], chain: list[Row], stored: list[Row]) -> TableDiff:
+    by_key_chain = {tuple(r[k] for k in keys): r for r in chain}
+    by_key_mirror = {tuple(r[k] for k in keys): r for r in stored}
+    diff = TableDiff(table, len(chain), len(stored), _digest(chain), _digest(stored))
+    diff.missing = [r for k, r in by_key_chain.items() if k not in by_key_mirror]
+    diff.extra = [r for k, r in by_key_mirror.items() if k not in by_key_chain]
+    diff.changed = [(r, by_key_mirror[k]) for k, r in by_key_chain.items() if k in by_key_mirror and by_key_mirror[k] != r]
+    if len(stored) != len(by_key_mirror):  # duplicates under one key (cannot happen with the primary keys we use)
+        diff.extra.append({"duplicate_keys": len(stored) - len(by_key_mirror)})
+    return diff
+
+
+def _rows(session: Session, model: type, up_to: int | None) -> list[Row]:
+    columns = [c.name for c in model.__table__.columns]  # type: ignore[attr-defined]
+    query = select(model)
+    if up_to is not None and "block_number" in columns:
+        query = query.where(model.block_number <= up_to)  # type: ignore[attr-defined]
+    return [{c: getattr(obj, c) for c in columns} for obj in session.scalars(query)]
+
+
+def audit_mirror(db: Database, reader: ChainReader, deploy_block: int, progress: Progress | None = None) -> MirrorReport:
+    """Compare the mirror with the chain up to the mirror's checkpoint (what it claims to have indexed)."""
+    with db.read() as session:
+        checkpoint = session.get(CheckpointRow, reader.address)
+        up_to = checkpoint.block_number if checkpoint else deploy_block - 1
+        stored = {name: _rows(session, model, up_to) for name, (model, _keys) in TABLES.items()}
+        trees = {(b.publisher, b.root): json.loads(b.tree) for b in session.scalars(select(BatchRow))}
+    events = list(reader.events(deploy_block, up_to, progress)) if up_to >= deploy_block else []
+    expected = {"chain_events": events, "records": expected_records(events, trees),
+                "publishers": expected_publishers(events)}  # fmt: skip
+    # Publishers added after the checkpoint may not be mirrored yet; rows are compared as of `up_to`.
+    return MirrorReport(up_to, [_compare(name, keys, expected[name], stored[name]) for name, (_m, keys) in TABLES.items()])
+
+
+# -- receipts ----------------------------------------------------------------------------------------------------
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def check_receipt(w3: Web3, abi: list[dict[str, Any]], receipt: dict[str, Any]) -> list[Check]:
+    """Every claim of a receipt against the chain: the signature, the record or the batch inclusion (computed
+    here and by the contract's ``verifyInclusion``), the anchoring event, and any retraction."""
+    from ledger.adapters.chain.client import RegistryClient
+    from ledger.core.eip712 import Domain, recover_registration_signer
+    from ledger.core.merkle import registration_leaf, verify_proof
+    from ledger.core.records import Registration
+
+    checks: list[Check] = []
+    publisher = Web3.to_checksum_address(receipt["publisher"])
+    reg = Registration(receipt["content_hash"], receipt["pixel_hash"], receipt["pdq_hash"], receipt["manifest_hash"],
+                       receipt.get("parent") or "0x" + "00" * 32)  # fmt: skip
+    uid = record_uid(publisher, reg.content_hash)
+    checks.append(Check("uid", uid == receipt.get("uid", uid), f"keccak256(abi.encode(publisher, contentHash)) = {uid}"))
+
+    client = RegistryClient(w3, receipt["contract"], abi)
+    chain_domain = client.domain()
+    domain = Domain(int(receipt["chain_id"]), receipt["contract"])
+    checks.append(Check("chain", chain_domain == domain and w3.eth.chain_id == domain.chain_id,
+                        f"the node is chain {w3.eth.chain_id}; the contract's EIP-712 domain is {chain_domain}"))  # fmt: skip
+    if receipt.get("signature"):
+        signer = recover_registration_signer(domain, reg, publisher, int(receipt["nonce"]), int(receipt["deadline"]),
+                                             receipt["signature"])  # fmt: skip
+        checks.append(Check("signature", signer == publisher, f"EIP-712 signature recovers {signer}"))
+
+    info = client.publisher(publisher)
+    checks.append(Check("publisher", info.added_at > 0, f"{info.name} ({info.domain}), "
+                        + ("active" if info.active else f"suspended at {info.suspended_at}")))  # fmt: skip
+
+    if receipt.get("batch_root"):
+        root, proof = receipt["batch_root"], receipt.get("proof") or []
+        leaf = registration_leaf(reg, publisher)
+        checks.append(Check("inclusion (local)", verify_proof(root, leaf, proof), f"leaf {leaf} under root {root}"))
+        checks.append(Check("inclusion (contract)", client.verify_inclusion(root, reg, publisher, proof),
+                            "MediaRegistry.verifyInclusion"))  # fmt: skip
+        batch = client.batch(publisher, root)
+        checks.append(Check("root anchored", batch is not None,
+                            f"{batch.count} images at {batch.anchored_at}" if batch else "no such batch on chain"))  # fmt: skip
+        checks.append(_event_in_tx(w3, client, receipt.get("tx_hash"), "BatchAnchored", {"root": root, "publisher": publisher}))
+    else:
+        record = client.get_record(uid)
+        checks.append(Check("record", record.exists and record.publisher == publisher,
+                            f"registered at {record.registered_at} by {record.publisher}"))  # fmt: skip
+        checks.append(_event_in_tx(w3, client, receipt.get("tx_hash"), "Registered",
+                                   {"uid": uid, "pixelHash": reg.pixel_hash, "pdqHash": reg.pdq_hash,
+                                    "manifestHash": reg.manifest_hash}))  # fmt: skip
+    revocation = client.revocation(uid)
+    checks.append(Check("retraction", True, "not retracted" if revocation is None else
+                        f"RETRACTED at {revocation.revoked_at} (reason code {revocation.reason_code}"
+                        f"{', by the admin' if revocation.by_admin else ''})"))  # fmt: skip
+    return checks
+
+
+def _event_in_tx(w3: Web3, client: Any, tx_hash: str | None, name: str, expected: dict[str, str]) -> Check:
+    if not tx_hash:
+        return Check(f"{name} event", False, "the receipt names no transaction (not anchored yet?)")
+    try:
+        tx_receipt = w3.eth.get_transaction_receipt(tx_hash)
+    except Exception as exc:  # noqa: BLE001 - any failure means the claim cannot be confirmed
+        return Check(f"{name} event", False, f"transaction {tx_hash} not found: {exc}")
+    for event in client.contract.events[name]().process_receipt(tx_receipt, errors=DISCARD):
+        args = _plain(dict(event["args"]))
+        if all(str(args.get(k, "")).lower() == str(v).lower() for k, v in expected.items()):
+            return Check(f"{name} event", True, f"in tx {tx_hash}, block {tx_receipt['blockNumber']}")
+    return Check(f"{name} event", False, f"tx {tx_hash} has no matching {name} event")

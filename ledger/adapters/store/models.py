@@ -1,0 +1,231 @@
+"""SQLAlchemy 2 models. Two kinds of table share one database:
+
+- the mirror of the chain (``publishers``, ``records``, ``index_checkpoint``): rebuildable from events;
+- off-chain state (``publisher_accounts``, ``submissions`` = the outbox, ``manifests``): not on chain,
+  never to be lost.
+
+Hashes and addresses are stored as 0x-prefixed lower-case hex text (addresses checksummed), so the same
+rows read the same in SQLite and PostgreSQL and in a debugger.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+HASH = String(66)
+ADDRESS = String(42)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class PublisherRow(Base):
+    """Mirror of PublisherAdded / Suspended / Reenabled."""
+
+    __tablename__ = "publishers"
+
+    address: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    domain: Mapped[str] = mapped_column(Text)
+    added_block: Mapped[int] = mapped_column(BigInteger)
+    added_tx: Mapped[str] = mapped_column(HASH)
+    suspended_block: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecordRow(Base):
+    """Mirror of Registered (and of BatchAnchored for the batch items this service anchored); keyed by uid.
+    Rows keyed by (tx_hash, log_index) live in chain_events; a batch's items share its event."""
+
+    __tablename__ = "records"
+    __table_args__ = (
+        Index("ix_records_content_hash", "content_hash"),
+        Index("ix_records_pixel_hash", "pixel_hash"),
+    )
+
+    uid: Mapped[str] = mapped_column(HASH, primary_key=True)
+    publisher: Mapped[str] = mapped_column(ADDRESS, index=True)
+    content_hash: Mapped[str] = mapped_column(HASH)
+    pixel_hash: Mapped[str] = mapped_column(HASH)
+    pdq_hash: Mapped[str] = mapped_column(HASH)
+    manifest_hash: Mapped[str] = mapped_column(HASH)
+    parent: Mapped[str] = mapped_column(HASH)
+    registered_at: Mapped[int] = mapped_column(BigInteger)  # unix seconds, from the event
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(HASH)
+    tx_hash: Mapped[str] = mapped_column(HASH)
+    log_index: Mapped[int] = mapped_column(Integer)
+    # A record of a Merkle batch: the BatchAnchored event above, and the item's place in the tree.
+    batch_root: Mapped[str | None] = mapped_column(HASH)
+    leaf_index: Mapped[int | None] = mapped_column(Integer)
+    # Retraction (Revoked event): when, why, by whom; the record itself is never deleted.
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+    revoke_code: Mapped[int | None] = mapped_column(Integer)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_by: Mapped[str | None] = mapped_column(ADDRESS)
+    revoked_by_admin: Mapped[bool | None] = mapped_column(Boolean)
+    revoked_block: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class CheckpointRow(Base):
+    """Where the indexer stopped (number + hash) and the head it last saw, committed with each range."""
+
+    __tablename__ = "index_checkpoint"
+
+    contract: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str | None] = mapped_column(HASH)
+    head_block: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ChainEventRow(Base):
+    """Every event of the contract, decoded, in chain order: the mirror's ground truth. Derived tables
+    (publishers, records, ...) are rebuilt from these rows after a reorg rewind."""
+
+    __tablename__ = "chain_events"
+
+    tx_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    log_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+    block_hash: Mapped[str] = mapped_column(HASH)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    args: Mapped[str] = mapped_column(Text)  # canonical JSON of the decoded arguments
+
+
+class IndexedBlockRow(Base):
+    """Hashes of recently indexed blocks (range ends and blocks with events), to find a fork point."""
+
+    __tablename__ = "indexed_blocks"
+
+    block_number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    block_hash: Mapped[str] = mapped_column(HASH)
+
+
+class BatchRow(Base):
+    """A Merkle batch of one publisher's registrations, anchored by one root (the anchorer's outbox for it)."""
+
+    __tablename__ = "batches"
+
+    publisher: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
+    root: Mapped[str] = mapped_column(HASH, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    uri: Mapped[str] = mapped_column(Text)
+    tree: Mapped[str] = mapped_column(Text)  # StandardMerkleTree dump ("standard-v1"), served at `uri`
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | anchored
+    tx_hash: Mapped[str | None] = mapped_column(HASH)
+    anchored_block: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RetractionRow(Base):
+    """A publisher's request to retract one of its registrations: the outbox of ``revoke`` transactions."""
+
+    __tablename__ = "retractions"
+
+    uid: Mapped[str] = mapped_column(HASH, primary_key=True)
+    publisher: Mapped[str] = mapped_column(ADDRESS)
+    reason_code: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent | anchored
+    tx_hash: Mapped[str | None] = mapped_column(HASH)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PublisherAccountRow(Base):
+    """A publisher this service signs for: its keystore file and its API key, stored only hashed."""
+
+    __tablename__ = "publisher_accounts"
+
+    address: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    domain: Mapped[str] = mapped_column(Text)
+    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    keystore_file: Mapped[str] = mapped_column(Text)  # relative to the keystore directory
+    next_nonce: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ManifestRow(Base):
+    """The canonical manifest bytes whose keccak256 is on chain."""
+
+    __tablename__ = "manifests"
+
+    manifest_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class SubmissionRow(Base):
+    """The outbox: one row per accepted registration, committed before the 202, retried until anchored."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (Index("ix_submissions_status", "status"),)
+
+    uid: Mapped[str] = mapped_column(HASH, primary_key=True)
+    publisher: Mapped[str] = mapped_column(ADDRESS, index=True)
+    content_hash: Mapped[str] = mapped_column(HASH)
+    pixel_hash: Mapped[str] = mapped_column(HASH)
+    pdq_hash: Mapped[str] = mapped_column(HASH)
+    pdq_quality: Mapped[int] = mapped_column(Integer)
+    manifest_hash: Mapped[str] = mapped_column(HASH)
+    parent: Mapped[str] = mapped_column(HASH)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    contract: Mapped[str] = mapped_column(ADDRESS)
+    nonce: Mapped[int] = mapped_column(BigInteger)
+    deadline: Mapped[int] = mapped_column(BigInteger)
+    signature: Mapped[str] = mapped_column(String(132))
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | anchored
+    batch_root: Mapped[str | None] = mapped_column(HASH, index=True)  # set when put in a Merkle batch
+    leaf_index: Mapped[int | None] = mapped_column(Integer)
+    proof: Mapped[str | None] = mapped_column(Text)  # JSON list of 0x hashes
+    tx_hash: Mapped[str | None] = mapped_column(HASH)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# -- matching (issue 4): off-chain data kept at registration for the match index and the second stage ----------
+from sqlalchemy import LargeBinary  # noqa: E402  (kept with the classes that use it)
+
+
+class MatchFingerprintRow(Base):
+    """The hashes a registered picture adds to the match index besides its on-chain PDQ: its 7 other
+    rotations/flips, its trimmed picture, centre crops and grid windows (``ledger.core.match_index.pack_variants``,
+    35 bytes each). Keyed by the file's SHA-256 like the records it belongs to; written with the outbox row."""
+
+    __tablename__ = "match_fingerprints"
+
+    content_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    scheme: Mapped[int] = mapped_column(Integer)  # layout of `variants` (ledger.core.match_index.VARIANT_SCHEME)
+    pdq_quality: Mapped[int] = mapped_column(Integer)  # of the on-chain PDQ hash
+    width: Mapped[int] = mapped_column(Integer)  # canonical size of the registered picture
+    height: Mapped[int] = mapped_column(Integer)
+    variants: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReferenceCopyRow(Base):
+    """A reduced copy of a registered picture (512 px WebP) for the second stage; absent when the publisher
+    opted out. Pixels the publisher published, never a reader's upload."""
+
+    __tablename__ = "reference_copies"
+
+    content_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    source_width: Mapped[int] = mapped_column(Integer)
+    source_height: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,117 @@
+"""Queries and writes on a Session, named for what the services need. Services receive a ``Database``
+and call these inside ``db.read()`` / ``db.write()``; nothing here commits on its own."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.adapters.store.models import (
+    CheckpointRow,
+    ManifestRow,
+    PublisherAccountRow,
+    PublisherRow,
+    RecordRow,
+    SubmissionRow,
+)
+
+PENDING, SENT, ANCHORED = "pending", "sent", "anchored"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes for timezone-aware columns; every one was written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def api_key_hash(api_key: str) -> str:
+    # API keys are 256-bit random tokens, so a plain SHA-256 is enough (no password stretching needed).
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+# -- mirror checkpoint (rows are written by ledger.adapters.indexer.mirror) -----------------------------------
+def get_checkpoint(session: Session, contract: str) -> CheckpointRow | None:
+    return session.get(CheckpointRow, contract)
+
+
+def save_checkpoint(
+    session: Session, contract: str, chain_id: int, block_number: int, block_hash: str | None, head_block: int
+) -> None:
+    session.merge(
+        CheckpointRow(
+            contract=contract,
+            chain_id=chain_id,
+            block_number=block_number,
+            block_hash=block_hash,
+            head_block=head_block,
+            updated_at=utcnow(),
+        )
+    )
+
+
+# -- lookups for verify ----------------------------------------------------------------------------------
+def records_by_content_hash(session: Session, content_hash: str) -> list[RecordRow]:
+    query = select(RecordRow).where(RecordRow.content_hash == content_hash)
+    return list(session.scalars(query.order_by(RecordRow.block_number, RecordRow.log_index)))
+
+
+def records_by_pixel_hash(session: Session, pixel_hash: str) -> list[RecordRow]:
+    query = select(RecordRow).where(RecordRow.pixel_hash == pixel_hash)
+    return list(session.scalars(query.order_by(RecordRow.block_number, RecordRow.log_index)))
+
+
+def publisher(session: Session, address: str) -> PublisherRow | None:
+    return session.get(PublisherRow, address)
+
+
+def manifest_body(session: Session, manifest_hash: str) -> str | None:
+    row = session.get(ManifestRow, manifest_hash)
+    return row.body if row else None
+
+
+# -- publisher accounts and the outbox -------------------------------------------------------------------
+def account(session: Session, address: str) -> PublisherAccountRow | None:
+    return session.get(PublisherAccountRow, address)
+
+
+def accounts(session: Session) -> list[PublisherAccountRow]:
+    return list(session.scalars(select(PublisherAccountRow).order_by(PublisherAccountRow.created_at)))
+
+
+def add_account(session: Session, address: str, name: str, domain: str, api_key: str, keystore_file: str) -> None:
+    session.add(PublisherAccountRow(address=address, name=name, domain=domain, api_key_hash=api_key_hash(api_key),
+                                    keystore_file=keystore_file, next_nonce=0, created_at=utcnow()))  # fmt: skip
+
+
+def account_by_api_key(session: Session, api_key: str) -> PublisherAccountRow | None:
+    query = select(PublisherAccountRow).where(PublisherAccountRow.api_key_hash == api_key_hash(api_key))
+    return session.scalars(query).first()
+
+
+def take_nonce(session: Session, address: str) -> int:
+    """The publisher's next signature nonce, taken inside the caller's write transaction."""
+    account = session.get(PublisherAccountRow, address, with_for_update=True)
+    assert account is not None
+    nonce = account.next_nonce
+    account.next_nonce = nonce + 1
+    return nonce
+
+
+def submission(session: Session, uid: str) -> SubmissionRow | None:
+    return session.get(SubmissionRow, uid)
+
+
+def record(session: Session, uid: str) -> RecordRow | None:
+    return session.get(RecordRow, uid)
+
+
+def due_submissions(session: Session, limit: int = 50) -> list[SubmissionRow]:
+    """Registrations sent one by one (a batch's items travel with their batch)."""
+    query = select(SubmissionRow).where(SubmissionRow.status.in_((PENDING, SENT)), SubmissionRow.batch_root.is_(None))
+    return list(session.scalars(query.order_by(SubmissionRow.created_at).limit(limit)))

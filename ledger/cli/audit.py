@@ -1,0 +1,236 @@
+"""``provenance audit ...`` and ``provenance reindex``: checks that need only the chain (and, for the
+mirror check, the database to compare), never the API."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ledger.errors import ConfigError, LedgerError
+
+audit_app = typer.Typer(help="Check the registry on chain without trusting this service.", no_args_is_help=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+RpcOpt = Annotated[str | None, typer.Option("--rpc-url", envvar="PROVENANCE_RPC_URL", help="JSON-RPC URL of the chain.")]
+ContractOpt = Annotated[str | None, typer.Option("--contract", envvar="PROVENANCE_CONTRACT", help="MediaRegistry address.")]
+DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", envvar="PROVENANCE_DATA_DIR",
+                                                 help="Only to default --rpc-url/--contract from its deployment.json.")]
+FromBlockOpt = Annotated[int | None, typer.Option("--from-block", help="First block to scan (default: the contract's deploy block).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _target(rpc_url: str | None, contract: str | None, data_dir: Path | None) -> tuple[Any, str, int | None]:
+    """(web3, contract address, deploy block if known) from the flags, else from a data directory's record."""
+    from ledger.adapters.chain.client import connect
+    from ledger.adapters.chain.deployment import Deployment
+
+    deploy_block = None
+    if not (rpc_url and contract):
+        record_file = (data_dir or Path("var")) / "deployment.json"
+        if not record_file.exists():
+            raise ConfigError("give --rpc-url and --contract (or a --data-dir holding deployment.json)")
+        record = Deployment.load(record_file)
+        rpc_url, contract = rpc_url or record.rpc_url, contract or record.address
+        deploy_block = record.block if contract.lower() == record.address.lower() else None
+    w3 = connect(rpc_url)
+    if not w3.is_connected():
+        raise ConfigError(f"the chain at {rpc_url} does not answer")
+    return w3, contract, deploy_block
+
+
+def _reader(rpc_url: str | None, contract: str | None, data_dir: Path | None, from_block: int | None):  # type: ignore[no-untyped-def]
+    from ledger.adapters.audit import ChainReader
+    from ledger.adapters.chain.deployment import first_block_with_code
+    from ledger.runtime.wiring import contract_abi
+
+    w3, address, deploy_block = _target(rpc_url, contract, data_dir)
+    if from_block is None:
+        from_block = deploy_block if deploy_block is not None else first_block_with_code(w3, w3.to_checksum_address(address))
+    return ChainReader(w3, address, contract_abi()), from_block
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=err, transient=True, disable=not sys.stderr.isatty())  # fmt: skip
+
+
+def _fail(exc: LedgerError) -> typer.Exit:
+    err.print(f"[bold red]error[/] ({exc.code}): {exc.message}", highlight=False)
+    return typer.Exit(2)
+
+
+@audit_app.command("publishers")
+def audit_publishers(rpc_url: RpcOpt = None, contract: ContractOpt = None, data_dir: DataDirOpt = None,
+                     from_block: FromBlockOpt = None, as_json: JsonOpt = False) -> None:  # fmt: skip
+    """Publishers and their status, from the contract's events and its getPublisher view."""
+    from ledger.adapters.audit import expected_publishers
+
+    try:
+        reader, start = _reader(rpc_url, contract, data_dir, from_block)
+        head = reader.w3.eth.block_number
+        rows = expected_publishers(list(reader.events(start, head)))
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    for row in rows:
+        row["active"] = bool(reader.contract.functions.isActivePublisher(row["address"]).call())
+    if as_json:
+        print(json.dumps({"block": head, "publishers": rows}))
+        return
+    table = Table("address", "name", "domain", "added in block", "status", title=f"Publishers as of block {head}")
+    for row in rows:
+        status = "active" if row["active"] else f"suspended (block {row['suspended_block']})"
+        table.add_row(row["address"], row["name"], row["domain"], str(row["added_block"]), status)
+    out.print(table)
+
+
+@audit_app.command("file")
+def audit_file(image: Annotated[Path, typer.Argument(exists=True, dir_okay=False)], rpc_url: RpcOpt = None,
+               contract: ContractOpt = None, data_dir: DataDirOpt = None, from_block: FromBlockOpt = None,
+               as_json: JsonOpt = False) -> None:  # fmt: skip
+    """Fingerprint IMAGE locally and find its registrations on chain by event topic (exact file hash)."""
+    from ledger.core.fingerprint import fingerprint_file
+
+    try:
+        fp = fingerprint_file(image)
+        reader, start = _reader(rpc_url, contract, data_dir, from_block)
+        head = reader.w3.eth.block_number
+        found = _records_by_content(reader, start, head, fp.sha256)
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    result = {"file": str(image), "sha256": fp.sha256, "pixel_sha256": fp.pixel_sha256, "block": head, "records": found}
+    if as_json:
+        print(json.dumps(result))
+    elif not found:
+        out.print(f"No registration of {fp.sha256} on chain (scanned blocks {start}-{head}).")
+    else:
+        for rec in found:
+            out.print(f"Registered by {rec['publisher']} at {rec['registered_at']} in block {rec['block_number']}, "
+                      f"tx {rec['tx_hash']}; uid {rec['uid']}"
+                      + (f"; derived from {rec['parent']}" if int(rec["parent"], 16) else ""))  # fmt: skip
+    raise typer.Exit(0 if found else 1)
+
+
+def _records_by_content(reader: Any, start: int, head: int, content_hash: str) -> list[dict[str, Any]]:
+    """Registered events whose indexed contentHash topic equals the file's SHA-256."""
+    from ledger.adapters.audit import _plain
+    from ledger.usecases.verify import iso
+
+    event = reader.contract.events.Registered()
+    logs = event.get_logs(argument_filters={"contentHash": bytes.fromhex(content_hash[2:])}, from_block=start, to_block=head)
+    records = []
+    for log in logs:
+        args = _plain(dict(log["args"]))
+        records.append({**args, "registered_at": iso(int(args["registeredAt"])), "block_number": int(log["blockNumber"]),
+                        "tx_hash": "0x" + bytes(log["transactionHash"]).hex()})  # fmt: skip
+    return records
+
+
+@audit_app.command("receipt")
+def audit_receipt(receipt_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON from GET /v1/media/{hash}.")],
+                  rpc_url: RpcOpt = None, data_dir: DataDirOpt = None, as_json: JsonOpt = False) -> None:  # fmt: skip
+    """Check a registration receipt against the chain: signature, record or Merkle inclusion, event, retraction."""
+    from ledger.adapters.audit import check_receipt
+    from ledger.runtime.wiring import contract_abi
+
+    try:
+        receipt = json.loads(receipt_file.read_text())
+        w3, _address, _block = _target(rpc_url, receipt.get("contract"), data_dir)
+        checks = check_receipt(w3, contract_abi(), receipt)
+    except (ValueError, KeyError) as exc:
+        err.print(f"[bold red]error[/]: {receipt_file} is not a receipt: {exc}")
+        raise typer.Exit(2) from None
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    ok = all(c.ok for c in checks)
+    if as_json:
+        print(json.dumps({"valid": ok, "checks": [c.__dict__ for c in checks]}))
+    else:
+        for c in checks:
+            out.print(f"{'[green]ok[/]  ' if c.ok else '[red]FAIL[/]'} {c.name}: {c.detail}", highlight=False)
+        out.print("The receipt holds." if ok else "[bold red]The receipt does not hold.[/]")
+    raise typer.Exit(0 if ok else 1)
+
+
+@audit_app.command("mirror")
+def audit_mirror_command(
+    database_url: Annotated[str, typer.Option("--database-url", envvar="PROVENANCE_DATABASE_URL", help="The mirror to check.")],
+    rpc_url: RpcOpt = None, contract: ContractOpt = None, data_dir: DataDirOpt = None, from_block: FromBlockOpt = None,
+    as_json: JsonOpt = False, show: Annotated[int, typer.Option(help="Differences to print per table.")] = 5,
+) -> None:  # fmt: skip
+    """Recompute the mirror from the chain and compare it table by table. Exit 0 only if equal."""
+    from ledger.adapters.audit import audit_mirror
+    from ledger.adapters.store.db import Database
+
+    try:
+        reader, start = _reader(rpc_url, contract, data_dir, from_block)
+        db = Database(database_url)
+        with _progress() as bar:
+            task = bar.add_task("reading events", total=None)
+            report = audit_mirror(db, reader, start, lambda done, total: bar.update(task, completed=done, total=total))
+        db.dispose()
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        print(json.dumps({"equal": report.equal, "up_to_block": report.up_to_block, "tables": [
+            {"table": t.table, "equal": t.equal, "chain_rows": t.chain_rows, "mirror_rows": t.mirror_rows,
+             "chain_digest": t.chain_digest, "mirror_digest": t.mirror_digest, "missing": len(t.missing),
+             "extra": len(t.extra), "changed": len(t.changed)} for t in report.tables]}, default=str))  # fmt: skip
+    else:
+        table = Table("table", "chain rows", "mirror rows", "missing", "extra", "changed", "digest (chain)", "equal",
+                      title=f"Mirror against the chain up to block {report.up_to_block}")  # fmt: skip
+        for t in report.tables:
+            table.add_row(t.table, str(t.chain_rows), str(t.mirror_rows), str(len(t.missing)), str(len(t.extra)),
+                          str(len(t.changed)), t.chain_digest[:18] + "...", "yes" if t.equal else "[red]NO[/]")  # fmt: skip
+        out.print(table)
+        for t in report.tables:
+            for row in t.missing[:show]:
+                out.print(f"missing from {t.table}: {row}")
+            for row in t.extra[:show]:
+                out.print(f"extra in {t.table}: {row}")
+            for chain_row, stored in t.changed[:show]:
+                out.print(f"changed in {t.table}: chain {chain_row} != mirror {stored}")
+        out.print("The mirror equals the chain." if report.equal else "[bold red]The mirror differs from the chain.[/]")
+    raise typer.Exit(0 if report.equal else 1)
+
+
+def reindex(
+    data_dir: DataDirOpt = None,
+    database_url: Annotated[str | None, typer.Option("--database-url", envvar="PROVENANCE_DATABASE_URL")] = None,
+    rpc_url: RpcOpt = None,
+) -> None:
+    """Rebuild the mirror from the contract's deploy block (outbox and keys are kept)."""
+    from ledger.adapters.indexer.mirror import clear
+    from ledger.adapters.indexer.scanner import Indexer
+    from ledger.config import Settings
+    from ledger.runtime.wiring import open_ledger
+
+    settings = Settings(**{k: v for k, v in {"data_dir": data_dir, "database_url": database_url, "rpc_url": rpc_url}.items() if v})
+    try:
+        ledger = open_ledger(settings)
+        db, deployment = ledger.db, ledger.deployment
+        with db.write() as session:
+            clear(session)
+        indexer = Indexer(db, ledger.registry().w3, deployment, ledger.abi,
+                          confirmations=settings.confirmations, max_range=settings.indexer_max_range)  # fmt: skip
+        head = indexer.head() - settings.confirmations
+        total = 0
+        with _progress() as bar:
+            task = bar.add_task("re-indexing blocks", total=max(1, head - deployment.block + 1))
+            while True:
+                total += indexer.step()
+                done = indexer.checkpoint_block()
+                bar.update(task, completed=done - deployment.block + 1)
+                if done >= head:
+                    break
+        db.dispose()
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    out.print(f"Mirror rebuilt: {total} events from block {deployment.block} to {head}.")

@@ -1,0 +1,202 @@
+"""EIP-712 typed data signed by a publisher's key: a registration, and a batch anchor (a Merkle root).
+
+The domain binds a signature to one chain id and one contract address; the nonce and the deadline bind
+it to one use. The contract exposes the same domain (OpenZeppelin ``EIP712``) and typehash, so clients
+never hard-code them; the tests check that both sides agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import encode
+from eth_account import Account
+from eth_account.messages import SignableMessage, encode_typed_data
+from eth_utils import keccak, to_checksum_address
+
+from ledger.errors import LedgerValueError
+from ledger.core.records import Registration
+from ledger.core.types import parse_hash32
+
+DOMAIN_NAME = "MediaRegistry"
+DOMAIN_VERSION = "1"
+
+# Preimage of REGISTRATION_TYPEHASH in the contract; keep both in step.
+REGISTRATION_TYPE_STRING = (
+    "Registration(bytes32 contentHash,bytes32 pixelHash,bytes32 pdqHash,bytes32 manifestHash,"
+    "bytes32 parent,address publisher,uint256 nonce,uint256 deadline)"
+)
+REGISTRATION_TYPEHASH = "0x" + keccak(text=REGISTRATION_TYPE_STRING).hex()
+
+# Preimage of BATCH_ANCHOR_TYPEHASH in the contract; keep both in step. `uri` enters as keccak256(bytes(uri)).
+BATCH_ANCHOR_TYPE_STRING = (
+    "BatchAnchor(bytes32 root,uint32 count,string uri,address publisher,uint256 nonce,uint256 deadline)"
+)
+BATCH_ANCHOR_TYPEHASH = "0x" + keccak(text=BATCH_ANCHOR_TYPE_STRING).hex()
+
+EIP712_DOMAIN_TYPE_STRING = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+
+
+def _types_of(type_string: str) -> dict[str, list[dict[str, str]]]:
+    """eth-account's ``types`` argument, derived from the one type string so the two cannot drift apart."""
+    name, fields = type_string.rstrip(")").split("(", 1)
+    return {name: [{"name": field.split()[1], "type": field.split()[0]} for field in fields.split(",")]}
+
+
+REGISTRATION_TYPES = _types_of(REGISTRATION_TYPE_STRING)
+BATCH_ANCHOR_TYPES = _types_of(BATCH_ANCHOR_TYPE_STRING)
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    chain_id: int
+    verifying_contract: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": self.chain_id,
+            "verifyingContract": to_checksum_address(self.verifying_contract),
+        }
+
+    def separator(self) -> str:
+        """The domain separator (the contract's ``DOMAIN_SEPARATOR()``), 0x hex."""
+        encoded = encode(
+            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+            [
+                keccak(text=EIP712_DOMAIN_TYPE_STRING),
+                keccak(text=DOMAIN_NAME),
+                keccak(text=DOMAIN_VERSION),
+                self.chain_id,
+                to_checksum_address(self.verifying_contract),
+            ],
+        )
+        return "0x" + keccak(encoded).hex()
+
+
+def registration_message(reg: Registration, publisher: str, nonce: int, deadline: int) -> dict[str, Any]:
+    content, pixel, pdq, manifest, parent = reg.as_contract_tuple()
+    return {
+        "contentHash": content,
+        "pixelHash": pixel,
+        "pdqHash": pdq,
+        "manifestHash": manifest,
+        "parent": parent,
+        "publisher": to_checksum_address(publisher),
+        "nonce": nonce,
+        "deadline": deadline,
+    }
+
+
+def registration_digest(domain: Domain, reg: Registration, publisher: str, nonce: int, deadline: int) -> str:
+    """The 32-byte digest the publisher signs (``_hashTypedDataV4`` on chain)."""
+    signable = encode_typed_data(
+        domain.as_dict(), REGISTRATION_TYPES, registration_message(reg, publisher, nonce, deadline)
+    )
+    digest = keccak(b"\x19" + signable.version + signable.header + signable.body)
+    return "0x" + digest.hex()
+
+
+def sign_registration(
+    private_key: bytes | str, domain: Domain, reg: Registration, nonce: int, deadline: int
+) -> str:
+    """Sign as the publisher whose key this is; returns the 65-byte signature as 0x hex."""
+    publisher = Account.from_key(private_key).address
+    signed = Account.sign_typed_data(
+        private_key, domain.as_dict(), REGISTRATION_TYPES, registration_message(reg, publisher, nonce, deadline)
+    )
+    return "0x" + bytes(signed.signature).hex()
+
+
+def recover_registration_signer(
+    domain: Domain, reg: Registration, publisher: str, nonce: int, deadline: int, signature: str
+) -> str:
+    signable = encode_typed_data(
+        domain.as_dict(), REGISTRATION_TYPES, registration_message(reg, publisher, nonce, deadline)
+    )
+    return Account.recover_message(signable, signature=bytes.fromhex(signature.removeprefix("0x")))
+
+
+def registration_typed_data(
+    domain: Domain, reg: Registration, publisher: str, nonce: int, deadline: int
+) -> dict[str, Any]:
+    """The full ``eth_signTypedData_v4`` JSON of a registration (for wallets and hardware signers)."""
+    return _full_typed_data(domain, REGISTRATION_TYPES, "Registration", registration_message(reg, publisher, nonce, deadline))
+
+
+# ------------------------------------------------------------------------------------------------ batch anchor
+
+
+def batch_anchor_message(root: str, count: int, uri: str, publisher: str, nonce: int, deadline: int) -> dict[str, Any]:
+    if not 0 <= count < 2**32:
+        raise LedgerValueError(f"a batch count must fit in uint32, got {count}")
+    return {
+        "root": bytes.fromhex(parse_hash32(root, "Merkle root")[2:]),
+        "count": count,
+        "uri": uri,
+        "publisher": to_checksum_address(publisher),
+        "nonce": nonce,
+        "deadline": deadline,
+    }
+
+
+def _batch_signable(
+    domain: Domain, root: str, count: int, uri: str, publisher: str, nonce: int, deadline: int
+) -> SignableMessage:
+    return encode_typed_data(
+        domain.as_dict(), BATCH_ANCHOR_TYPES, batch_anchor_message(root, count, uri, publisher, nonce, deadline)
+    )
+
+
+def batch_anchor_digest(
+    domain: Domain, root: str, count: int, uri: str, publisher: str, nonce: int, deadline: int
+) -> str:
+    """The 32-byte digest a publisher signs to anchor ``root`` through a relayer (``hashBatchAnchor`` on chain)."""
+    signable = _batch_signable(domain, root, count, uri, publisher, nonce, deadline)
+    return "0x" + keccak(b"\x19" + signable.version + signable.header + signable.body).hex()
+
+
+def sign_batch_anchor(
+    private_key: bytes | str, domain: Domain, root: str, count: int, uri: str, nonce: int, deadline: int
+) -> str:
+    """Sign a batch anchor as the publisher whose key this is; returns the 65-byte signature as 0x hex."""
+    publisher = Account.from_key(private_key).address
+    signed = Account.sign_message(_batch_signable(domain, root, count, uri, publisher, nonce, deadline), private_key)
+    return "0x" + bytes(signed.signature).hex()
+
+
+def recover_batch_anchor_signer(
+    domain: Domain, root: str, count: int, uri: str, publisher: str, nonce: int, deadline: int, signature: str
+) -> str:
+    signable = _batch_signable(domain, root, count, uri, publisher, nonce, deadline)
+    return Account.recover_message(signable, signature=bytes.fromhex(signature.removeprefix("0x")))
+
+
+def batch_anchor_typed_data(
+    domain: Domain, root: str, count: int, uri: str, publisher: str, nonce: int, deadline: int
+) -> dict[str, Any]:
+    """The full ``eth_signTypedData_v4`` JSON of a batch anchor."""
+    message = batch_anchor_message(root, count, uri, publisher, nonce, deadline)
+    message["root"] = parse_hash32(root, "Merkle root")
+    return _full_typed_data(domain, BATCH_ANCHOR_TYPES, "BatchAnchor", message)
+
+
+def _full_typed_data(
+    domain: Domain, types: dict[str, list[dict[str, str]]], primary: str, message: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            **types,
+        },
+        "primaryType": primary,
+        "domain": domain.as_dict(),
+        "message": {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in message.items()},
+    }

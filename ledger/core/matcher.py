@@ -1,0 +1,200 @@
+"""Perceptual matching end to end, pure: search the index (the fast path, then - only while nothing is accepted -
+the crop path, thirds, screenshot cuts and the nearest hashes), run the second stage against each candidate's
+reference copy, judge, and name the likely transform. The API (``ledger.usecases.verify``) and ``provenance compare`` both call ``find_matches``; they
+differ only in where reference copies come from (the database, or a file on the command line)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ledger.core.second_stage import Comparison, compare
+from ledger.core.fingerprint import PDQ_MIN_QUALITY, Limits, Probe, Trim, crop, cut_boxes, pdq_array, probe_bytes
+from ledger.core.match_index import (
+    CANDIDATE_DISTANCE,
+    EXTENDED_DISTANCE,
+    TRIMMED,
+    Hit,
+    MatchIndex,
+    best_per_image,
+    index_variants,
+    third_hashes,
+    variant_dihedral,
+    variant_name,
+)
+from ledger.core.reference import Reference
+from ledger.core.verdict import Candidate, Judgement, MatchKind, SecondStage, describe_transforms, judge
+
+MAX_CANDIDATES = 4  # second-stage comparisons per step (each ~10-30 ms); the closest hashes first
+EXTENDED_CANDIDATES = 3  # for the confirm-only steps (thirds, 64-96 bits)
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """What is kept about a registered picture besides its hashes: the reference copy (None when the publisher
+    opted out) and the canonical size (None when unknown, e.g. registered through another operator)."""
+
+    reference: Reference | None
+    size: tuple[int, int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class PerceptualMatch:
+    content_hash: str
+    kind: MatchKind
+    hit: Hit
+    judgement: Judgement
+    comparison: Comparison | None
+    transforms: tuple[str, ...]
+
+    @property
+    def edited(self) -> bool:
+        return self.judgement.edited
+
+
+def find_matches(
+    probe: Probe,
+    index: MatchIndex,
+    registered: Callable[[str], Registered],
+    max_candidates: int = MAX_CANDIDATES,
+    exclude: frozenset[str] = frozenset(),
+) -> list[PerceptualMatch]:
+    """Accepted perceptual matches, best first (confirmed by the second stage, then by distance).
+
+    Steps, each only when the ones before accepted nothing: (1) fast path within 63 bits; (2) crop path (centre
+    crops and windows) within 63; (3) the reader's thirds against registered thirds within 63 (overlays); (4) other
+    cuts of a screenshot (``cut_boxes``) against whole-picture hashes within 63; (5) the nearest whole-picture
+    hashes up to 96 bits. Steps 3 and 5 are accepted only by the second stage.
+    ``exclude``: registered pictures to leave out (the benchmark's distinct-pairs test)."""
+    pdq, trimmed = probe.fingerprint.pdq, probe.trimmed_pdq
+    seen: set[str] = set(exclude)
+
+    def fresh(hits: list[Hit], limit: int) -> list[Hit]:
+        chosen = [h for h in best_per_image(hits) if h.content_hash not in seen][:limit]
+        seen.update(h.content_hash for h in chosen)
+        return chosen
+
+    fast_all = index.search_fast(pdq, trimmed, radius=EXTENDED_DISTANCE)
+    near = [h for h in fast_all if h.distance <= CANDIDATE_DISTANCE]
+    accepted = _evaluate(probe, fresh(near, max_candidates), MatchKind.PDQ, registered)
+    if not accepted:
+        accepted = _evaluate(probe, fresh(index.search_crops(pdq, trimmed), max_candidates), MatchKind.CROP, registered)
+    if not accepted and len(index.parts):
+        # Thirds of the picture as sent: an overlay adds no border, and trimming would shift the thirds.
+        thirds = [h for _, h, q in third_hashes(probe.image) if q >= PDQ_MIN_QUALITY]
+        parts = fresh(index.search_parts(thirds), EXTENDED_CANDIDATES)
+        accepted = _evaluate(probe, parts, MatchKind.PDQ, registered, confirm_only=True)
+    if not accepted:
+        # Screenshots whose picture has flat rows at its edges: cut at the first colour changes instead.
+        cuts = {f"cut{i}": t for i, t in enumerate(cut_boxes(probe.image)) if t.box != (probe.trim.box if probe.trim else None)}
+        hashes = {label: pdq_array(crop(probe.image, t.box)) for label, t in cuts.items()}
+        queries = [(label, h) for label, (h, q) in hashes.items() if q >= PDQ_MIN_QUALITY]
+        hits = index.search_upright(queries) if queries else []
+        accepted = _evaluate(probe, fresh(hits, EXTENDED_CANDIDATES), MatchKind.PDQ, registered, trims=cuts)
+    if not accepted:
+        far = [h for h in fast_all if h.distance > CANDIDATE_DISTANCE]
+        accepted = _evaluate(probe, fresh(far, EXTENDED_CANDIDATES), MatchKind.PDQ, registered, confirm_only=True)
+    accepted.sort(key=lambda m: (m.judgement.acceptance.value != "confirmed", m.hit.distance))
+    return accepted
+
+
+def _evaluate(probe: Probe, hits: list[Hit], kind: MatchKind, registered: Callable[[str], Registered],
+              confirm_only: bool = False, trims: dict[str, Trim] | None = None) -> list[PerceptualMatch]:  # fmt: skip
+    out = []
+    for hit in hits:
+        facts = registered(hit.content_hash)
+        comparison = None
+        trim = (trims or {}).get(hit.query) or (probe.trim if hit.query == "trimmed" else None)
+        if facts.reference is not None:
+            comparison = compare(probe.image, facts.reference.image, hit.variant, trim)
+        stage = None if comparison is None else SecondStage(comparison.confirmed, comparison.edited)
+        quality = probe.trimmed_quality if hit.query == "trimmed" and probe.trimmed_quality is not None else probe.fingerprint.pdq_quality
+        judgement = judge(Candidate(hit.distance, hit.quality, quality, stage, confirm_only))
+        if judgement.accepted:
+            out.append(PerceptualMatch(hit.content_hash, kind, hit, judgement, comparison,
+                                       tuple(_transforms(probe, hit, kind, facts, comparison, trim))))  # fmt: skip
+    return out
+
+
+def _transforms(probe: Probe, hit: Hit, kind: MatchKind, facts: Registered, comparison: Comparison | None,
+                trim: Trim | None = None) -> list[str]:  # fmt: skip
+    fingerprint = probe.fingerprint
+    size_ratio: float | None = None
+    usable = comparison is not None and comparison.confirmed
+    if usable and facts.reference is not None and comparison is not None and comparison.scale > 0:
+        ref = facts.reference
+        ref_per_original = max(ref.image.shape[:2]) / max(ref.source_width, ref.source_height)
+        hash_per_copy = max(probe.image.shape[:2]) / max(fingerprint.width, fingerprint.height)
+        size_ratio = ref_per_original / (hash_per_copy * comparison.scale)
+    elif facts.size is not None and hit.query == "full" and kind is MatchKind.PDQ and hit.variant != TRIMMED:
+        size_ratio = max(fingerprint.width, fingerprint.height) / max(facts.size)
+    # Whole-picture copies cover ~0.95 of the reference on the comparison grid; trimmed ones a little less.
+    covered_floor = 0.85 if trim is not None else 0.93
+    cropped = kind is MatchKind.CROP or (usable and comparison is not None and comparison.covered_share < covered_floor)
+    return describe_transforms(
+        dihedral=int(variant_dihedral(hit.variant)),
+        trim_kind=trim.kind if trim is not None else None,
+        registered_trimmed=hit.variant == TRIMMED,
+        cropped=cropped,
+        size_ratio=size_ratio,
+        grayscale=bool(usable and comparison is not None and comparison.grayscale),
+    )
+
+
+# -- the same decision without a registry: `provenance compare ORIGINAL COPY` ---------------------------------------
+@dataclass(frozen=True, slots=True)
+class Offline:
+    body: dict[str, object]
+    heat: object | None  # numpy array for an edited verdict, else None
+
+
+def compare_bytes(original: bytes, copy: bytes, keep_reference: bool = True, limits: Limits = Limits()) -> Offline:
+    """The verdict the API would give for ``copy`` if ``original`` were registered (and mirrored) alone."""
+    from ledger.core.reference import load_reference, make_reference
+    from ledger.core.verdict import RecordFacts, decide_verdict
+
+    registered_probe = probe_bytes(original, limits)
+    fp = registered_probe.fingerprint
+    index = MatchIndex()
+    index.add(fp.sha256, fp.pdq, fp.pdq_quality, index_variants(registered_probe.image))
+    reference = None
+    if keep_reference:
+        stored = make_reference(registered_probe.image, fp.width, fp.height)
+        reference = load_reference(fp.sha256, stored.data, fp.width, fp.height)
+    facts = Registered(reference, (fp.width, fp.height))
+
+    probe = probe_bytes(copy, limits)
+    query = {**probe.fingerprint.as_dict(), "trimmed_pdq": probe.trimmed_pdq, "trim": probe.trim.kind if probe.trim else None}
+    registration = {"sha256": fp.sha256, "pixel_sha256": fp.pixel_sha256, "pdq": fp.pdq, "pdq_quality": fp.pdq_quality,
+                    "width": fp.width, "height": fp.height}  # fmt: skip
+    record = [RecordFacts((0, 0), False)]
+    kind: MatchKind | None = None
+    match_fields: dict[str, object] = {}
+    changes: dict[str, object] | None = None
+    heat = None
+    edited = False
+    if probe.fingerprint.sha256 == fp.sha256:
+        kind = MatchKind.EXACT
+    elif probe.fingerprint.pixel_sha256 == fp.pixel_sha256:
+        kind = MatchKind.PIXELS
+    else:
+        found = find_matches(probe, index, lambda _content: facts)
+        if found:
+            best = found[0]
+            kind, edited = best.kind, best.edited
+            match_fields = {"distance": best.hit.distance, "quality": best.hit.quality, "variant": variant_name(best.hit.variant),
+                            "transform": ", ".join(best.transforms), "transforms": list(best.transforms),
+                            "confirmed_by": best.judgement.acceptance.value}  # fmt: skip
+            comparison = best.comparison
+            if comparison is not None:
+                changes = {"compared": comparison.aligned, "confirmed": comparison.confirmed,
+                           "changed_share": comparison.changed_share, "covered_share": comparison.covered_share,
+                           "regions": [{"x": x0, "y": y0, "width": round(x1 - x0, 4), "height": round(y1 - y0, 4)}
+                                       for x0, y0, x1, y1 in comparison.regions] if edited else [],
+                           "correlation": comparison.ncc, "structure": comparison.structure}  # fmt: skip
+                heat = comparison.heat if edited else None
+    decision = decide_verdict(kind, record, edited)
+    matches = [{"match": kind.value, "registered": registration, **match_fields}] if kind else []
+    body = {"verdict": decision.verdict.value, "relation": decision.relation.value, "query": query,
+            "matches": matches, "changes": changes}  # fmt: skip
+    return Offline(body, heat)

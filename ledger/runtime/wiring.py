@@ -1,0 +1,103 @@
+"""The one place that opens things: database, deployment record, registry client, key ring.
+
+The CLI, the supervisor, the workers, the API factory and the scripts all start here, so a new adapter (another
+chain, a metrics exporter) is wired once. Settings that can only fail later (a missing password, a deployment
+record for another chain) are checked when a part is opened, not on its first use in a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from ledger.adapters.chain.artifact import load_artifact
+from ledger.adapters.chain.client import RegistryClient, connect
+from ledger.adapters.chain.deployment import Deployment
+from ledger.adapters.keystore import KeyRing
+from ledger.adapters.store import repository as repo
+from ledger.adapters.store.db import Database
+from ledger.adapters.store.migrate import upgrade
+from ledger.config import Settings
+from ledger.errors import ConfigError
+
+KeyLoader = Callable[[str], bytes]
+
+
+def open_database(settings: Settings, migrate: bool = False) -> Database:
+    db = Database(settings.resolved_database_url())
+    if migrate:
+        upgrade(db.engine)
+    return db
+
+
+def open_deployment(settings: Settings) -> Deployment:
+    return Deployment.load(settings.deployment_file)
+
+
+def rpc_url(settings: Settings, deployment: Deployment) -> str:
+    """The chain the service talks to: the one named in the settings, else the one it deployed on."""
+    return settings.rpc_url or deployment.rpc_url
+
+
+def contract_abi() -> list[dict[str, Any]]:
+    return load_artifact()["abi"]  # type: ignore[no-any-return]
+
+
+def open_registry(settings: Settings, deployment: Deployment, require_node: bool = False) -> RegistryClient:
+    url = rpc_url(settings, deployment)
+    w3 = connect(url)
+    if require_node and not w3.is_connected():
+        raise ConfigError(f"the chain at {url} does not answer: is `provenance up` running?")
+    return RegistryClient(w3, deployment.address, contract_abi())
+
+
+def open_key_ring(settings: Settings) -> KeyRing:
+    return KeyRing(settings.keystore_dir, settings.resolved_password)
+
+
+def publisher_keys(ring: KeyRing, db: Database) -> KeyLoader:
+    """Publisher keys by address, from the keystore file this service holds for each (one lookup for the API and
+    the anchorer). The database is read only until the key is cached."""
+
+    def load(address: str) -> bytes:
+        key = ring.cached(address)
+        if key is not None:
+            return key
+        with db.read() as session:
+            account = repo.account(session, address)
+        if account is None:
+            raise ConfigError(f"no keystore for publisher {address} in this service")
+        return ring.get(address, account.keystore_file)
+
+    return load
+
+
+@dataclass
+class Ledger:
+    """What a long-running part of the service holds: settings, database, the deployment it serves, the contract's
+    ABI, and (decrypted on first use) publisher keys. Built by ``open_ledger``; tests may pass their own parts."""
+
+    settings: Settings
+    db: Database
+    deployment: Deployment
+    abi: list[dict[str, Any]]
+
+    @cached_property
+    def keys(self) -> KeyLoader:
+        return publisher_keys(open_key_ring(self.settings), self.db)
+
+    def registry(self) -> RegistryClient:
+        return RegistryClient(connect(rpc_url(self.settings, self.deployment)), self.deployment.address, self.abi)
+
+    @property
+    def rpc_url(self) -> str:
+        return rpc_url(self.settings, self.deployment)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def open_ledger(settings: Settings, db: Database | None = None, deployment: Deployment | None = None) -> Ledger:
+    return Ledger(settings, db or open_database(settings), deployment or open_deployment(settings), contract_abi())

@@ -1,0 +1,86 @@
+"""Adding a publisher: a new signing key in the keystore, the on-chain registration by the admin, funds on a
+local chain, and an API key that is shown once and stored only hashed."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.adapters.chain.client import RegistryClient
+from ledger.config import LOCAL_CHAIN_ID
+from ledger.errors import LedgerValueError
+from ledger.adapters.keystore import create_key
+from ledger.adapters.store import repository as repo
+from ledger.adapters.store.db import Database
+
+log = logging.getLogger("ledger.usecases.publishers")
+
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+LOCAL_FUNDING_WEI = 100 * 10**18  # pays for ~1M registrations at local gas prices
+
+
+@dataclass(frozen=True, slots=True)
+class NewPublisher:
+    address: str
+    name: str
+    domain: str
+    api_key: str
+    keystore_file: Path
+    funded_wei: int
+
+
+def parse_domain(value: str) -> str:
+    domain = value.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
+    if not DOMAIN_RE.match(domain):
+        raise LedgerValueError(f"{value!r} is not a domain name such as example.org")
+    return domain
+
+
+def parse_name(value: str) -> str:
+    name = value.strip()
+    if not 1 <= len(name) <= 200:
+        raise LedgerValueError("the publisher name must have 1 to 200 characters")
+    return name
+
+
+def add_publisher(
+    db: Database, client: RegistryClient, keystore_dir: Path, password: str, admin_key: str, name: str, domain: str
+) -> NewPublisher:
+    name, domain = parse_name(name), parse_domain(domain)
+    address, key_file = create_key(keystore_dir, password)
+    try:
+        client.add_publisher(admin_key, address, name, domain)
+    except Exception:
+        (keystore_dir / key_file).unlink(missing_ok=True)  # nothing on chain refers to it
+        raise
+    funded = 0
+    if client.chain_id() == LOCAL_CHAIN_ID:
+        client.fund(admin_key, address, LOCAL_FUNDING_WEI)
+        funded = LOCAL_FUNDING_WEI
+    api_key = "pk_" + secrets.token_urlsafe(32)
+    with db.write() as session:
+        repo.add_account(session, address, name, domain, api_key, key_file)
+    log.info("publisher %s (%s) added as %s", name, domain, address)
+    return NewPublisher(address, name, domain, api_key, keystore_dir / key_file, funded)
+
+
+@dataclass(frozen=True, slots=True)
+class PublisherListing:
+    address: str
+    name: str
+    domain: str
+    status: str  # "active", "suspended" or "not yet indexed"
+
+
+def list_publishers(db: Database) -> list[PublisherListing]:
+    """Publishers this service holds keys for, with their on-chain status from the mirror."""
+    with db.read() as session:
+        listing = []
+        for account in repo.accounts(session):
+            mirrored = repo.publisher(session, account.address)
+            status = "not yet indexed" if mirrored is None else ("suspended" if mirrored.suspended_block else "active")
+            listing.append(PublisherListing(account.address, account.name, account.domain, status))
+        return listing

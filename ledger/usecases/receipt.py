@@ -1,0 +1,67 @@
+"""A publisher's receipt for one registration: what was signed, and where the chain anchors it.
+
+Everything an auditor needs to check it without us (``provenance audit receipt``): the registration fields,
+the EIP-712 signature with nonce and deadline, and either the record's transaction or the Merkle batch root
+with the item's proof.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ledger.adapters.store import repository as repo
+from ledger.adapters.store.models import BatchRow, RetractionRow
+
+
+def build_receipt(session: Session, uid: str, chain_id: int, contract: str) -> dict[str, Any] | None:
+    submission = repo.submission(session, uid)
+    record = repo.record(session, uid)
+    if submission is None and record is None:
+        return None
+    source: Any = submission or record
+    receipt: dict[str, Any] = {
+        "uid": uid,
+        "content_hash": source.content_hash,
+        "publisher": source.publisher,
+        "status": repo.ANCHORED if record is not None else submission.status,  # type: ignore[union-attr]
+        "pixel_hash": source.pixel_hash,
+        "pdq_hash": source.pdq_hash,
+        "manifest_hash": source.manifest_hash,
+        "parent": source.parent,
+        "chain_id": chain_id,
+        "contract": contract,
+        "nonce": submission.nonce if submission else None,
+        "deadline": submission.deadline if submission else None,
+        "signature": submission.signature if submission else None,
+        "sent_tx_hash": submission.tx_hash if submission else None,
+        "last_error": submission.last_error if submission else None,
+        "batch_root": source.batch_root,
+        "leaf_index": source.leaf_index,
+        "proof": json.loads(submission.proof) if submission and submission.proof else None,
+        "batch_uri": None,
+        "tx_hash": None,
+        "block_number": None,
+        "log_index": None,
+        "registered_at": None,
+        "revoked_at": None,
+        "revoke_code": None,
+        "revoke_reason": None,
+        "revoked_by_admin": None,
+        "retraction_status": None,
+    }
+    retraction = session.get(RetractionRow, uid)
+    if retraction is not None:
+        receipt["retraction_status"] = retraction.status
+    if source.batch_root:
+        batch = session.get(BatchRow, (source.publisher, source.batch_root))
+        receipt["batch_uri"] = batch.uri if batch else None
+    if record is not None:
+        receipt.update(
+            tx_hash=record.tx_hash, block_number=record.block_number, log_index=record.log_index,
+            registered_at=record.registered_at, revoked_at=record.revoked_at, revoke_code=record.revoke_code,
+            revoke_reason=record.revoke_reason, revoked_by_admin=record.revoked_by_admin,
+        )  # fmt: skip
+    return receipt
