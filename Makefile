@@ -11,6 +11,7 @@ run: setup
 	$(BIN)/provenance up
 
 test: test-setup
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 setup: $(VENV)/.installed node_modules/.installed

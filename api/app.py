@@ -15,10 +15,10 @@ from api.limits import BodySizeLimit
 from api.routers import batches, chain, media, retractions, verify
 from api.state import AppState
 from ledger.adapters.chain.deployment import Deployment
+from ledger.adapters.index_feed import IndexFeed
 from ledger.adapters.store.db import Database
 from ledger.config import Settings
 from ledger.runtime.wiring import open_ledger
-from ledger.usecases.verify import MatchService
 
 STATIC = Path(__file__).parent / "static"
 
@@ -27,7 +27,7 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     """Build the app. ``db`` and ``deployment`` default to the ones in the settings' data directory."""
     opened = open_ledger(settings, db, deployment)
     state = AppState(opened.settings, opened.db, opened.deployment, opened.abi)
-    state.matcher = MatchService(state.db)
+    state.matcher = IndexFeed(state.db)
     state.heatmaps = verify.HeatmapCache()
 
     @asynccontextmanager

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request, UploadFile
 
 from api.state import AppState
-from ledger.errors import TooLarge, Unauthorized
-from ledger.adapters.store import repository as repo
 from ledger.adapters.store.models import PublisherAccountRow
+from ledger.errors import TooLarge, Unauthorized
+from ledger.usecases.publishers import authenticate
 
 READ_CHUNK = 1024 * 1024
 
@@ -26,11 +26,7 @@ def get_publisher(request: Request, state: StateDep) -> PublisherAccountRow:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send the publisher's API key as `Authorization: Bearer <key>`")
-    with state.db.read() as session:
-        account = repo.account_by_api_key(session, token.strip())
-    if account is None:
-        raise Unauthorized("the API key is not valid")
-    return account
+    return authenticate(state.db, token.strip())
 
 
 PublisherDep = Annotated[PublisherAccountRow, Depends(get_publisher)]

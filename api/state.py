@@ -6,15 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.adapters.index_feed import IndexFeed
 from ledger.core.eip712 import Domain
 from ledger.core.fingerprint import Limits
 from ledger.runtime.wiring import Ledger
-from ledger.usecases.verify import MatchService
+from ledger.usecases.context import Context
 
 
 @dataclass
 class AppState(Ledger):
-    matcher: MatchService | None = None  # the match index, started with the app
+    matcher: IndexFeed | None = None  # the match index kept in step with the mirror, started with the app
     heatmaps: Any = None  # api.routers.verify.HeatmapCache: change heatmaps of recent `edited` answers
 
     @property
@@ -24,3 +25,8 @@ class AppState(Ledger):
     @property
     def limits(self) -> Limits:
         return Limits(self.settings.max_upload_bytes, self.settings.max_pixels)
+
+    @property
+    def context(self) -> Context:
+        return Context(self.db, self.deployment.chain_id, self.deployment.address, self.limits, self.keys,
+                       self.settings.signature_validity_seconds, self.matcher)  # fmt: skip

@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-from ledger.runtime.wiring import contract_abi  # noqa: E402
 from ledger.adapters.chain.client import RegistryClient, connect  # noqa: E402
 from ledger.adapters.chain.node import AnvilNode  # noqa: E402
 from ledger.adapters.indexer.scanner import Indexer  # noqa: E402
@@ -29,6 +28,7 @@ from ledger.adapters.store import repository as repo  # noqa: E402
 from ledger.adapters.store.db import Database  # noqa: E402
 from ledger.adapters.store.migrate import upgrade  # noqa: E402
 from ledger.adapters.store.models import RecordRow  # noqa: E402
+from ledger.runtime.wiring import contract_abi  # noqa: E402
 from scripts.loadgen import flood, free_port, start_local_chain  # noqa: E402
 from tests.postgres import PostgresServer  # noqa: E402
 

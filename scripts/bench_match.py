@@ -31,7 +31,6 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ledger.core.second_stage import compare  # noqa: E402
 from ledger.core.fingerprint import Limits, canonical_rgb, decode_image, probe_bytes  # noqa: E402
 from ledger.core.match_index import (  # noqa: E402
     EXTENDED_DISTANCE,
@@ -42,6 +41,7 @@ from ledger.core.match_index import (  # noqa: E402
 )
 from ledger.core.matcher import Registered, find_matches  # noqa: E402
 from ledger.core.reference import load_reference, make_reference  # noqa: E402
+from ledger.core.second_stage import compare  # noqa: E402
 
 faiss.omp_set_num_threads(1)
 FIXTURES = ROOT.parent / "shared" / "fixtures"

@@ -17,12 +17,12 @@ from eth_account import Account
 from web3 import Web3
 
 from ledger.adapters.chain.artifact import load_artifact
-from ledger.runtime.wiring import contract_abi
 from ledger.adapters.chain.client import RegistryClient, connect
 from ledger.adapters.chain.deployment import Deployment, ensure_deployment
 from ledger.adapters.chain.node import AnvilNode
 from ledger.config import ANVIL_TEST_ADMIN_KEY
 from ledger.core.records import Registration
+from ledger.runtime.wiring import contract_abi
 
 WAIT_SECONDS = 120
 REGISTRATION_TUPLE = "(bytes32,bytes32,bytes32,bytes32,bytes32)"

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import func, select
 
 from api.deps import StateDep
 from api.schemas import ChainInfo, Health
-from ledger.adapters.store import repository as repo
-from ledger.adapters.store.models import SubmissionRow
-from ledger.usecases.verify import freshness
+from ledger.adapters.store.outbox import not_anchored_count
+from ledger.usecases.verify import index_freshness
 
 router = APIRouter(tags=["chain"])
 
 
 @router.get("/v1/chain", response_model=ChainInfo)
 def chain_info(state: StateDep) -> ChainInfo:
-    with state.db.read() as session:
-        fresh = freshness(session, state.deployment.address)
+    fresh = index_freshness(state.context).model_dump()
     return ChainInfo(
         chain_id=state.deployment.chain_id,
         contract=state.deployment.address,
@@ -30,11 +27,8 @@ def chain_info(state: StateDep) -> ChainInfo:
 
 @router.get("/healthz", response_model=Health)
 def health(state: StateDep) -> Health:
-    with state.db.read() as session:
-        fresh = freshness(session, state.deployment.address)
-        pending = session.scalar(
-            select(func.count()).select_from(SubmissionRow).where(SubmissionRow.status != repo.ANCHORED)
-        )
+    fresh = index_freshness(state.context).model_dump()
+    pending = not_anchored_count(state.db)
     return Health(
         status="ok",
         chain_id=state.deployment.chain_id,

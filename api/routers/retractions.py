@@ -7,9 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.deps import PublisherDep, StateDep
-from ledger.core.records import record_uid
-from ledger.usecases.retract import MAX_REASON, request_retraction
-from ledger.core.types import parse_hash32
+from ledger.usecases.retract import MAX_REASON, retract
 
 router = APIRouter(prefix="/v1/media", tags=["publish"])
 
@@ -25,7 +23,6 @@ class RetractionAccepted(BaseModel):
 
 
 @router.post("/{content_hash}/retract", status_code=202, response_model=RetractionAccepted)
-async def retract(content_hash: str, body: RetractionRequest, state: StateDep, account: PublisherDep) -> RetractionAccepted:
-    uid = record_uid(account.address, parse_hash32(content_hash, "content hash"))
-    row = await run_in_threadpool(request_retraction, state.db, account.address, uid, body.reason_code, body.reason)
+async def retract_media(content_hash: str, body: RetractionRequest, state: StateDep, account: PublisherDep) -> RetractionAccepted:
+    row = await run_in_threadpool(retract, state.context, account.address, content_hash, body.reason_code, body.reason)
     return RetractionAccepted(uid=row.uid, status=row.status)

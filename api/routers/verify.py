@@ -9,28 +9,24 @@ behind a load balancer would need sticky sessions or a shared table.)
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 from collections import OrderedDict
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.deps import StateDep, read_upload
-from ledger.core.second_stage import heatmap_png
+from ledger.core.answer import Verification
 from ledger.errors import NotFound
-from ledger.core.fingerprint import probe_bytes
-from ledger.core.types import parse_hash32
-from ledger.usecases.verify import verify, verify_image
+from ledger.usecases.verify import verify_hash, verify_upload
 
 router = APIRouter(prefix="/v1/verify", tags=["verify"])
 
 HEATMAP_CACHE_ENTRIES = 256  # ~5-20 KB each
 HEATMAP_TTL_SECONDS = 15 * 60
-HEATMAP_LONG_SIDE = 512  # the PNG's long side; the page stretches it over the reader's image
 
 
 class HeatmapCache:
@@ -59,29 +55,15 @@ class HeatmapCache:
             return item[1]
 
 
-def new_verification_id() -> str:
-    return "v_" + secrets.token_urlsafe(12)
-
-
-def _verify_upload(state, data: bytes) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    probe = probe_bytes(data, state.limits)
-    deployment = state.deployment
-    outcome = verify_image(state.db, deployment.chain_id, deployment.address, probe, state.matcher)
-    verification_id = new_verification_id()
-    body = {"verification_id": verification_id, **outcome.body}
-    if outcome.heat is not None and body.get("changes") is not None:
-        width, height = probe.fingerprint.width, probe.fingerprint.height
-        scale = HEATMAP_LONG_SIDE / max(width, height)
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        state.heatmaps.put(verification_id, heatmap_png(outcome.heat, size))
-        body["changes"]["heatmap_url"] = f"/v1/verify/{verification_id}/diff.png"
-    return body
-
-
-@router.post("")
-async def verify_upload(state: StateDep, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+@router.post("", response_model=Verification)
+async def verify_upload_route(state: StateDep, file: Annotated[UploadFile, File()]) -> Verification:
     data = await read_upload(file, state.settings.max_upload_bytes)
-    return await run_in_threadpool(_verify_upload, state, data)
+    verified = await run_in_threadpool(verify_upload, state.context, data)
+    answer = verified.answer
+    if verified.heatmap_png is not None and answer.changes is not None and answer.verification_id is not None:
+        state.heatmaps.put(answer.verification_id, verified.heatmap_png)
+        answer.changes.heatmap_url = f"/v1/verify/{answer.verification_id}/diff.png"
+    return answer
 
 
 @router.get("/{verification_id}/diff.png", response_class=Response)
@@ -92,8 +74,6 @@ def verification_diff(verification_id: str, state: StateDep) -> Response:
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=900"})
 
 
-@router.get("/{sha256}")
-def verify_hash(sha256: str, state: StateDep) -> dict[str, Any]:
-    content_hash = parse_hash32(sha256, "sha256")
-    body = verify(state.db, state.deployment.chain_id, state.deployment.address, content_hash, None)
-    return {"verification_id": new_verification_id(), **body}
+@router.get("/{sha256}", response_model=Verification)
+def verify_hash_route(sha256: str, state: StateDep) -> Verification:
+    return verify_hash(state.context, sha256)

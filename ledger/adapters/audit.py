@@ -12,17 +12,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from web3 import Web3
 from web3.exceptions import Web3RPCError
 from web3.logs import DISCARD
 
-from ledger.core.merkle import MerkleTree
-from ledger.errors import InvalidTree
-from ledger.core.records import record_uid
 from ledger.adapters.store.db import Database
-from ledger.adapters.store.models import BatchRow, ChainEventRow, CheckpointRow, PublisherRow, RecordRow
+from ledger.adapters.store.mirror_snapshot import snapshot
+from ledger.core.merkle import MerkleTree
+from ledger.core.records import record_uid
+from ledger.errors import InvalidTree
 
 Row = dict[str, Any]
 Progress = Callable[[int, int], None]
@@ -155,13 +153,6 @@ def expected_publishers(events: list[Row]) -> list[Row]:
 
 
 # -- comparing with a database ---------------------------------------------------------------------------------
-TABLES: dict[str, tuple[type, tuple[str, ...]]] = {
-    "chain_events": (ChainEventRow, ("tx_hash", "log_index")),
-    "records": (RecordRow, ("uid",)),
-    "publishers": (PublisherRow, ("address",)),
-}
-
-
 @dataclass
 class TableDiff:
     table: str
@@ -204,26 +195,16 @@ def _compare(table: str, keys: tuple[str, ...], chain: list[Row], stored: list[R
     return diff
 
 
-def _rows(session: Session, model: type, up_to: int | None) -> list[Row]:
-    columns = [c.name for c in model.__table__.columns]  # type: ignore[attr-defined]
-    query = select(model)
-    if up_to is not None and "block_number" in columns:
-        query = query.where(model.block_number <= up_to)  # type: ignore[attr-defined]
-    return [{c: getattr(obj, c) for c in columns} for obj in session.scalars(query)]
-
-
 def audit_mirror(db: Database, reader: ChainReader, deploy_block: int, progress: Progress | None = None) -> MirrorReport:
     """Compare the mirror with the chain up to the mirror's checkpoint (what it claims to have indexed)."""
-    with db.read() as session:
-        checkpoint = session.get(CheckpointRow, reader.address)
-        up_to = checkpoint.block_number if checkpoint else deploy_block - 1
-        stored = {name: _rows(session, model, up_to) for name, (model, _keys) in TABLES.items()}
-        trees = {(b.publisher, b.root): json.loads(b.tree) for b in session.scalars(select(BatchRow))}
+    mirror = snapshot(db, reader.address, deploy_block)
+    up_to = mirror.checkpoint_block if mirror.checkpoint_block is not None else deploy_block - 1
     events = list(reader.events(deploy_block, up_to, progress)) if up_to >= deploy_block else []
-    expected = {"chain_events": events, "records": expected_records(events, trees),
+    expected = {"chain_events": events, "records": expected_records(events, mirror.trees),
                 "publishers": expected_publishers(events)}  # fmt: skip
     # Publishers added after the checkpoint may not be mirrored yet; rows are compared as of `up_to`.
-    return MirrorReport(up_to, [_compare(name, keys, expected[name], stored[name]) for name, (_m, keys) in TABLES.items()])
+    return MirrorReport(up_to, [_compare(name, keys, expected[name], mirror.tables[name])
+                                for name, keys in mirror.keys.items()])  # fmt: skip
 
 
 # -- receipts ----------------------------------------------------------------------------------------------------

@@ -175,8 +175,7 @@ def compare(
     diff: Annotated[Path | None, typer.Option("--diff", dir_okay=False, help="Write the change heatmap PNG here (edited only).")] = None,
 ) -> None:
     """The verdict the API would give for COPY if ORIGINAL were registered: no chain, no database."""
-    from ledger.core.second_stage import heatmap_png
-    from ledger.core.matcher import compare_bytes
+    from ledger.usecases.verify import compare_offline
 
     if pairs is not None:
         jobs = [line.split("\t") for line in pairs.read_text().splitlines() if line.strip() and not line.startswith("#")]
@@ -192,14 +191,14 @@ def compare(
             continue
         first, second = (Path(p.strip()) for p in job)
         try:
-            result = compare_bytes(first.read_bytes(), second.read_bytes(), keep_reference=not no_reference)
+            result = compare_offline(first.read_bytes(), second.read_bytes(), keep_reference=not no_reference)
         except (LedgerError, OSError) as exc:
             err.print(f"{first} / {second}: {getattr(exc, 'message', exc)}")
             code = 1
             continue
-        if diff is not None and result.heat is not None and pairs is None:
-            diff.write_bytes(heatmap_png(result.heat))  # type: ignore[arg-type]
-        print(json.dumps({"original": str(first), "copy": str(second), **result.body}))
+        if diff is not None and result.heatmap_png is not None and pairs is None:
+            diff.write_bytes(result.heatmap_png)
+        print(json.dumps({"original": str(first), "copy": str(second), **result.answer.model_dump(mode="json")}))
     raise typer.Exit(code)
 
 

@@ -15,9 +15,9 @@ from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 from eth_utils import keccak, to_checksum_address
 
-from ledger.errors import LedgerValueError
 from ledger.core.records import Registration
 from ledger.core.types import parse_hash32
+from ledger.errors import LedgerValueError
 
 DOMAIN_NAME = "MediaRegistry"
 DOMAIN_VERSION = "1"

@@ -25,9 +25,9 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np

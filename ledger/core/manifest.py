@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from eth_utils import keccak
 
-from ledger.errors import LedgerValueError
 from ledger.core.fingerprint import Fingerprint
 from ledger.core.types import ZERO_HASH
+from ledger.errors import LedgerValueError
 
 MANIFEST_VERSION = 1
 MAX_TEXT = 2000  # caption and credit; long enough for a wire caption, short enough to show
@@ -79,8 +79,8 @@ def parse_timestamp(value: str | None) -> str | None:
     if moment.tzinfo is None:
         if len(text) > 10:
             raise LedgerValueError("taken_at needs a time zone (for example 2026-11-28T09:30:00Z)")
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def build_manifest(

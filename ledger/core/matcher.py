@@ -1,15 +1,14 @@
 """Perceptual matching end to end, pure: search the index (the fast path, then - only while nothing is accepted -
 the crop path, thirds, screenshot cuts and the nearest hashes), run the second stage against each candidate's
-reference copy, judge, and name the likely transform. The API (``ledger.usecases.verify``) and ``provenance compare`` both call ``find_matches``; they
-differ only in where reference copies come from (the database, or a file on the command line)."""
+reference copy, judge, and name the likely transform. The API and ``provenance compare`` both reach it through ``ledger.usecases.verify``; they differ only in
+where reference copies come from (the database, or a file on the command line)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ledger.core.second_stage import Comparison, compare
-from ledger.core.fingerprint import PDQ_MIN_QUALITY, Limits, Probe, Trim, crop, cut_boxes, pdq_array, probe_bytes
+from ledger.core.fingerprint import PDQ_MIN_QUALITY, Probe, Trim, crop, cut_boxes, pdq_array
 from ledger.core.match_index import (
     CANDIDATE_DISTANCE,
     EXTENDED_DISTANCE,
@@ -17,12 +16,11 @@ from ledger.core.match_index import (
     Hit,
     MatchIndex,
     best_per_image,
-    index_variants,
     third_hashes,
     variant_dihedral,
-    variant_name,
 )
 from ledger.core.reference import Reference
+from ledger.core.second_stage import Comparison, compare
 from ledger.core.verdict import Candidate, Judgement, MatchKind, SecondStage, describe_transforms, judge
 
 MAX_CANDIDATES = 4  # second-stage comparisons per step (each ~10-30 ms); the closest hashes first
@@ -139,62 +137,3 @@ def _transforms(probe: Probe, hit: Hit, kind: MatchKind, facts: Registered, comp
         size_ratio=size_ratio,
         grayscale=bool(usable and comparison is not None and comparison.grayscale),
     )
-
-
-# -- the same decision without a registry: `provenance compare ORIGINAL COPY` ---------------------------------------
-@dataclass(frozen=True, slots=True)
-class Offline:
-    body: dict[str, object]
-    heat: object | None  # numpy array for an edited verdict, else None
-
-
-def compare_bytes(original: bytes, copy: bytes, keep_reference: bool = True, limits: Limits = Limits()) -> Offline:
-    """The verdict the API would give for ``copy`` if ``original`` were registered (and mirrored) alone."""
-    from ledger.core.reference import load_reference, make_reference
-    from ledger.core.verdict import RecordFacts, decide_verdict
-
-    registered_probe = probe_bytes(original, limits)
-    fp = registered_probe.fingerprint
-    index = MatchIndex()
-    index.add(fp.sha256, fp.pdq, fp.pdq_quality, index_variants(registered_probe.image))
-    reference = None
-    if keep_reference:
-        stored = make_reference(registered_probe.image, fp.width, fp.height)
-        reference = load_reference(fp.sha256, stored.data, fp.width, fp.height)
-    facts = Registered(reference, (fp.width, fp.height))
-
-    probe = probe_bytes(copy, limits)
-    query = {**probe.fingerprint.as_dict(), "trimmed_pdq": probe.trimmed_pdq, "trim": probe.trim.kind if probe.trim else None}
-    registration = {"sha256": fp.sha256, "pixel_sha256": fp.pixel_sha256, "pdq": fp.pdq, "pdq_quality": fp.pdq_quality,
-                    "width": fp.width, "height": fp.height}  # fmt: skip
-    record = [RecordFacts((0, 0), False)]
-    kind: MatchKind | None = None
-    match_fields: dict[str, object] = {}
-    changes: dict[str, object] | None = None
-    heat = None
-    edited = False
-    if probe.fingerprint.sha256 == fp.sha256:
-        kind = MatchKind.EXACT
-    elif probe.fingerprint.pixel_sha256 == fp.pixel_sha256:
-        kind = MatchKind.PIXELS
-    else:
-        found = find_matches(probe, index, lambda _content: facts)
-        if found:
-            best = found[0]
-            kind, edited = best.kind, best.edited
-            match_fields = {"distance": best.hit.distance, "quality": best.hit.quality, "variant": variant_name(best.hit.variant),
-                            "transform": ", ".join(best.transforms), "transforms": list(best.transforms),
-                            "confirmed_by": best.judgement.acceptance.value}  # fmt: skip
-            comparison = best.comparison
-            if comparison is not None:
-                changes = {"compared": comparison.aligned, "confirmed": comparison.confirmed,
-                           "changed_share": comparison.changed_share, "covered_share": comparison.covered_share,
-                           "regions": [{"x": x0, "y": y0, "width": round(x1 - x0, 4), "height": round(y1 - y0, 4)}
-                                       for x0, y0, x1, y1 in comparison.regions] if edited else [],
-                           "correlation": comparison.ncc, "structure": comparison.structure}  # fmt: skip
-                heat = comparison.heat if edited else None
-    decision = decide_verdict(kind, record, edited)
-    matches = [{"match": kind.value, "registered": registration, **match_fields}] if kind else []
-    body = {"verdict": decision.verdict.value, "relation": decision.relation.value, "query": query,
-            "matches": matches, "changes": changes}  # fmt: skip
-    return Offline(body, heat)

@@ -23,9 +23,9 @@ from typing import Any, NewType
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
-from ledger.errors import InvalidTree
 from ledger.core.records import Registration, record_uid
 from ledger.core.types import parse_hash32
+from ledger.errors import InvalidTree
 
 __all__ = [
     "DUMP_FORMAT",

@@ -351,7 +351,7 @@ def _measure(upright: np.ndarray, reference: np.ndarray, alignment: Alignment, t
     changed = smooth > level
     components = [c for c in _components(changed) if c[0] >= MIN_REGION_CELLS]
     kept = np.zeros_like(changed)
-    for size, y0, x0, y1, x1 in components:
+    for _size, y0, x0, y1, x1 in components:
         kept[y0:y1, x0:x1] |= changed[y0:y1, x0:x1]
     changed_share = float(kept.mean())
     # Agreement is measured where the pictures did not change: a logo box must not hide that the rest is identical.

@@ -36,8 +36,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ledger.core.fingerprint import PDQ_MIN_QUALITY
-
-MATCH_DISTANCE = 31  # PDQ's reference threshold (see ledger.core.match_index)
+from ledger.core.match_index import MATCH_DISTANCE
 
 
 class Verdict(StrEnum):

@@ -99,5 +99,12 @@ class Ledger:
         self.db.dispose()
 
 
+def check_settings(settings: Settings) -> None:
+    """What can be known wrong at start-up is reported then, not at the first request that needs it."""
+    if settings.keystore_dir.is_dir() and any(settings.keystore_dir.glob("*.json")):
+        settings.resolved_password()  # publishers' keys exist: their password must be readable
+
+
 def open_ledger(settings: Settings, db: Database | None = None, deployment: Deployment | None = None) -> Ledger:
+    check_settings(settings)
     return Ledger(settings, db or open_database(settings), deployment or open_deployment(settings), contract_abi())

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.adapters.chain.client import RegistryClient
-from ledger.config import LOCAL_CHAIN_ID
-from ledger.errors import LedgerValueError
 from ledger.adapters.keystore import create_key
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
+from ledger.adapters.store.models import PublisherAccountRow
+from ledger.config import LOCAL_CHAIN_ID
+from ledger.errors import LedgerValueError, Unauthorized
 
 log = logging.getLogger("ledger.usecases.publishers")
 
@@ -84,3 +85,12 @@ def list_publishers(db: Database) -> list[PublisherListing]:
             status = "not yet indexed" if mirrored is None else ("suspended" if mirrored.suspended_block else "active")
             listing.append(PublisherListing(account.address, account.name, account.domain, status))
         return listing
+
+
+def authenticate(db: Database, api_key: str) -> PublisherAccountRow:
+    """The publisher an API key belongs to (only the key's hash is stored)."""
+    with db.read() as session:
+        account = repo.account_by_api_key(session, api_key)
+    if account is None:
+        raise Unauthorized("the API key is not valid")
+    return account

@@ -10,13 +10,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from ledger.adapters.store import repository as repo
-from ledger.adapters.store.models import BatchRow, RetractionRow
+from ledger.adapters.store.outbox import OutboxStatus
+from ledger.core.records import record_uid
+from ledger.core.types import parse_hash32
+from ledger.errors import NotFound
+from ledger.usecases.context import Context
 
 
-def build_receipt(session: Session, uid: str, chain_id: int, contract: str) -> dict[str, Any] | None:
+def receipt(ctx: Context, publisher: str, content_hash: str) -> dict[str, Any]:
+    """``publisher``'s receipt for its registration of ``content_hash``."""
+    content_hash = parse_hash32(content_hash, "content hash")
+    uid = record_uid(publisher, content_hash)
+    with ctx.db.read() as session:
+        found = build_receipt(session, uid, ctx.chain_id, ctx.contract)
+    if found is None:
+        raise NotFound(f"this publisher has no registration of {content_hash}")
+    return found
+
+
+def build_receipt(session: Any, uid: str, chain_id: int, contract: str) -> dict[str, Any] | None:
     submission = repo.submission(session, uid)
     record = repo.record(session, uid)
     if submission is None and record is None:
@@ -26,7 +39,7 @@ def build_receipt(session: Session, uid: str, chain_id: int, contract: str) -> d
         "uid": uid,
         "content_hash": source.content_hash,
         "publisher": source.publisher,
-        "status": repo.ANCHORED if record is not None else submission.status,  # type: ignore[union-attr]
+        "status": OutboxStatus.ANCHORED if record is not None else submission.status,  # type: ignore[union-attr]
         "pixel_hash": source.pixel_hash,
         "pdq_hash": source.pdq_hash,
         "manifest_hash": source.manifest_hash,
@@ -52,11 +65,11 @@ def build_receipt(session: Session, uid: str, chain_id: int, contract: str) -> d
         "revoked_by_admin": None,
         "retraction_status": None,
     }
-    retraction = session.get(RetractionRow, uid)
+    retraction = repo.retraction(session, uid)
     if retraction is not None:
         receipt["retraction_status"] = retraction.status
     if source.batch_root:
-        batch = session.get(BatchRow, (source.publisher, source.batch_root))
+        batch = repo.batch(session, source.publisher, source.batch_root)
         receipt["batch_uri"] = batch.uri if batch else None
     if record is not None:
         receipt.update(

@@ -1,20 +1,26 @@
-"""Accepting a registration: fingerprint, manifest, EIP-712 signature, outbox row; durable before the reply."""
+"""Register: a publisher's image becomes a signed registration in the outbox, durable before the reply.
+
+``register`` is the whole path (decode and hash, matching data, manifest, key, signature, outbox row) for the
+API and any other caller; ``accept`` is its last step, for callers that already hold a fingerprint."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 
-from ledger.core.eip712 import Domain, sign_registration
-from ledger.errors import AlreadyRegistered
-from ledger.core.fingerprint import Fingerprint, Probe
-from ledger.core.manifest import Manifest
-from ledger.core.match_index import VARIANT_SCHEME, IndexedHash, index_variants, pack_variants
-from ledger.core.records import Registration, record_uid
-from ledger.core.reference import ReferenceCopy, make_reference
+from ledger.adapters.store import outbox
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
-from ledger.adapters.store.models import ManifestRow, MatchFingerprintRow, ReferenceCopyRow, SubmissionRow
+from ledger.adapters.store.matching_data import keep_matching_data
+from ledger.adapters.store.outbox import OutboxStatus
+from ledger.core.eip712 import Domain, sign_registration
+from ledger.core.fingerprint import Fingerprint, Probe, probe_bytes
+from ledger.core.manifest import Manifest, build_manifest
+from ledger.core.match_index import IndexedHash, index_variants, pack_variants
+from ledger.core.records import Registration, record_uid
+from ledger.core.reference import ReferenceCopy, make_reference
+from ledger.errors import AlreadyRegistered
+from ledger.usecases.context import Context
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,28 @@ class Accepted:
     status: str
 
 
+@dataclass(frozen=True, slots=True)
+class RegistrationRequest:
+    """What a publisher sends besides the file: what the picture shows and who made it."""
+
+    caption: str
+    credit: str
+    published_url: str | None = None
+    taken_at: str | None = None
+    keep_reference: bool = True  # keep a 512 px copy so readers can be shown what changed in edited copies
+
+
+def register(ctx: Context, publisher: str, data: bytes, request: RegistrationRequest) -> Accepted:
+    """Fingerprint the file, keep its matching data, build and sign the manifest's registration, queue it."""
+    assert ctx.keys is not None, "registering needs the publishers' keys"
+    probe = probe_bytes(data, ctx.limits)
+    matching = MatchingData.from_probe(probe, request.keep_reference)
+    manifest = build_manifest(publisher, probe.fingerprint, request.caption, request.credit, request.published_url,
+                              request.taken_at)  # fmt: skip
+    return accept(ctx.db, ctx.domain, publisher, ctx.keys(publisher), probe.fingerprint, manifest,
+                  ctx.signature_validity_seconds, matching)  # fmt: skip
+
+
 def accept(
     db: Database,
     domain: Domain,
@@ -59,63 +87,13 @@ def accept(
         parent=manifest.parent,
     )
     deadline = int(time.time()) + validity_seconds
-    now = repo.utcnow()
     with db.write() as session:
         if repo.submission(session, uid) is not None or repo.record(session, uid) is not None:
             raise AlreadyRegistered(f"this publisher already registered the image {fingerprint.sha256}")
         nonce = repo.take_nonce(session, publisher)
-        session.merge(ManifestRow(manifest_hash=registration.manifest_hash, body=manifest.canonical_bytes().decode()))
-        session.add(
-            SubmissionRow(
-                uid=uid,
-                publisher=publisher,
-                content_hash=registration.content_hash,
-                pixel_hash=registration.pixel_hash,
-                pdq_hash=registration.pdq_hash,
-                pdq_quality=fingerprint.pdq_quality,
-                manifest_hash=registration.manifest_hash,
-                parent=registration.parent,
-                chain_id=domain.chain_id,
-                contract=domain.verifying_contract,
-                nonce=nonce,
-                deadline=deadline,
-                signature=sign_registration(key, domain, registration, nonce, deadline),
-                status=repo.PENDING,
-                attempts=0,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        signature = sign_registration(key, domain, registration, nonce, deadline)
+        outbox.add_registration(session, uid, publisher, registration, fingerprint.pdq_quality, domain.chain_id,
+                                domain.verifying_contract, nonce, deadline, signature, manifest.canonical_bytes())  # fmt: skip
         if matching is not None:
-            _keep_matching_data(session, fingerprint, matching, now)
-    return Accepted(fingerprint.sha256, uid, repo.PENDING)
-
-
-def _keep_matching_data(session, fingerprint: Fingerprint, matching: MatchingData, now) -> None:  # type: ignore[no-untyped-def]
-    """Same content registered twice (two publishers): the first rows stay; a reference copy is added if missing."""
-    if session.get(MatchFingerprintRow, fingerprint.sha256) is None:
-        session.add(
-            MatchFingerprintRow(
-                content_hash=fingerprint.sha256,
-                scheme=VARIANT_SCHEME,
-                pdq_quality=fingerprint.pdq_quality,
-                width=fingerprint.width,
-                height=fingerprint.height,
-                variants=pack_variants(matching.variants),
-                created_at=now,
-            )
-        )
-    copy = matching.reference
-    if copy is not None and session.get(ReferenceCopyRow, fingerprint.sha256) is None:
-        session.add(
-            ReferenceCopyRow(
-                content_hash=fingerprint.sha256,
-                media_type=copy.media_type,
-                width=copy.width,
-                height=copy.height,
-                source_width=copy.source_width,
-                source_height=copy.source_height,
-                data=copy.data,
-                created_at=now,
-            )
-        )
+            keep_matching_data(session, fingerprint, pack_variants(matching.variants), matching.reference)
+    return Accepted(fingerprint.sha256, uid, OutboxStatus.PENDING)

@@ -1,12 +1,16 @@
-"""Accepting a publisher's retraction: validated, durable in the outbox before the reply, sent by the anchorer."""
+"""Retract: a publisher's retraction of its own registration, validated, durable in the outbox before the reply,
+sent by the anchorer. The chain keeps the record and adds when and why."""
 
 from __future__ import annotations
 
-from ledger.errors import AlreadyRetracted, LedgerValueError, NotFound
-from ledger.core.records import RevocationReason
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
-from ledger.adapters.store.models import RetractionRow
+from ledger.adapters.store.models import RetractionRow  # the outbox row the caller is told about
+from ledger.adapters.store.outbox import OutboxStatus
+from ledger.core.records import RevocationReason, record_uid
+from ledger.core.types import parse_hash32
+from ledger.errors import AlreadyRetracted, LedgerValueError, NotFound
+from ledger.usecases.context import Context
 
 MAX_REASON = 500
 
@@ -23,6 +27,12 @@ def parse_reason(code: int, text: str) -> tuple[int, str]:
     return code, reason
 
 
+def retract(ctx: Context, publisher: str, content_hash: str, reason_code: int, reason: str) -> RetractionRow:
+    """Queue the retraction of ``publisher``'s registration of ``content_hash``."""
+    uid = record_uid(publisher, parse_hash32(content_hash, "content hash"))
+    return request_retraction(ctx.db, publisher, uid, reason_code, reason)
+
+
 def request_retraction(db: Database, publisher: str, uid: str, reason_code: int, reason: str) -> RetractionRow:
     code, text = parse_reason(reason_code, reason)
     now = repo.utcnow()
@@ -30,9 +40,9 @@ def request_retraction(db: Database, publisher: str, uid: str, reason_code: int,
         submission, record = repo.submission(session, uid), repo.record(session, uid)
         if (submission is None or submission.publisher != publisher) and (record is None or record.publisher != publisher):
             raise NotFound("this publisher has no registration of that image")
-        if session.get(RetractionRow, uid) is not None or (record is not None and record.revoked_at):
+        if repo.retraction(session, uid) is not None or (record is not None and record.revoked_at):
             raise AlreadyRetracted("this registration is already retracted or being retracted")
-        row = RetractionRow(uid=uid, publisher=publisher, reason_code=code, reason=text, status=repo.PENDING,
+        row = RetractionRow(uid=uid, publisher=publisher, reason_code=code, reason=text, status=OutboxStatus.PENDING,
                             attempts=0, created_at=now, updated_at=now)  # fmt: skip
         session.add(row)
     return row

@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from api.app import create_app
 from ledger.adapters.chain.deployment import Deployment
-from ledger.config import Settings
 from ledger.adapters.indexer import mirror
 from ledger.adapters.indexer.decode import DecodedEvent
 from ledger.adapters.keystore import create_key
@@ -22,6 +21,7 @@ from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.migrate import upgrade
 from ledger.adapters.store.models import PublisherAccountRow, SubmissionRow
+from ledger.config import Settings
 
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 API_KEY = "pk_test_key_for_api_tests_only"

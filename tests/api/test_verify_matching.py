@@ -9,9 +9,9 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 from sqlalchemy import select, text
 
+from ledger.adapters.index_feed import IndexFeed
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.models import MatchFingerprintRow, RecordRow, ReferenceCopyRow
-from ledger.usecases.verify import MatchService
 from tests.api.test_api import mirror_registration, register, setup  # noqa: F401 (fixture)
 
 MATCH_FIELDS = {"distance", "quality", "variant", "transform", "transforms", "retracted", "retracted_at", "retraction_reason"}
@@ -112,9 +112,9 @@ def test_retracted_original_is_retracted(setup, pdq_fixtures: Path) -> None:  # 
     assert by_hash["verdict"] == "retracted" and "verification_id" in by_hash
 
 
-def test_match_service_follows_the_mirror(setup, pdq_fixtures: Path) -> None:  # type: ignore[no-untyped-def]
+def test_index_feed_follows_the_mirror(setup, pdq_fixtures: Path) -> None:  # type: ignore[no-untyped-def]
     client, db, _ = setup
-    service = MatchService(db, poll_seconds=0.05)
+    service = IndexFeed(db, poll_seconds=0.05)
     service.start()
     try:
         assert service.wait_ready(10) and len(service.index) == 0

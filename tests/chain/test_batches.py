@@ -13,15 +13,15 @@ from sqlalchemy import select
 
 from ledger.adapters.anchorer import Anchorer, registration_of
 from ledger.adapters.chain.client import connect
-from ledger.core.eip712 import Domain
-from ledger.core.fingerprint import Fingerprint
 from ledger.adapters.indexer.scanner import Indexer
-from ledger.core.manifest import build_manifest
-from ledger.core.merkle import registration_leaf, verify_proof
-from ledger.usecases.register import accept
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.models import BatchRow, PublisherAccountRow, RecordRow, RetractionRow, SubmissionRow
+from ledger.core.eip712 import Domain
+from ledger.core.fingerprint import Fingerprint
+from ledger.core.manifest import build_manifest
+from ledger.core.merkle import registration_leaf, verify_proof
+from ledger.usecases.register import accept
 from scripts.loadgen import LocalChain as Chain
 from scripts.loadgen import start_local_chain
 from tests.chain.test_indexer_robustness import ABI, assert_mirror_equals_chain, fresh_db
@@ -176,7 +176,8 @@ def test_publisher_retractions_go_on_chain_for_single_and_batched_records(chain:
 
 def test_verify_answer_of_a_batched_image_carries_its_proof(chain: Chain, database_url: str) -> None:
     from ledger.core.merkle import registration_leaf, verify_proof
-    from ledger.usecases.verify import verify
+    from ledger.usecases.context import Context
+    from ledger.usecases.verify import verify_hash
 
     db = fresh_db(database_url)
     [uid] = accept_images(db, chain, 1, first=600)
@@ -186,7 +187,7 @@ def test_verify_answer_of_a_batched_image_carries_its_proof(chain: Chain, databa
         row = session.get(SubmissionRow, uid)
         assert row is not None
         content_hash, registration = row.content_hash, registration_of(row)
-    body = verify(db, 31337, chain.deployment.address, content_hash, None)
+    body = verify_hash(Context(db, 31337, chain.deployment.address), content_hash).model_dump()
     [match] = body["matches"]
     assert body["verdict"] == "original" and match["batch_root"] and match["leaf_index"] == 0
     leaf = registration_leaf(registration, Account.from_key(chain.publisher_key).address)

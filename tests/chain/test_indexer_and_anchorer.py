@@ -15,17 +15,17 @@ from ledger.adapters.chain.artifact import load_artifact
 from ledger.adapters.chain.client import RegistryClient, connect
 from ledger.adapters.chain.deployment import Deployment, ensure_deployment
 from ledger.adapters.chain.node import AnvilNode
-from ledger.config import ANVIL_TEST_ADMIN_KEY
-from ledger.core.eip712 import Domain
 from ledger.adapters.indexer.scanner import Indexer
-from ledger.usecases.register import accept
-from ledger.core.fingerprint import Fingerprint
-from ledger.core.manifest import build_manifest
-from ledger.core.records import Registration, record_uid
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.migrate import upgrade
 from ledger.adapters.store.models import PublisherAccountRow, PublisherRow, RecordRow, SubmissionRow
+from ledger.config import ANVIL_TEST_ADMIN_KEY
+from ledger.core.eip712 import Domain
+from ledger.core.fingerprint import Fingerprint
+from ledger.core.manifest import build_manifest
+from ledger.core.records import Registration, record_uid
+from ledger.usecases.register import accept
 from tests.conftest import free_port
 
 

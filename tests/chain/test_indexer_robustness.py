@@ -21,16 +21,16 @@ from ledger.adapters.anchorer import Anchorer
 from ledger.adapters.audit import ChainReader, audit_mirror
 from ledger.adapters.chain.artifact import load_artifact
 from ledger.adapters.chain.client import connect
-from ledger.core.eip712 import Domain
-from ledger.core.fingerprint import Fingerprint
 from ledger.adapters.indexer.scanner import Indexer
-from ledger.core.manifest import build_manifest
-from ledger.usecases.register import accept
-from ledger.core.records import record_uid
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.migrate import upgrade
 from ledger.adapters.store.models import PublisherAccountRow, RecordRow, SubmissionRow
+from ledger.core.eip712 import Domain
+from ledger.core.fingerprint import Fingerprint
+from ledger.core.manifest import build_manifest
+from ledger.core.records import record_uid
+from ledger.usecases.register import accept
 from scripts.loadgen import LocalChain, flood, registration, start_local_chain
 from tests.conftest import ROOT, wait_for
 

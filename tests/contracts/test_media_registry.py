@@ -11,7 +11,6 @@ from eth_utils import keccak, to_checksum_address
 from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
 
-from ledger.core import eip712
 from ledger.adapters.chain.artifact import load_artifact
 from ledger.adapters.chain.errors import (
     ERROR_STRING_SELECTOR,
@@ -20,10 +19,11 @@ from ledger.adapters.chain.errors import (
     contract_revert,
     decode_custom_error,
 )
+from ledger.core import eip712
 from ledger.core.eip712 import Domain, registration_digest
-from ledger.errors import ContractRevert
 from ledger.core.records import Registration, record_uid
 from ledger.core.types import ZERO_HASH
+from ledger.errors import ContractRevert
 
 from .helpers import anvil_node, deploy_registry, hexstr, reverted_with, sample_hash, sample_registration
 

@@ -20,15 +20,15 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.core import eip712
 from ledger.adapters.chain.artifact import load_artifact
 from ledger.adapters.chain.client import RegistryClient, connect
 from ledger.adapters.chain.node import AnvilNode
 from ledger.config import ANVIL_TEST_ADMIN_KEY
+from ledger.core import eip712
 from ledger.core.eip712 import Domain, registration_digest, sign_registration
-from ledger.errors import ContractRevert
 from ledger.core.merkle import registration_leaf, registration_tree, verify_proof
 from ledger.core.records import RECORD_RELAYED, Registration, record_uid
+from ledger.errors import ContractRevert
 from tests.conftest import free_port
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"

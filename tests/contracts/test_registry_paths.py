@@ -17,15 +17,15 @@ from eth_account import Account
 from eth_utils import keccak
 from web3 import EthereumTesterProvider, Web3
 
-from ledger.core import eip712
 from ledger.adapters.chain.client import RegistryClient
+from ledger.core import eip712
 from ledger.core.eip712 import Domain, batch_anchor_digest, registration_digest, sign_batch_anchor, sign_registration
-from ledger.errors import ContractRevert
 from ledger.core.merkle import MerkleTree, registration_leaf, registration_tree
 from ledger.core.records import RECORD_RELAYED, RECORD_REVOKED, Registration, batch_key, record_uid
 from ledger.core.types import ZERO_HASH
+from ledger.errors import ContractRevert
 
-from .helpers import harness_artifacts, sample_hash, sample_registration, eth_tester_keys
+from .helpers import eth_tester_keys, harness_artifacts, sample_hash, sample_registration
 
 ZERO_ADDRESS = "0x" + "00" * 20
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ledger.errors import NotAnImage, TooLarge, UnsupportedFormat
 from ledger.core.fingerprint import Limits, fingerprint_bytes, fingerprint_file, hamming
+from ledger.errors import NotAnImage, TooLarge, UnsupportedFormat
 
 # The reference implementation's own test accepts up to 16 bits (../shared/fixtures/README.md).
 REFERENCE_TOLERANCE_BITS = 16

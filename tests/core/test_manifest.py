@@ -5,9 +5,9 @@ import json
 import pytest
 from eth_utils import keccak
 
-from ledger.errors import LedgerValueError
 from ledger.core.fingerprint import Fingerprint
 from ledger.core.manifest import build_manifest, parse_timestamp
+from ledger.errors import LedgerValueError
 
 FP = Fingerprint("0x" + "01" * 32, "0x" + "02" * 32, "0x" + "03" * 32, 100, 640, 480, "JPEG")
 PUBLISHER = "0x" + "aa" * 20

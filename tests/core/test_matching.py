@@ -12,7 +12,16 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageOps
 
-from ledger.core.fingerprint import HASH_SIDE, Dihedral, Limits, fingerprint_bytes, hamming, pdq_array, probe_bytes, trim_box
+from ledger.core.fingerprint import (
+    HASH_SIDE,
+    Dihedral,
+    Limits,
+    fingerprint_bytes,
+    hamming,
+    pdq_array,
+    probe_bytes,
+    trim_box,
+)
 from ledger.core.match_index import (
     CANDIDATE_DISTANCE,
     FULL,
@@ -29,7 +38,7 @@ from ledger.core.match_index import (
     unpack_variants,
     variant_box,
 )
-from ledger.core.matcher import compare_bytes
+from ledger.usecases.verify import compare_offline
 
 BIG = Limits(max_bytes=100_000_000, max_pixels=100_000_000)
 
@@ -172,6 +181,20 @@ def test_low_quality_hashes_are_reported(pdq_fixtures: Path) -> None:
 
 
 # -- the pipeline, offline (what `provenance compare` prints) -----------------------------------------------------------
+class Compared:
+    """``compare_offline``'s answer as the JSON the CLI prints, and its heatmap."""
+
+    def __init__(self, original: bytes, copy: bytes, keep_reference: bool = True) -> None:
+        verified = compare_offline(original, copy, keep_reference=keep_reference)
+        self.body = verified.answer.model_dump(mode="json")
+        self.heatmap_png = verified.heatmap_png
+        self.heat = verified.heat
+
+
+def compare(original: bytes, copy: bytes, keep_reference: bool = True) -> Compared:
+    return Compared(original, copy, keep_reference)
+
+
 @pytest.mark.parametrize(
     ("name", "make", "verdict", "word"),
     [
@@ -186,35 +209,35 @@ def test_low_quality_hashes_are_reported(pdq_fixtures: Path) -> None:
 )
 def test_compare_names_the_transform(pdq_fixtures: Path, name: str, make, verdict: str, word: str) -> None:  # type: ignore[no-untyped-def]
     original = bridge(pdq_fixtures)
-    result = compare_bytes(original, make(Image.open(io.BytesIO(original))))
+    result = compare(original, make(Image.open(io.BytesIO(original))))
     assert result.body["verdict"] == verdict, (name, result.body)
     assert word in result.body["matches"][0]["transforms"], (name, result.body["matches"][0])
-    assert result.heat is None
+    assert result.heatmap_png is None
 
 
 def test_compare_finds_and_places_an_overlay(pdq_fixtures: Path) -> None:
     original = bridge(pdq_fixtures)
     image = Image.open(io.BytesIO(original)).convert("RGB")
     ImageDraw.Draw(image).rectangle([1150, 700, 1550, 950], fill=(250, 250, 250))  # 6% of the picture
-    result = compare_bytes(original, jpeg(image))
+    result = compare(original, jpeg(image))
     body = result.body
     assert body["verdict"] == "edited" and body["relation"] == "edited"
     [region] = body["changes"]["regions"]
     assert region["x"] == pytest.approx(1150 / 1600, abs=0.04) and region["y"] == pytest.approx(700 / 1004, abs=0.04)
     assert region["width"] == pytest.approx(400 / 1600, abs=0.05) and region["height"] == pytest.approx(250 / 1004, abs=0.05)
     assert 0.04 < body["changes"]["changed_share"] < 0.1
-    assert result.heat is not None and np.nanmax(result.heat) >= 1.0
+    assert result.heatmap_png is not None and result.heat is not None and np.nanmax(result.heat) >= 1.0
     # Without a reference copy the same file is only a copy (if the hash alone can say so) and no heatmap exists.
-    blind = compare_bytes(original, jpeg(image), keep_reference=False)
-    assert blind.body["verdict"] in ("copy", "unknown") and blind.heat is None
+    blind = compare(original, jpeg(image), keep_reference=False)
+    assert blind.body["verdict"] in ("copy", "unknown") and blind.heatmap_png is None
 
 
 def test_compare_exact_pixels_and_unrelated(pdq_fixtures: Path) -> None:
     original = bridge(pdq_fixtures)
-    assert compare_bytes(original, original).body["verdict"] == "original"
+    assert compare(original, original).body["verdict"] == "original"
     png = io.BytesIO()
     Image.open(io.BytesIO(original)).save(png, format="PNG")
-    assert compare_bytes(original, png.getvalue()).body["verdict"] == "same_pixels"
+    assert compare(original, png.getvalue()).body["verdict"] == "same_pixels"
     other = (pdq_fixtures / "reg-test-input" / "labelme-subset" / "q1050.jpg").read_bytes()
-    unrelated = compare_bytes(original, other).body
+    unrelated = compare(original, other).body
     assert unrelated["verdict"] == "unknown" and unrelated["matches"] == []

@@ -13,17 +13,21 @@ from typing import Any
 
 from eth_account import Account
 from web3 import Web3
-from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound
+from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception
 
 from ledger.adapters.chain.errors import contract_revert, revert_data
 from ledger.core.eip712 import Domain
-from ledger.errors import ChainError
 from ledger.core.records import Batch, PublisherInfo, Record, Registration, Revocation
 from ledger.core.types import parse_hash32
+from ledger.errors import ChainError
 
 log = logging.getLogger("ledger.adapters.chain")
 
 RECEIPT_TIMEOUT = 60
+
+
+# What a long-running part retries after: the node is down, slow, or answered with an error.
+RETRYABLE: tuple[type[BaseException], ...] = (OSError, TimeoutError, Web3Exception, ChainError)
 
 
 def connect(rpc_url: str, timeout: float = 10.0) -> Web3:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +88,7 @@ def ensure_deployment(
         tx_hash=sent.tx_hash,
         artifact_digest=digest,
         rpc_url=rpc_url,
-        deployed_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        deployed_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     deployment.save(path)
     log.info("deployed MediaRegistry at %s on chain %d in block %d", client.address, chain_id, deployment.block)

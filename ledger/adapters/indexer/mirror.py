@@ -25,6 +25,7 @@ from ledger.adapters.store.models import (
     RetractionRow,
     SubmissionRow,
 )
+from ledger.adapters.store.outbox import OutboxStatus
 
 PUBLISHER_EVENTS = ("PublisherAdded", "PublisherSuspended", "PublisherReenabled")
 KEPT_BLOCK_HASHES = 512  # how far back a fork point can be found without a full re-index
@@ -66,8 +67,8 @@ def apply_events(session: Session, events: Sequence[DecodedEvent]) -> None:
     for chunk in _chunks([e.args["uid"] for e in registered]):
         session.execute(
             update(SubmissionRow)
-            .where(SubmissionRow.uid.in_(chunk), SubmissionRow.status != "anchored")
-            .values(status="anchored", last_error=None)
+            .where(SubmissionRow.uid.in_(chunk), SubmissionRow.status != OutboxStatus.ANCHORED)
+            .values(status=OutboxStatus.ANCHORED, last_error=None)
         )
     for event in events:
         if event.name in PUBLISHER_EVENTS:
@@ -103,18 +104,18 @@ def rewind(session: Session, fork_block: int) -> int:
     session.execute(update(RecordRow).where(RecordRow.revoked_block > fork_block).values(**_NOT_REVOKED))
     session.execute(
         update(RetractionRow)
-        .where(RetractionRow.status == "anchored",
+        .where(RetractionRow.status == OutboxStatus.ANCHORED,
                RetractionRow.uid.not_in(select(RecordRow.uid).where(RecordRow.revoked_at.is_not(None))))
-        .values(status="sent")
+        .values(status=OutboxStatus.SENT)
     )  # fmt: skip
     session.execute(
-        update(BatchRow).where(BatchRow.anchored_block > fork_block).values(status="sent", anchored_block=None)
+        update(BatchRow).where(BatchRow.anchored_block > fork_block).values(status=OutboxStatus.SENT, anchored_block=None)
     )
     _rebuild_publishers(session)
     session.execute(
         update(SubmissionRow)
-        .where(SubmissionRow.status == "anchored", SubmissionRow.uid.not_in(select(RecordRow.uid)))
-        .values(status="sent", last_error="its block was dropped by a chain reorganisation")
+        .where(SubmissionRow.status == OutboxStatus.ANCHORED, SubmissionRow.uid.not_in(select(RecordRow.uid)))
+        .values(status=OutboxStatus.SENT, last_error="its block was dropped by a chain reorganisation")
     )
     return int(dropped or 0)
 
@@ -123,8 +124,8 @@ def clear(session: Session) -> None:
     """Empty the mirror and its checkpoint (for a full re-index); the outbox keeps its rows."""
     for model in (ChainEventRow, RecordRow, IndexedBlockRow, PublisherRow, CheckpointRow):
         session.execute(delete(model))
-    session.execute(update(SubmissionRow).where(SubmissionRow.status == "anchored").values(status="sent"))
-    session.execute(update(BatchRow).where(BatchRow.status == "anchored").values(status="sent", anchored_block=None))
+    session.execute(update(SubmissionRow).where(SubmissionRow.status == OutboxStatus.ANCHORED).values(status=OutboxStatus.SENT))
+    session.execute(update(BatchRow).where(BatchRow.status == OutboxStatus.ANCHORED).values(status=OutboxStatus.SENT, anchored_block=None))
 
 
 _NOT_REVOKED: dict[str, Any] = dict(
@@ -138,7 +139,7 @@ def _apply_batch(session: Session, event: DecodedEvent) -> None:
     batch = session.get(BatchRow, (a["publisher"], a["root"]))
     if batch is None:
         return
-    batch.status, batch.anchored_block, batch.tx_hash = "anchored", event.block_number, event.tx_hash
+    batch.status, batch.anchored_block, batch.tx_hash = OutboxStatus.ANCHORED, event.block_number, event.tx_hash
     items = session.scalars(
         select(SubmissionRow).where(SubmissionRow.batch_root == a["root"], SubmissionRow.publisher == a["publisher"])
     ).all()
@@ -150,7 +151,7 @@ def _apply_batch(session: Session, event: DecodedEvent) -> None:
         for s in items
     ], ["uid"])  # fmt: skip
     for item in items:
-        item.status, item.tx_hash, item.last_error = "anchored", event.tx_hash, None
+        item.status, item.tx_hash, item.last_error = OutboxStatus.ANCHORED, event.tx_hash, None
     session.flush()
 
 
@@ -163,7 +164,7 @@ def _apply_revocation(session: Session, event: DecodedEvent) -> None:
                 revoked_by=a["revokedBy"], revoked_by_admin=bool(a["byAdmin"]), revoked_block=event.block_number)
     )  # fmt: skip
     session.execute(
-        update(RetractionRow).where(RetractionRow.uid == a["uid"]).values(status="anchored", tx_hash=event.tx_hash)
+        update(RetractionRow).where(RetractionRow.uid == a["uid"]).values(status=OutboxStatus.ANCHORED, tx_hash=event.tx_hash)
     )
 
 

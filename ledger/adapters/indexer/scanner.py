@@ -23,11 +23,11 @@ from web3 import Web3
 from web3.exceptions import Web3Exception
 
 from ledger.adapters.chain.deployment import Deployment
-from ledger.errors import ChainError, RpcError
 from ledger.adapters.indexer import mirror
 from ledger.adapters.indexer.decode import EventDecoder
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
+from ledger.errors import ChainError, RpcError
 
 log = logging.getLogger("ledger.adapters.indexer")
 

@@ -23,6 +23,19 @@ class Base(DeclarativeBase):
     pass
 
 
+class OutboxColumns:
+    """What every outbox table shares (registrations, Merkle batches, retractions): a status that moves
+    pending -> sent -> anchored (``ledger.adapters.store.outbox``), the transaction last sent, attempts, the last
+    error, and when the row was created and last touched."""
+
+    status: Mapped[str] = mapped_column(String(16))  # an ``OutboxStatus``
+    tx_hash: Mapped[str | None] = mapped_column(HASH)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class PublisherRow(Base):
     """Mirror of PublisherAdded / Suspended / Reenabled."""
 
@@ -106,7 +119,7 @@ class IndexedBlockRow(Base):
     block_hash: Mapped[str] = mapped_column(HASH)
 
 
-class BatchRow(Base):
+class BatchRow(OutboxColumns, Base):
     """A Merkle batch of one publisher's registrations, anchored by one root (the anchorer's outbox for it)."""
 
     __tablename__ = "batches"
@@ -116,30 +129,19 @@ class BatchRow(Base):
     count: Mapped[int] = mapped_column(Integer)
     uri: Mapped[str] = mapped_column(Text)
     tree: Mapped[str] = mapped_column(Text)  # StandardMerkleTree dump ("standard-v1"), served at `uri`
-    status: Mapped[str] = mapped_column(String(16))  # pending | sent | anchored
-    tx_hash: Mapped[str | None] = mapped_column(HASH)
     anchored_block: Mapped[int | None] = mapped_column(BigInteger)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class RetractionRow(Base):
+class RetractionRow(OutboxColumns, Base):
     """A publisher's request to retract one of its registrations: the outbox of ``revoke`` transactions."""
 
     __tablename__ = "retractions"
+    __table_args__ = (Index("ix_retractions_status", "status"),)
 
     uid: Mapped[str] = mapped_column(HASH, primary_key=True)
     publisher: Mapped[str] = mapped_column(ADDRESS)
     reason_code: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent | anchored
-    tx_hash: Mapped[str | None] = mapped_column(HASH)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class PublisherAccountRow(Base):
@@ -165,7 +167,7 @@ class ManifestRow(Base):
     body: Mapped[str] = mapped_column(Text)
 
 
-class SubmissionRow(Base):
+class SubmissionRow(OutboxColumns, Base):
     """The outbox: one row per accepted registration, committed before the 202, retried until anchored."""
 
     __tablename__ = "submissions"
@@ -184,15 +186,9 @@ class SubmissionRow(Base):
     nonce: Mapped[int] = mapped_column(BigInteger)
     deadline: Mapped[int] = mapped_column(BigInteger)
     signature: Mapped[str] = mapped_column(String(132))
-    status: Mapped[str] = mapped_column(String(16))  # pending | sent | anchored
     batch_root: Mapped[str | None] = mapped_column(HASH, index=True)  # set when put in a Merkle batch
     leaf_index: Mapped[int | None] = mapped_column(Integer)
     proof: Mapped[str | None] = mapped_column(Text)  # JSON list of 0x hashes
-    tx_hash: Mapped[str | None] = mapped_column(HASH)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 # -- matching (issue 4): off-chain data kept at registration for the match index and the second stage ----------

@@ -4,30 +4,30 @@ and call these inside ``db.read()`` / ``db.write()``; nothing here commits on it
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.adapters.store.models import (
+    BatchRow,
     CheckpointRow,
     ManifestRow,
     PublisherAccountRow,
     PublisherRow,
     RecordRow,
+    RetractionRow,
     SubmissionRow,
 )
 
-PENDING, SENT, ANCHORED = "pending", "sent", "anchored"
-
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def as_utc(moment: datetime) -> datetime:
     """SQLite returns naive datetimes for timezone-aware columns; every one was written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def api_key_hash(api_key: str) -> str:
@@ -111,7 +111,9 @@ def record(session: Session, uid: str) -> RecordRow | None:
     return session.get(RecordRow, uid)
 
 
-def due_submissions(session: Session, limit: int = 50) -> list[SubmissionRow]:
-    """Registrations sent one by one (a batch's items travel with their batch)."""
-    query = select(SubmissionRow).where(SubmissionRow.status.in_((PENDING, SENT)), SubmissionRow.batch_root.is_(None))
-    return list(session.scalars(query.order_by(SubmissionRow.created_at).limit(limit)))
+def retraction(session: Session, uid: str) -> RetractionRow | None:
+    return session.get(RetractionRow, uid)
+
+
+def batch(session: Session, publisher: str, root: str) -> BatchRow | None:
+    return session.get(BatchRow, (publisher, root))

@@ -1,0 +1,86 @@
+"""``IndexFeed`` keeps one process's in-memory ``MatchIndex`` in step with the mirror: the first load in a
+background thread, then a poll for rows the indexer added. Requests never wait for it (``state().ready`` says
+whether the first load finished)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from ledger.adapters.store.db import Database
+from ledger.adapters.store.matching_data import indexed_after
+from ledger.core.answer import IndexState
+from ledger.core.match_index import MatchIndex
+
+log = logging.getLogger("ledger.matching")
+
+MATCH_POLL_SECONDS = 0.5  # how often the API looks for rows the indexer added
+LOAD_CHUNK = 5000  # rows per read while building the index
+# SQLite reuses the rowids of rows a reorg deleted: each poll re-reads this many rows below the last one seen.
+ROWID_REWIND = 512
+# Other databases have no rowid: each poll re-reads records from this many blocks below the highest seen.
+BLOCK_REWIND = 64
+
+
+class IndexFeed:
+    def __init__(self, db: Database, poll_seconds: float = MATCH_POLL_SECONDS) -> None:
+        self.db = db
+        self.index = MatchIndex()
+        self.poll_seconds = poll_seconds
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._poll_lock = threading.Lock()
+        self._cursor: tuple[int, int] = (0, -1)  # (rowid, 0) on SQLite, else (block number, log index)
+        self.updated_at: float | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def state(self) -> IndexState:
+        return IndexState(ready=self.ready, images=len(self.index))
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="match-index", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wait_ready(self, timeout: float = 30.0) -> bool:
+        return self._ready.wait(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.refresh()
+                if not self._ready.is_set():
+                    self._ready.set()
+                    log.info("match index loaded: %s", self.index.sizes())
+            except Exception:  # noqa: BLE001 - a locked or missing table must not kill the thread; try again
+                log.exception("match index refresh failed; retrying")
+            self._stop.wait(self.poll_seconds)
+
+    def refresh(self) -> int:
+        """Add every mirrored record not yet indexed; returns how many images were added."""
+        with self._poll_lock:
+            if self.db.is_sqlite:
+                start: tuple[int, int] = (max(0, self._cursor[0] - ROWID_REWIND), 0)
+            else:
+                start = (max(0, self._cursor[0] - BLOCK_REWIND), -1)
+            added = 0
+            while True:
+                batch, last = indexed_after(self.db, start, LOAD_CHUNK)
+                added += self.index.add_many(batch)
+                if last is not None:
+                    self._cursor = max(self._cursor, last)
+                    start = last
+                if last is None or len(batch) < LOAD_CHUNK:
+                    break
+            self.updated_at = time.time()
+            return added

@@ -1,0 +1,167 @@
+"""The outbox: work accepted from publishers and not yet on chain (registrations, Merkle batches, retractions).
+
+One concept over three tables that share ``OutboxColumns``. Status moves
+
+    pending --send--> sent --indexer mirrors the event--> anchored
+       ^                |
+       +--- vanished ---+   (the transaction is not on chain, or reverted: send again, with backoff)
+
+The anchorer decides what to send and when; every transition and query lives here. The indexer moves rows to
+``anchored`` (and back to ``sent`` on a reorg) in ``ledger.adapters.indexer.mirror`` with the same names.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from ledger.adapters.store.db import Database
+from ledger.adapters.store.models import BatchRow, ManifestRow, RecordRow, RetractionRow, SubmissionRow
+from ledger.adapters.store.repository import as_utc, utcnow
+from ledger.core.records import Registration
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    ANCHORED = "anchored"
+
+
+OPEN = (OutboxStatus.PENDING, OutboxStatus.SENT)
+OutboxRow = SubmissionRow | BatchRow | RetractionRow
+
+
+def key_of(row: OutboxRow) -> Any:
+    if isinstance(row, BatchRow):
+        return (row.publisher, row.root)
+    return row.uid
+
+
+def age_seconds(row: OutboxRow) -> float:
+    return (utcnow() - as_utc(row.updated_at)).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class Open:
+    """Everything not yet anchored, as the anchorer's next step sees it."""
+
+    singles: list[SubmissionRow]  # registrations sent one by one (a batch's items travel with their batch)
+    batches: list[BatchRow]
+    retractions: list[RetractionRow]
+
+
+def add_registration(session: Session, uid: str, publisher: str, registration: Registration, pdq_quality: int,
+                     chain_id: int, contract: str, nonce: int, deadline: int, signature: str,
+                     manifest: bytes) -> None:  # fmt: skip
+    """A signed registration, pending, and its manifest, inside the caller's write transaction."""
+    now = utcnow()
+    session.merge(ManifestRow(manifest_hash=registration.manifest_hash, body=manifest.decode()))
+    session.add(SubmissionRow(
+        uid=uid, publisher=publisher, content_hash=registration.content_hash, pixel_hash=registration.pixel_hash,
+        pdq_hash=registration.pdq_hash, pdq_quality=pdq_quality, manifest_hash=registration.manifest_hash,
+        parent=registration.parent, chain_id=chain_id, contract=contract, nonce=nonce, deadline=deadline,
+        signature=signature, status=OutboxStatus.PENDING, attempts=0, created_at=now, updated_at=now,
+    ))  # fmt: skip
+
+
+def open_work(db: Database, limit: int = 50) -> Open:
+    with db.read() as session:
+        singles = session.scalars(
+            select(SubmissionRow)
+            .where(SubmissionRow.status.in_(OPEN), SubmissionRow.batch_root.is_(None))
+            .order_by(SubmissionRow.created_at)
+            .limit(limit)
+        ).all()
+        batches = session.scalars(select(BatchRow).where(BatchRow.status.in_(OPEN))).all()
+        retractions = session.scalars(select(RetractionRow).where(RetractionRow.status.in_(OPEN))).all()
+        return Open(list(singles), list(batches), list(retractions))
+
+
+def unbatched(db: Database) -> list[SubmissionRow]:
+    """Pending registrations not yet in a Merkle batch, per publisher, oldest first."""
+    with db.read() as session:
+        return list(session.scalars(
+            select(SubmissionRow)
+            .where(SubmissionRow.status == OutboxStatus.PENDING, SubmissionRow.batch_root.is_(None))
+            .order_by(SubmissionRow.publisher, SubmissionRow.created_at)
+        ))  # fmt: skip
+
+
+def add_batch(db: Database, publisher: str, root: str, uri: str, tree_dump: dict[str, Any],
+              items: Sequence[tuple[str, list[str]]]) -> None:  # fmt: skip
+    """A new batch (pending) and its items' places in the tree: ``items`` are (uid, proof) in leaf order."""
+    now = utcnow()
+    with db.write() as session:
+        session.add(BatchRow(publisher=publisher, root=root, count=len(items), uri=uri, tree=json.dumps(tree_dump),
+                             status=OutboxStatus.PENDING, attempts=0, created_at=now, updated_at=now))  # fmt: skip
+        for index, (uid, proof) in enumerate(items):
+            session.execute(
+                update(SubmissionRow)
+                .where(SubmissionRow.uid == uid)
+                .values(batch_root=root, leaf_index=index, proof=json.dumps(proof), updated_at=now)
+            )
+
+
+def mark_sent(db: Database, row: OutboxRow, tx_hash: str) -> None:
+    transition(db, row, status=OutboxStatus.SENT, tx_hash=tx_hash, attempts=row.attempts + 1, last_error=None)
+    if isinstance(row, BatchRow):  # its registrations travel with it
+        with db.write() as session:
+            session.execute(
+                update(SubmissionRow)
+                .where(SubmissionRow.batch_root == row.root, SubmissionRow.publisher == row.publisher,
+                       SubmissionRow.status != OutboxStatus.ANCHORED)
+                .values(status=OutboxStatus.SENT, tx_hash=tx_hash, updated_at=utcnow())
+            )  # fmt: skip
+
+
+def mark_mined(db: Database, row: OutboxRow) -> None:
+    """Still on chain, not yet mirrored (the indexer is behind or confirming): check again later."""
+    transition(db, row)
+
+
+def mark_vanished(db: Database, row: OutboxRow, problem: str) -> None:
+    transition(db, row, status=OutboxStatus.PENDING, tx_hash=None, last_error=problem)
+
+
+def mark_on_chain_already(db: Database, row: OutboxRow) -> None:
+    """Sent before a crash, or by another relayer: it is on chain; the indexer will mark it anchored."""
+    transition(db, row, status=OutboxStatus.SENT, last_error=None)
+
+
+def mark_refused(db: Database, row: OutboxRow, problem: str) -> None:
+    transition(db, row, attempts=row.attempts + 1, last_error=problem)
+
+
+def transition(db: Database, row: OutboxRow, **values: object) -> None:
+    """Apply ``values`` and touch ``updated_at``, unless the indexer anchored the row meanwhile."""
+    with db.write() as session:
+        current = session.get(type(row), key_of(row))
+        if current is None or current.status == OutboxStatus.ANCHORED:
+            return
+        for name, value in values.items():
+            setattr(current, name, value)
+        current.updated_at = utcnow()
+
+
+def retraction_target(db: Database, uid: str) -> tuple[RecordRow | None, list[str]]:
+    """The mirrored record a retraction applies to (None until its registration is on chain) and, for a batch
+    item, its Merkle proof."""
+    with db.read() as session:
+        record = session.get(RecordRow, uid)
+        submission = session.get(SubmissionRow, uid)
+        proof = json.loads(submission.proof) if submission is not None and submission.proof else []
+        return record, proof
+
+
+def not_anchored_count(db: Database) -> int:
+    with db.read() as session:
+        count = session.scalar(
+            select(func.count()).select_from(SubmissionRow).where(SubmissionRow.status != OutboxStatus.ANCHORED)
+        )
+        return int(count or 0)

@@ -1,0 +1,158 @@
+"""The reader's answer, typed: one model for ``POST /v1/verify``, ``GET /v1/verify/{sha256}`` and
+``provenance compare``, and the one set of functions that shape its parts from what the matcher found, so the API
+and the CLI cannot drift apart. Pure: pydantic models and the core's values, no I/O.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from ledger.core.fingerprint import Probe
+from ledger.core.match_index import variant_name
+from ledger.core.matcher import PerceptualMatch
+from ledger.core.second_stage import Comparison
+
+
+class Query(BaseModel):
+    """The reader's image as the ledger saw it (or only its SHA-256, for a lookup by hash)."""
+
+    sha256: str
+    pixel_sha256: str | None = None
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    trimmed_pdq: str | None = None
+    trim: str | None = Field(None, description="`bordered` or `screenshot` when bars around the picture were trimmed")
+
+
+class Publisher(BaseModel):
+    address: str
+    name: str | None
+    domain: str | None
+
+
+class Match(BaseModel):
+    """A registered record the reader's image matched, and how. Record fields are absent in ``provenance compare``
+    (nothing is registered there); ``registered`` is present only there."""
+
+    match: str = Field(description="exact | pixels | pdq | crop")
+    uid: str | None = None
+    publisher: Publisher | None = None
+    caption: str | None = None
+    credit: str | None = None
+    published_url: str | None = None
+    taken_at: str | None = None
+    manifest_hash: str | None = None
+    registered_at: str | None = None
+    chain_id: int | None = None
+    contract: str | None = None
+    tx_hash: str | None = None
+    block_number: int | None = None
+    log_index: int | None = None
+    retracted: bool = False
+    retracted_at: str | None = None
+    retraction_reason: str | None = None
+    batch_root: str | None = Field(None, description="a Merkle-batched record: the root anchored in tx_hash")
+    leaf_index: int | None = None
+    proof: list[str] | None = None
+    registered: Query | None = Field(None, description="`provenance compare` only: the ORIGINAL's fingerprints")
+    # how a perceptual match was made
+    distance: int | None = None
+    quality: int | None = None
+    variant: str | None = None
+    transform: str | None = None
+    transforms: list[str] = []
+    confirmed_by: str | None = Field(None, description="`confirmed` (second stage) or `hash` (distance <= 31)")
+    edit_summary: str | None = None
+    note: str | None = None
+
+
+class Region(BaseModel):
+    """A changed area, as shares (0-1) of the reader's image."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+class Changes(BaseModel):
+    """What the second stage measured against the registered reference copy."""
+
+    compared: bool
+    confirmed: bool
+    changed_share: float
+    covered_share: float
+    regions: list[Region]
+    correlation: float
+    structure: float
+    heatmap_url: str | None = None
+
+
+class IndexState(BaseModel):
+    ready: bool
+    images: int
+
+
+class Freshness(BaseModel):
+    """How fresh the mirror is: the block indexed, the chain head seen, when, and how long ago."""
+
+    indexed_block: int | None = None
+    head_block: int | None = None
+    index_updated_at: str | None = None
+    seconds_behind: float | None = None
+
+
+class Verification(Freshness):
+    """The answer to "what is this image?"."""
+
+    verification_id: str | None = None
+    verdict: str = Field(description="original | same_pixels | copy | edited | retracted | unknown")
+    relation: str = Field(description="what the image is, kept when the verdict is `retracted`")
+    query: Query
+    matches: list[Match]
+    changes: Changes | None
+    match_index: IndexState | None = None
+
+
+def query_of(probe: Probe) -> Query:
+    return Query(**probe.fingerprint.as_dict(), trimmed_pdq=probe.trimmed_pdq,
+                 trim=probe.trim.kind if probe.trim else None)  # fmt: skip
+
+
+def perceptual_fields(match: PerceptualMatch) -> dict[str, object]:
+    """How a perceptual match was made, in the reader's words."""
+    fields: dict[str, object] = {
+        "distance": match.hit.distance,
+        "quality": match.hit.quality,
+        "variant": variant_name(match.hit.variant),
+        "transform": ", ".join(match.transforms),
+        "transforms": list(match.transforms),
+        "confirmed_by": match.judgement.acceptance.value,
+    }
+    if match.edited and match.comparison is not None:
+        fields["edit_summary"] = edit_summary(match.comparison.changed_share, len(match.comparison.regions))
+    elif match.comparison is None:
+        fields["note"] = "The publisher keeps no reference copy, so changes cannot be shown."
+    return fields
+
+
+def edit_summary(share: float, regions: int) -> str:
+    percent = share * 100
+    amount = f"about {percent:.0f}%" if percent >= 1 else "less than 1%"
+    if regions == 1:
+        return f"In one area ({amount} of the picture) it differs from the registered image; the area is highlighted."
+    return f"In {regions} areas ({amount} of the picture) it differs from the registered image; they are highlighted."
+
+
+def changes_of(match: PerceptualMatch) -> Changes | None:
+    comparison: Comparison | None = match.comparison
+    if comparison is None:
+        return None
+    regions = [Region(x=x0, y=y0, width=round(x1 - x0, 4), height=round(y1 - y0, 4))
+               for x0, y0, x1, y1 in comparison.regions] if match.edited else []  # fmt: skip
+    return Changes(compared=comparison.aligned, confirmed=comparison.confirmed, changed_share=comparison.changed_share,
+                   covered_share=comparison.covered_share, regions=regions, correlation=comparison.ncc,
+                   structure=comparison.structure)  # fmt: skip

@@ -1,0 +1,27 @@
+"""What every use case needs from the running service, passed in (never built here): the database, the contract
+the answers name, decoding limits, and (for publishers' paths) how to reach a publisher's key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ledger.adapters.index_feed import IndexFeed
+from ledger.adapters.store.db import Database
+from ledger.core.eip712 import Domain
+from ledger.core.fingerprint import Limits
+
+
+@dataclass(frozen=True)
+class Context:
+    db: Database
+    chain_id: int
+    contract: str
+    limits: Limits = Limits()
+    keys: Callable[[str], bytes] | None = None  # publisher address -> signing key (register)
+    signature_validity_seconds: int = 30 * 24 * 3600
+    index: IndexFeed | None = None  # the perceptual match index (verify uploads); None: exact and pixel lookups only
+
+    @property
+    def domain(self) -> Domain:
+        return Domain(self.chain_id, self.contract)
