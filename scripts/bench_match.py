@@ -491,6 +491,22 @@ def sql_lookup_speed(n: int) -> dict[str, object]:
     return {"records": n, "exact_and_pixel_ms": result}
 
 
+# -- in the wild (issue 9): the copy-detection benchmark's families, chains, screenshots, same scene --------------
+def in_the_wild(split: str, per_photo: int, families: list[str] | None) -> dict[str, object]:
+    """Every case of scripts/matchbench (AugLy families, rotations, deep crops, feed screenshots, combinations,
+    chains, pasted boxes and text, distinct photos and tiles, the stereo pair) through the service's matcher."""
+    from scripts.matchbench import cases as matchcases
+    from scripts.matchbench.adapter import ServiceMatcher
+    from scripts.matchbench.harness import evaluate
+
+    plan = matchcases.build(split, seed=9, per_photo=per_photo, families=families)
+    print(f"  {len(plan)} cases ({split}, {per_photo} per photo and family); pairs {plan.pair_counts()}", flush=True)
+    matcher = ServiceMatcher()
+    report = evaluate(plan, matcher.register, matcher.verify, reset=matcher.reset, keep_rows=False)
+    report["split"], report["per_photo"] = split, per_photo
+    return report
+
+
 # -- output ------------------------------------------------------------------------------------------------------------
 def print_tables(result: dict) -> None:  # type: ignore[type-arg]
     print()
@@ -536,7 +552,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small index sizes (smoke run)")
     parser.add_argument("--sizes", default="1000000,10000000")
     parser.add_argument("--crop-size", type=int, default=1_000_000)
-    parser.add_argument("--skip", default="", help="comma list of parts to skip: robustness,false,speed")
+    parser.add_argument("--skip", default="", help="comma list of parts to skip: robustness,false,speed,wild")
+    parser.add_argument("--wild-split", default="heldout", help="calibration | heldout: which half of the photos the "
+                                                                "in-the-wild cases are made from (thresholds were set on calibration)")
+    parser.add_argument("--wild-per-photo", type=int, default=1, help="cases per photo and family in the wild part")
+    parser.add_argument("--wild-families", default="", help="comma list: only these families (default: all)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "match.json")
     parser.add_argument("--merge", action="store_true", help="update the parts run in an existing --out file")
     args = parser.parse_args()
@@ -565,6 +585,10 @@ def main() -> None:
         print("speed:", flush=True)
         result["speed"] = {"fingerprint": fingerprint_speed(), "sql": sql_lookup_speed(sizes[0]),
                            "search": search_speed(sizes, crop_size)}  # fmt: skip
+    if "wild" not in skip:
+        print("in the wild:", flush=True)
+        families = [f for f in args.wild_families.split(",") if f] or None
+        result["wild"] = in_the_wild(args.wild_split, args.wild_per_photo, families)
     result["seconds"] = round(time.time() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -16,6 +16,7 @@
     copy: "Copy of a registered original",
     edited: "Edited copy of a registered original",
     retracted: "Retracted by its publisher",
+    similar_scene: "Not a copy, but a photograph of the same scene as a registered image",
     unknown: "No registered original found"
   };
 
@@ -24,6 +25,7 @@
     pixels: "identical pixels (file re-saved or metadata removed)",
     pdq: "visually similar (perceptual hash)",
     crop: "part of the registered picture (perceptual hash of a crop)",
+    keypoints: "found by its details (local features and the geometry that maps them)",
     similar: "visually similar (perceptual hash)"
   };
 
@@ -237,6 +239,10 @@
         if (isNonEmptyString(r.reason)) t += " Reason given: “" + r.reason + "”.";
         return t;
       }
+      case "similar_scene":
+        return "This is a different photograph of the same scene (taken from another viewpoint or at another " +
+          "moment) than the registered image named here. It is not a copy and nothing is said about edits; " +
+          "what the registered image's publisher said it shows may help you judge this one.";
       case "unknown": {
         var upTo = isNumber(data.indexed_block) ? " up to block " + data.indexed_block : "";
         return "No image registered" + upTo + " matches this one. It may never have been registered, " +

@@ -1,6 +1,6 @@
-"""``IndexFeed`` keeps one process's in-memory ``MatchIndex`` in step with the mirror: the first load in a
-background thread, then a poll for rows the indexer added. Requests never wait for it (``state().ready`` says
-whether the first load finished)."""
+"""``IndexFeed`` keeps one process's in-memory indexes in step with the mirror (the PDQ ``MatchIndex`` and the wild
+path's descriptor index): the first load in a background thread, then a poll for rows the indexer added. Requests
+never wait for it (``state().ready`` says whether the first load finished)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from ledger.adapters.store.db import Database
 from ledger.adapters.store.matching_data import indexed_after
 from ledger.core.answer import IndexState
 from ledger.core.match_index import MatchIndex
+from ledger.core.matcher import LocalSearch
+from ledger.core.wild.local_features import Features
+from ledger.core.wild.local_index import Candidate, LocalIndex
 
 log = logging.getLogger("ledger.matching")
 
@@ -23,10 +26,46 @@ ROWID_REWIND = 512
 BLOCK_REWIND = 64
 
 
+class SharedLocalIndex:
+    """The descriptor index, searched by request threads while the feed adds to it: one lock around faiss."""
+
+    def __init__(self) -> None:
+        self._index = LocalIndex.flat()
+        self._lock = threading.Lock()
+        self._numbers: dict[str, int] = {}
+        self._contents: list[str] = []
+
+    @property
+    def ntotal(self) -> int:
+        with self._lock:
+            return self._index.ntotal
+
+    def __len__(self) -> int:
+        return len(self._contents)
+
+    def add(self, content_hash: str, features: Features) -> bool:
+        with self._lock:
+            if content_hash in self._numbers or len(features) == 0:
+                return False
+            number = len(self._contents)
+            self._numbers[content_hash] = number
+            self._contents.append(content_hash)
+            self._index.add(number, features.descriptors)
+            return True
+
+    def search(self, descriptors, top_k: int, k: int | None = None) -> list[Candidate]:  # type: ignore[no-untyped-def]
+        with self._lock:
+            return self._index.search(descriptors, top_k=top_k) if k is None else self._index.search(descriptors, top_k, k)
+
+    def content_of(self, number: int) -> str | None:
+        return self._contents[number] if 0 <= number < len(self._contents) else None
+
+
 class IndexFeed:
     def __init__(self, db: Database, poll_seconds: float = MATCH_POLL_SECONDS) -> None:
         self.db = db
         self.index = MatchIndex()
+        self.local = SharedLocalIndex()
         self.poll_seconds = poll_seconds
         self._ready = threading.Event()
         self._stop = threading.Event()
@@ -41,6 +80,9 @@ class IndexFeed:
 
     def state(self) -> IndexState:
         return IndexState(ready=self.ready, images=len(self.index))
+
+    def local_search(self) -> LocalSearch:
+        return LocalSearch(self.local, self.local.content_of)  # type: ignore[arg-type]
 
     def start(self) -> None:
         self._stop.clear()
@@ -75,8 +117,10 @@ class IndexFeed:
                 start = (max(0, self._cursor[0] - BLOCK_REWIND), -1)
             added = 0
             while True:
-                batch, last = indexed_after(self.db, start, LOAD_CHUNK)
+                batch, local, last = indexed_after(self.db, start, LOAD_CHUNK)
                 added += self.index.add_many(batch)
+                for content_hash, data in local:
+                    self.local.add(content_hash, Features.from_bytes(data))
                 if last is not None:
                     self._cursor = max(self._cursor, last)
                     start = last

@@ -18,8 +18,10 @@ app = typer.Typer(help="Media provenance ledger: register images at publication,
                   no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
 publisher_app = typer.Typer(help="Publishers this service registers images for.", no_args_is_help=True)
 db_app = typer.Typer(help="The mirror and outbox database.", no_args_is_help=True)
+index_app = typer.Typer(help="What the matcher keeps about registered pictures.", no_args_is_help=True)
 app.add_typer(publisher_app, name="publisher")
 app.add_typer(db_app, name="db")
+app.add_typer(index_app, name="index")
 
 from ledger.cli.audit import audit_app, reindex  # noqa: E402  (sub-commands live in their own module)
 
@@ -144,6 +146,25 @@ def db_upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> No
     configure_logging()
     open_database(_settings(data_dir=data_dir, database_url=database_url), migrate=True).dispose()
     out.print("database schema is up to date")
+
+
+@index_app.command("local-features")
+def index_local_features(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Compute the local features (wild path) of pictures registered before they were kept, from their reference
+    copies. `provenance up` does this at start; a running API picks them up when restarted."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from ledger.runtime.wiring import open_database
+    from ledger.usecases.backfill import backfill_local_features
+
+    configure_logging()
+    db = open_database(_settings(data_dir=data_dir, database_url=database_url), migrate=True)
+    with Progress(TextColumn("local features"), BarColumn(), MofNCompleteColumn(), console=err) as bar:
+        task = bar.add_task("features", total=None)
+        result = backfill_local_features(db, lambda done, total: bar.update(task, completed=done, total=total))
+    db.dispose()
+    out.print(f"{result.added} registered pictures gained local features; "
+              "pictures registered without a reference copy are found by their whole-picture hashes only.")
 
 
 @app.command()

@@ -5,6 +5,7 @@ and the CLI cannot drift apart. Pure: pydantic models and the core's values, no 
 
 from __future__ import annotations
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from ledger.core.fingerprint import Probe
@@ -37,7 +38,7 @@ class Match(BaseModel):
     """A registered record the reader's image matched, and how. Record fields are absent in ``provenance compare``
     (nothing is registered there); ``registered`` is present only there."""
 
-    match: str = Field(description="exact | pixels | pdq | crop")
+    match: str = Field(description="exact | pixels | pdq | crop | keypoints")
     uid: str | None = None
     publisher: Publisher | None = None
     caption: str | None = None
@@ -65,6 +66,12 @@ class Match(BaseModel):
     transform: str | None = None
     transforms: list[str] = []
     confirmed_by: str | None = Field(None, description="`confirmed` (second stage) or `hash` (distance <= 31)")
+    inliers: int | None = Field(None, description="keypoints that agree with one geometric transform (wild path)")
+    relation: str | None = Field(None, description="`copy`, `edited` or `similar_scene`: what the reader's image is "
+                                                   "to this registered picture")
+    placement: list[list[float]] | None = Field(None, description="where the registered picture lies in the reader's "
+                                                "image (wild path): its corners, top-left first and clockwise, as "
+                                                "shares of the reader's image")
     edit_summary: str | None = None
     note: str | None = None
 
@@ -84,10 +91,11 @@ class Changes(BaseModel):
     compared: bool
     confirmed: bool
     changed_share: float
-    covered_share: float
+    covered_share: float | None
     regions: list[Region]
-    correlation: float
-    structure: float
+    correlation: float | None = Field(None, description="shift-and-scale second stage only")
+    structure: float | None = Field(None, description="shift-and-scale second stage only")
+    aligned_by: str = Field("shift_and_scale", description="`shift_and_scale` or `homography` (keypoints)")
     heatmap_url: str | None = None
 
 
@@ -122,21 +130,39 @@ def query_of(probe: Probe) -> Query:
                  trim=probe.trim.kind if probe.trim else None)  # fmt: skip
 
 
+SIMILAR_SCENE_NOTE = ("A different photograph of the same scene (another viewpoint or moment), not a copy of this "
+                      "registered picture: nothing is claimed about edits.")  # fmt: skip
+
+
 def perceptual_fields(match: PerceptualMatch) -> dict[str, object]:
     """How a perceptual match was made, in the reader's words."""
+    hit, seen = match.hit, match.seen
     fields: dict[str, object] = {
-        "distance": match.hit.distance,
-        "quality": match.hit.quality,
-        "variant": variant_name(match.hit.variant),
+        "distance": hit.distance if hit is not None else None,
+        "quality": hit.quality if hit is not None else None,
+        "variant": variant_name(hit.variant) if hit is not None else None,
         "transform": ", ".join(match.transforms),
         "transforms": list(match.transforms),
         "confirmed_by": match.judgement.acceptance.value,
+        "inliers": seen.inliers if seen is not None else None,
+        "relation": "similar_scene" if match.similar_scene else "edited" if match.edited else "copy",
+        "placement": placement(seen.transform) if seen is not None else None,
     }
-    if match.edited and match.comparison is not None:
-        fields["edit_summary"] = edit_summary(match.comparison.changed_share, len(match.comparison.regions))
-    elif match.comparison is None:
+    if match.similar_scene:
+        fields["note"] = SIMILAR_SCENE_NOTE
+    elif match.edited:
+        regions = seen.regions if seen is not None else match.comparison.regions if match.comparison else ()
+        share = seen.changed_share if seen is not None else match.comparison.changed_share if match.comparison else 0.0
+        fields["edit_summary"] = edit_summary(share, len(regions))
+    elif match.comparison is None and seen is None:
         fields["note"] = "The publisher keeps no reference copy, so changes cannot be shown."
     return fields
+
+
+def placement(transform: np.ndarray) -> list[list[float]]:
+    """The unit square's corners (the registered picture) mapped into the reader's image."""
+    corners = np.array([[0, 0, 1], [1, 0, 1], [1, 1, 1], [0, 1, 1]], dtype=float) @ np.asarray(transform).T
+    return [[round(float(x), 4), round(float(y), 4)] for x, y in corners[:, :2] / corners[:, 2:]]
 
 
 def edit_summary(share: float, regions: int) -> str:
@@ -148,6 +174,12 @@ def edit_summary(share: float, regions: int) -> str:
 
 
 def changes_of(match: PerceptualMatch) -> Changes | None:
+    seen = match.seen
+    if seen is not None:
+        regions = [Region(x=x0, y=y0, width=round(x1 - x0, 4), height=round(y1 - y0, 4))
+                   for x0, y0, x1, y1 in seen.regions] if match.edited else []  # fmt: skip
+        return Changes(compared=seen.relation != "similar_scene", confirmed=True, changed_share=seen.changed_share,
+                       covered_share=seen.covered, regions=regions, aligned_by="homography")  # fmt: skip
     comparison: Comparison | None = match.comparison
     if comparison is None:
         return None

@@ -62,6 +62,9 @@ HASH_SIDE = 512
 # JPEG draft decoding (DCT scaling) keeps at least this many pixels on the short side when only hashes are needed:
 # measured here, a 12 MP photo decodes in 26 ms instead of 248 ms and its hash moves by <= 4 bits (DESIGN.md).
 DRAFT_MIN_SIDE = 512
+# The reader's picture for keypoints (ledger.core.wild): 1280 px keeps a photo that fills 15% of a phone screenshot
+# at ~250 px, where ORB still finds its corners (measured on the feed screenshots of scripts/matchbench).
+DETAIL_SIDE = 1280
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +169,9 @@ class Probe:
     trim: Trim | None = None
     trimmed_pdq: str | None = None
     trimmed_quality: int | None = None
+    # The picture at up to DETAIL_SIDE px: the wild path looks for registered pictures in it (a photo inside a
+    # screenshot is small, so the 512 px hash image would leave it too few keypoints).
+    detail: np.ndarray | None = field(default=None, repr=False)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -420,10 +426,11 @@ def crop(array: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 
 
 # -- the fingerprint and the probe ------------------------------------------------------------------------
-def _analyse(data: bytes, limits: Limits) -> tuple[Fingerprint, np.ndarray]:
+def _analyse(data: bytes, limits: Limits, detail_side: int | None = None) -> tuple[Fingerprint, np.ndarray, np.ndarray | None]:
     image, fmt = decode_image(data, limits)
     rgb = canonical_rgb(image)
     small = hash_image(rgb)
+    detail = hash_image(rgb, detail_side) if detail_side else None
     pdq, quality = pdq_array(small)
     fingerprint = Fingerprint(
         sha256=sha256_hex(data),
@@ -434,7 +441,7 @@ def _analyse(data: bytes, limits: Limits) -> tuple[Fingerprint, np.ndarray]:
         height=rgb.height,
         format=fmt,
     )
-    return fingerprint, small
+    return fingerprint, small, detail
 
 
 def fingerprint_bytes(data: bytes, limits: Limits = Limits()) -> Fingerprint:
@@ -446,17 +453,24 @@ def fingerprint_file(path: str | Path, limits: Limits = Limits()) -> Fingerprint
 
 
 def probe_bytes(data: bytes, limits: Limits = Limits()) -> Probe:
-    """Everything verify needs from a reader's image: the fingerprint plus the trimmed variant's hash."""
-    fingerprint, small = _analyse(data, limits)
+    """Everything verify needs from a reader's image: the fingerprint, the trimmed variant's hash and the picture
+    at up to ``DETAIL_SIDE`` px for keypoints."""
+    fingerprint, small, detail = _analyse(data, limits, DETAIL_SIDE)
+    return probe_from(fingerprint, small, detail)
+
+
+def registration_probe(data: bytes, limits: Limits = Limits()) -> Probe:
+    """What registration needs: the fingerprint and the hash image (no larger copy is kept)."""
+    fingerprint, small, _ = _analyse(data, limits)
     return probe_from(fingerprint, small)
 
 
-def probe_from(fingerprint: Fingerprint, small: np.ndarray) -> Probe:
+def probe_from(fingerprint: Fingerprint, small: np.ndarray, detail: np.ndarray | None = None) -> Probe:
     trim = trim_box(small)
     if trim is None:
-        return Probe(fingerprint, small)
+        return Probe(fingerprint, small, detail=detail)
     pdq, quality = pdq_array(crop(small, trim.box))
-    return Probe(fingerprint, small, trim, pdq, quality)
+    return Probe(fingerprint, small, trim, pdq, quality, detail)
 
 
 def perceptual_bytes(data: bytes, limits: Limits = Limits()) -> tuple[str, int, np.ndarray]:

@@ -1,7 +1,10 @@
 """Perceptual matching end to end, pure: search the index (the fast path, then - only while nothing is accepted -
 the crop path, thirds, screenshot cuts and the nearest hashes), run the second stage against each candidate's
-reference copy, judge, and name the likely transform. The API and ``provenance compare`` both reach it through ``ledger.usecases.verify``; they differ only in
-where reference copies come from (the database, or a file on the command line)."""
+reference copy, judge, and name the likely transform. Then the wild path (``ledger.core.wild``): a second opinion,
+aligned through the estimated homography, on every hash match the second stage called edited (a rotated or skewed
+copy is not an edit; another photograph of the same scene is not a copy), and, when nothing was accepted, a search
+by local features. The API and ``provenance compare`` both reach it through ``ledger.usecases.verify``; they differ
+only in where reference copies come from (the database, or a file on the command line)."""
 
 from __future__ import annotations
 
@@ -21,10 +24,21 @@ from ledger.core.match_index import (
 )
 from ledger.core.reference import Reference
 from ledger.core.second_stage import Comparison, compare
-from ledger.core.verdict import Candidate, Judgement, MatchKind, SecondStage, describe_transforms, judge
+from ledger.core.verdict import (
+    Acceptance,
+    Candidate,
+    Judgement,
+    MatchKind,
+    SecondStage,
+    describe_transforms,
+    judge,
+)
+from ledger.core.wild import search as wild
+from ledger.core.wild.local_features import Features
 
 MAX_CANDIDATES = 4  # second-stage comparisons per step (each ~10-30 ms); the closest hashes first
 EXTENDED_CANDIDATES = 3  # for the confirm-only steps (thirds, 64-96 bits)
+MAX_WILD_MATCHES = 3  # a reader's image rarely holds more than a few registered pictures
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,20 +48,48 @@ class Registered:
 
     reference: Reference | None
     size: tuple[int, int] | None
+    features: Features | None = None  # local features (wild path); None when registered without a reference copy
+
+
+@dataclass(frozen=True, slots=True)
+class LocalSearch:
+    """The wild path's descriptor index and how its image numbers map to content hashes."""
+
+    index: wild.LocalIndex
+    content_of: Callable[[int], str | None]
 
 
 @dataclass(frozen=True, slots=True)
 class PerceptualMatch:
     content_hash: str
     kind: MatchKind
-    hit: Hit
+    hit: Hit | None  # the PDQ hit; None for a match the wild path found
     judgement: Judgement
-    comparison: Comparison | None
+    comparison: Comparison | None  # the shift-and-scale second stage
     transforms: tuple[str, ...]
+    seen: wild.Seen | None = None  # the wild path's verdict through the homography, when it was asked
 
     @property
     def edited(self) -> bool:
         return self.judgement.edited
+
+    @property
+    def similar_scene(self) -> bool:
+        return self.seen is not None and self.seen.relation == "similar_scene"
+
+    @property
+    def heat(self):  # type: ignore[no-untyped-def]
+        """The change map behind an ``edited`` answer (numpy, the reader's frame), else None."""
+        if not self.edited:
+            return None
+        if self.seen is not None:
+            return self.seen.heat
+        return self.comparison.heat if self.comparison is not None else None
+
+    def seen_as(self, seen: wild.Seen) -> PerceptualMatch:
+        """This match, judged again through the homography."""
+        return PerceptualMatch(self.content_hash, self.kind, self.hit, Judgement(self.judgement.acceptance, seen.edited),
+                               self.comparison, seen.words or self.transforms, seen)  # fmt: skip
 
 
 def find_matches(
@@ -56,6 +98,7 @@ def find_matches(
     registered: Callable[[str], Registered],
     max_candidates: int = MAX_CANDIDATES,
     exclude: frozenset[str] = frozenset(),
+    local: LocalSearch | None = None,
 ) -> list[PerceptualMatch]:
     """Accepted perceptual matches, best first (confirmed by the second stage, then by distance).
 
@@ -92,8 +135,57 @@ def find_matches(
     if not accepted:
         far = [h for h in fast_all if h.distance > CANDIDATE_DISTANCE]
         accepted = _evaluate(probe, fresh(far, EXTENDED_CANDIDATES), MatchKind.PDQ, registered, confirm_only=True)
-    accepted.sort(key=lambda m: (m.judgement.acceptance.value != "confirmed", m.hit.distance))
+    if local is not None and probe.detail is not None:
+        accepted = _wild(probe, accepted, registered, local, exclude)
+    accepted.sort(key=_rank)
     return accepted
+
+
+def _rank(match: PerceptualMatch) -> tuple[bool, bool, int, int]:
+    """Copies before similar scenes, confirmed before hash-only, then the closest hash or the most inliers."""
+    return (match.similar_scene, match.judgement.acceptance is not Acceptance.CONFIRMED,
+            match.hit.distance if match.hit is not None else 0, -(match.seen.inliers if match.seen else 0))  # fmt: skip
+
+
+def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[str], Registered], local: LocalSearch,
+          exclude: frozenset[str]) -> list[PerceptualMatch]:  # fmt: skip
+    """The second opinion on hash matches called edited, then, if nothing was accepted, the search by keypoints.
+    The reader's keypoints (~100 ms) are computed only when one of the two is needed."""
+    assert probe.detail is not None
+    query: wild.Query | None = None
+
+    def prepared() -> wild.Query:
+        nonlocal query
+        if query is None:
+            query = wild.prepare(probe.detail)
+        return query
+
+    def look(content_hash: str) -> wild.Seen | None:
+        facts = registered(content_hash)
+        if facts.features is None or facts.reference is None:
+            return None
+        return wild.examine(prepared(), facts.features, facts.reference.image)
+
+    revised = []
+    for match in accepted:
+        second = look(match.content_hash) if match.edited else None
+        revised.append(match.seen_as(second) if second is not None else match)
+    if any(not m.similar_scene for m in revised):
+        return revised
+    found = list(revised)
+    tried = set(exclude) | {m.content_hash for m in revised}  # hash candidates the PDQ steps rejected are tried again
+    for candidate in wild.search(prepared(), local.index):
+        content_hash = local.content_of(candidate.image)
+        if content_hash is None or content_hash in tried:
+            continue
+        tried.add(content_hash)
+        result = look(content_hash)
+        if result is not None:
+            found.append(PerceptualMatch(content_hash, MatchKind.KEYPOINTS, None,
+                                         Judgement(Acceptance.CONFIRMED, result.edited), None, result.words, result))  # fmt: skip
+            if sum(not m.similar_scene for m in found) >= MAX_WILD_MATCHES:
+                break
+    return found
 
 
 def _evaluate(probe: Probe, hits: list[Hit], kind: MatchKind, registered: Callable[[str], Registered],

@@ -45,6 +45,7 @@ class Verdict(StrEnum):
     COPY = "copy"
     EDITED = "edited"
     RETRACTED = "retracted"
+    SIMILAR_SCENE = "similar_scene"  # a different photograph of the same scene: no copy, no edit is claimed
     UNKNOWN = "unknown"
 
 
@@ -53,6 +54,7 @@ class MatchKind(StrEnum):
     PIXELS = "pixels"
     PDQ = "pdq"  # fast path: the whole picture, turned or trimmed
     CROP = "crop"  # crop path: a centre crop or a window of the registered picture
+    KEYPOINTS = "keypoints"  # wild path: local features and a geometric transform (ledger.core.wild)
 
 
 class Acceptance(StrEnum):
@@ -116,9 +118,11 @@ def judge(candidate: Candidate) -> Judgement:
     return Judgement(Acceptance.REJECTED, False)
 
 
-def relation_for(kind: MatchKind | None, edited: bool = False) -> Verdict:
+def relation_for(kind: MatchKind | None, edited: bool = False, similar_scene: bool = False) -> Verdict:
     if kind is None:
         return Verdict.UNKNOWN
+    if similar_scene:
+        return Verdict.SIMILAR_SCENE
     if kind is MatchKind.EXACT:
         return Verdict.ORIGINAL
     if kind is MatchKind.PIXELS:
@@ -134,10 +138,12 @@ def is_retracted(records: Sequence[RecordFacts]) -> bool:
     return origin.retracted or all(r.retracted for r in records)
 
 
-def decide_verdict(kind: MatchKind | None, records: Sequence[RecordFacts] = (), edited: bool = False) -> Decision:
-    """``kind``: the deciding tier (None: nothing matched); ``records``: the primary content's registrations."""
-    relation = relation_for(kind, edited)
-    if relation is not Verdict.UNKNOWN and is_retracted(records):
+def decide_verdict(kind: MatchKind | None, records: Sequence[RecordFacts] = (), edited: bool = False,
+                   similar_scene: bool = False) -> Decision:  # fmt: skip
+    """``kind``: the deciding tier (None: nothing matched); ``records``: the primary content's registrations.
+    A similar scene is never ``retracted``: the reader holds another photograph, not the retracted one."""
+    relation = relation_for(kind, edited, similar_scene)
+    if relation not in (Verdict.UNKNOWN, Verdict.SIMILAR_SCENE) and is_retracted(records):
         return Decision(Verdict.RETRACTED, relation)
     return Decision(relation, relation)
 

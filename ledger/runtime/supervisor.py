@@ -19,6 +19,7 @@ from ledger.adapters.chain.node import AnvilNode
 from ledger.config import Settings, ensure_password_file
 from ledger.runtime.signals import stop_on_signals
 from ledger.runtime.wiring import open_database
+from ledger.usecases.backfill import backfill_local_features
 
 log = logging.getLogger("ledger.up")
 
@@ -79,6 +80,9 @@ def prepare(settings: Settings, redeploy: bool = False) -> tuple[AnvilNode | Non
         if password_file:
             log.info("keystore password for local use: %s (set PROVENANCE_KEYSTORE_PASSWORD to use your own)", password_file)
     db = open_database(settings, migrate=True)
+    added = backfill_local_features(db).added  # pictures registered before the wild path: from their reference copies
+    if added:
+        log.info("%d registered pictures gained local features (wild path)", added)
     log.info("database ready: %s", _redact(settings.resolved_database_url()))
     db.dispose()
     node = None

@@ -14,11 +14,12 @@ from ledger.adapters.store.db import Database
 from ledger.adapters.store.matching_data import keep_matching_data
 from ledger.adapters.store.outbox import OutboxStatus
 from ledger.core.eip712 import Domain, sign_registration
-from ledger.core.fingerprint import Fingerprint, Probe, probe_bytes
+from ledger.core.fingerprint import Fingerprint, Probe, registration_probe
 from ledger.core.manifest import Manifest, build_manifest
 from ledger.core.match_index import IndexedHash, index_variants, pack_variants
 from ledger.core.records import Registration, record_uid
 from ledger.core.reference import ReferenceCopy, make_reference
+from ledger.core.wild.local_features import extract_register as register_features
 from ledger.errors import AlreadyRegistered
 from ledger.usecases.context import Context
 
@@ -30,13 +31,19 @@ class MatchingData:
 
     variants: list[IndexedHash]
     reference: ReferenceCopy | None
+    features: bytes | None = None  # local features for the wild path, kept with the reference copy
 
     @classmethod
     def from_probe(cls, probe: Probe, keep_reference: bool = True) -> MatchingData:
-        """Hash variants for the match index (~160 ms: 84 PDQ hashes) and the reference copy unless opted out."""
+        """Hash variants for the match index, and the reference copy and local features unless opted out (without
+        the reference copy the wild path cannot tell a copy from another photograph of the scene, so its features
+        would be of no use)."""
         fp = probe.fingerprint
-        reference = make_reference(probe.image, fp.width, fp.height) if keep_reference else None
-        return cls(index_variants(probe.image), reference)
+        if not keep_reference:
+            return cls(index_variants(probe.image), None)
+        reference = make_reference(probe.image, fp.width, fp.height)
+        features = register_features(probe.image).to_bytes()
+        return cls(index_variants(probe.image), reference, features)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +67,7 @@ class RegistrationRequest:
 def register(ctx: Context, publisher: str, data: bytes, request: RegistrationRequest) -> Accepted:
     """Fingerprint the file, keep its matching data, build and sign the manifest's registration, queue it."""
     assert ctx.keys is not None, "registering needs the publishers' keys"
-    probe = probe_bytes(data, ctx.limits)
+    probe = registration_probe(data, ctx.limits)
     matching = MatchingData.from_probe(probe, request.keep_reference)
     manifest = build_manifest(publisher, probe.fingerprint, request.caption, request.credit, request.published_url,
                               request.taken_at)  # fmt: skip
@@ -95,5 +102,6 @@ def accept(
         outbox.add_registration(session, uid, publisher, registration, fingerprint.pdq_quality, domain.chain_id,
                                 domain.verifying_contract, nonce, deadline, signature, manifest.canonical_bytes())  # fmt: skip
         if matching is not None:
-            keep_matching_data(session, fingerprint, pack_variants(matching.variants), matching.reference)
+            keep_matching_data(session, fingerprint, pack_variants(matching.variants), matching.reference,
+                               matching.features)  # fmt: skip
     return Accepted(fingerprint.sha256, uid, OutboxStatus.PENDING)

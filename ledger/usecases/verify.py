@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger.adapters.index_feed import SharedLocalIndex
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.matching_data import registered
 from ledger.adapters.store.models import RecordRow
@@ -24,14 +25,16 @@ from ledger.core.answer import (
     perceptual_fields,
     query_of,
 )
-from ledger.core.fingerprint import Limits, probe_bytes
-from ledger.core.match_index import MatchIndex, index_variants
-from ledger.core.matcher import PerceptualMatch, Registered, find_matches
-from ledger.core.reference import load_reference, make_reference
+from ledger.core.fingerprint import Limits, probe_bytes, registration_probe
+from ledger.core.match_index import MatchIndex
+from ledger.core.matcher import LocalSearch, PerceptualMatch, Registered, find_matches
+from ledger.core.reference import load_reference
 from ledger.core.second_stage import heatmap_png
 from ledger.core.types import parse_hash32
 from ledger.core.verdict import MatchKind, RecordFacts, decide_verdict
+from ledger.core.wild.local_features import Features
 from ledger.usecases.context import Context
+from ledger.usecases.register import MatchingData
 
 HEATMAP_LONG_SIDE = 512  # the PNG's long side; the page stretches it over the reader's image
 
@@ -135,7 +138,8 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
         else:
             found: list[tuple[PerceptualMatch, list[RecordRow]]] = []
             if ctx.index is not None:
-                for match in find_matches(probe, ctx.index.index, lambda content: registered(session, content)):
+                lookups = lambda content: registered(session, content)  # noqa: E731
+                for match in find_matches(probe, ctx.index.index, lookups, local=ctx.index.local_search()):
                     records = repo.records_by_content_hash(session, match.content_hash)
                     if records:  # a reorg may have removed what the index still holds
                         found.append((match, records))
@@ -143,15 +147,14 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
                 decision = decide_verdict(None)
             else:
                 primary, primary_rows = found[0]
-                decision = decide_verdict(primary.kind, _facts(primary_rows), primary.edited)
+                decision = decide_verdict(primary.kind, _facts(primary_rows), primary.edited, primary.similar_scene)
                 answer["matches"] = [
                     describe_record(session, row, match.kind, ctx.chain_id, ctx.contract).model_copy(
                         update=perceptual_fields(match))
                     for match, records in found for row in records
                 ]  # fmt: skip
                 answer["changes"] = changes_of(primary)
-                if primary.edited and primary.comparison is not None:
-                    heat = primary.comparison.heat
+                heat = primary.heat
     verification = Verification(verdict=decision.verdict.value, relation=decision.relation.value, **answer)
     return Verified(verification, _heatmap(heat, fingerprint.width, fingerprint.height), heat)
 
@@ -163,41 +166,65 @@ def _heatmap(heat: Any, width: int, height: int) -> bytes | None:
     return heatmap_png(heat, (max(1, round(width * scale)), max(1, round(height * scale))))
 
 
+class InMemoryRegistry:
+    """Registered pictures held in memory, matched by the same steps as the service: what ``provenance compare``
+    and the matching benchmark use (no chain, no database). Registration keeps what the service keeps."""
+
+    def __init__(self, limits: Limits = Limits()) -> None:
+        self.limits = limits
+        self.index = MatchIndex()
+        self.local = SharedLocalIndex()
+        self.facts: dict[str, Registered] = {}
+        self.fingerprints: dict[str, Query] = {}
+        self.by_pixels: dict[str, str] = {}
+
+    def register(self, data: bytes, keep_reference: bool = True) -> str:
+        probe = registration_probe(data, self.limits)
+        fp = probe.fingerprint
+        matching = MatchingData.from_probe(probe, keep_reference)
+        self.index.add(fp.sha256, fp.pdq, fp.pdq_quality, matching.variants)
+        reference = features = None
+        if matching.reference is not None and matching.features is not None:
+            reference = load_reference(fp.sha256, matching.reference.data, fp.width, fp.height)
+            features = Features.from_bytes(matching.features)
+            self.local.add(fp.sha256, features)
+        self.facts[fp.sha256] = Registered(reference, (fp.width, fp.height), features)
+        self.fingerprints[fp.sha256] = Query(**fp.as_dict())
+        self.by_pixels.setdefault(fp.pixel_sha256, fp.sha256)
+        return fp.sha256
+
+    def verify(self, data: bytes) -> tuple[Verified, str | None]:
+        """The answer for ``data`` and the content hash of the registered picture it names (None: none)."""
+        probe = probe_bytes(data, self.limits)
+        fp = probe.fingerprint
+        kind: MatchKind | None = None
+        named: str | None = None
+        matches: list[Match] = []
+        changes = heat = None
+        edited = similar_scene = False
+        if fp.sha256 in self.facts:
+            kind, named = MatchKind.EXACT, fp.sha256
+        elif fp.pixel_sha256 in self.by_pixels:
+            kind, named = MatchKind.PIXELS, self.by_pixels[fp.pixel_sha256]
+        else:
+            found = find_matches(probe, self.index, self.facts.__getitem__, local=LocalSearch(self.local, self.local.content_of))  # type: ignore[arg-type]
+            if found:
+                best = found[0]
+                kind, named, edited, similar_scene = best.kind, best.content_hash, best.edited, best.similar_scene
+                matches = [Match(match=kind.value, registered=self.fingerprints[best.content_hash], **perceptual_fields(best))]
+                changes = changes_of(best)
+                heat = best.heat
+        if kind is not None and not matches:
+            matches = [Match(match=kind.value, registered=self.fingerprints[named])]  # type: ignore[index]
+        decision = decide_verdict(kind, [RecordFacts((0, 0), False)], edited, similar_scene)
+        answer = Verification(verdict=decision.verdict.value, relation=decision.relation.value, query=query_of(probe),
+                              matches=matches, changes=changes)  # fmt: skip
+        return Verified(answer, _heatmap(heat, fp.width, fp.height), heat), named
+
+
 def compare_offline(original: bytes, copy: bytes, keep_reference: bool = True, limits: Limits = Limits()) -> Verified:
     """The verdict the API would give for ``copy`` if ``original`` were registered (and mirrored) alone: no chain,
     no database."""
-    registered_probe = probe_bytes(original, limits)
-    fp = registered_probe.fingerprint
-    index = MatchIndex()
-    index.add(fp.sha256, fp.pdq, fp.pdq_quality, index_variants(registered_probe.image))
-    reference = None
-    if keep_reference:
-        stored = make_reference(registered_probe.image, fp.width, fp.height)
-        reference = load_reference(fp.sha256, stored.data, fp.width, fp.height)
-    facts = Registered(reference, (fp.width, fp.height))
-    registration = Query(**fp.as_dict())
-
-    probe = probe_bytes(copy, limits)
-    kind: MatchKind | None = None
-    matches: list[Match] = []
-    changes = None
-    heat = None
-    edited = False
-    if probe.fingerprint.sha256 == fp.sha256:
-        kind = MatchKind.EXACT
-    elif probe.fingerprint.pixel_sha256 == fp.pixel_sha256:
-        kind = MatchKind.PIXELS
-    else:
-        found = find_matches(probe, index, lambda _content: facts)
-        if found:
-            best = found[0]
-            kind, edited = best.kind, best.edited
-            matches = [Match(match=kind.value, registered=registration, **perceptual_fields(best))]
-            changes = changes_of(best)
-            heat = best.comparison.heat if edited and best.comparison is not None else None
-    if kind is not None and not matches:
-        matches = [Match(match=kind.value, registered=registration)]
-    decision = decide_verdict(kind, [RecordFacts((0, 0), False)], edited)
-    answer = Verification(verdict=decision.verdict.value, relation=decision.relation.value, query=query_of(probe),
-                          matches=matches, changes=changes)  # fmt: skip
-    return Verified(answer, _heatmap(heat, probe.fingerprint.width, probe.fingerprint.height), heat)
+    registry = InMemoryRegistry(limits)
+    registry.register(original, keep_reference)
+    return registry.verify(copy)[0]

@@ -4,24 +4,29 @@ order, and a registered picture's reference copy."""
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from ledger.adapters.store.db import Database
-from ledger.adapters.store.models import MatchFingerprintRow, RecordRow, ReferenceCopyRow
+from ledger.adapters.store.models import LocalFeatureRow, MatchFingerprintRow, RecordRow, ReferenceCopyRow
 from ledger.adapters.store.repository import utcnow
 from ledger.core.fingerprint import Fingerprint
 from ledger.core.match_index import VARIANT_SCHEME, unpack_variants
 from ledger.core.matcher import Registered
 from ledger.core.reference import ReferenceCopy, load_reference
+from ledger.core.wild.local_features import Features
+from ledger.core.wild.stored import FEATURE_SCHEME, feature_count
 
 IndexRow = tuple[str, str, int | None, np.ndarray | None]  # content hash, PDQ, quality, variants
+LocalRow = tuple[str, bytes]  # content hash, local features (Features.to_bytes)
 
 
-def indexed_after(db: Database, start: tuple[int, int], limit: int) -> tuple[list[IndexRow], tuple[int, int] | None]:
-    """Records after ``start`` with their matching data, and the position of the last one. Positions are
-    (rowid, 0) on SQLite and (block number, log index) elsewhere."""
-    columns = (RecordRow.content_hash, RecordRow.pdq_hash, MatchFingerprintRow.pdq_quality, MatchFingerprintRow.variants)
+def indexed_after(db: Database, start: tuple[int, int], limit: int
+                  ) -> tuple[list[IndexRow], list[LocalRow], tuple[int, int] | None]:  # fmt: skip
+    """Records after ``start`` with their matching data (hashes, and local features where kept), and the position
+    of the last one. Positions are (rowid, 0) on SQLite and (block number, log index) elsewhere."""
+    columns = (RecordRow.content_hash, RecordRow.pdq_hash, MatchFingerprintRow.pdq_quality, MatchFingerprintRow.variants,
+               LocalFeatureRow.data)  # fmt: skip
     if db.is_sqlite:
         query = select(*columns, text("records.rowid"), RecordRow.log_index).where(text("records.rowid > :start"))
         query = query.order_by(text("records.rowid")).params(start=start[0])
@@ -31,13 +36,15 @@ def indexed_after(db: Database, start: tuple[int, int], limit: int) -> tuple[lis
         query = select(*columns, RecordRow.block_number, RecordRow.log_index).where(after)
         query = query.order_by(RecordRow.block_number, RecordRow.log_index)
     query = query.outerjoin(MatchFingerprintRow, MatchFingerprintRow.content_hash == RecordRow.content_hash)
+    query = query.outerjoin(LocalFeatureRow, LocalFeatureRow.content_hash == RecordRow.content_hash)
     with db.read() as session:
         rows = session.execute(query.limit(limit)).all()
     if not rows:
-        return [], None
-    batch = [(c, p, q, unpack_variants(v) if v else None) for c, p, q, v, _, _ in rows]
+        return [], [], None
+    batch = [(c, p, q, unpack_variants(v) if v else None) for c, p, q, v, _, _, _ in rows]
+    local = [(c, f) for c, _, _, _, f, _, _ in rows if f is not None]
     last = rows[-1]
-    return batch, ((int(last[4]), 0) if db.is_sqlite else (int(last[4]), int(last[5])))
+    return batch, local, ((int(last[5]), 0) if db.is_sqlite else (int(last[5]), int(last[6])))
 
 
 def registered(session: Session, content_hash: str) -> Registered:
@@ -45,12 +52,15 @@ def registered(session: Session, content_hash: str) -> Registered:
     copy = session.get(ReferenceCopyRow, content_hash)
     if copy is not None:
         reference = load_reference(content_hash, copy.data, copy.source_width, copy.source_height)
-        return Registered(reference, (copy.source_width, copy.source_height))
+        local = session.get(LocalFeatureRow, content_hash)
+        features = Features.from_bytes(local.data) if local is not None else None
+        return Registered(reference, (copy.source_width, copy.source_height), features)
     fingerprints = session.get(MatchFingerprintRow, content_hash)
     return Registered(None, (fingerprints.width, fingerprints.height) if fingerprints else None)
 
 
-def keep_matching_data(session: Session, fingerprint: Fingerprint, variants: bytes, copy: ReferenceCopy | None) -> None:
+def keep_matching_data(session: Session, fingerprint: Fingerprint, variants: bytes, copy: ReferenceCopy | None,
+                       features: bytes | None = None) -> None:  # fmt: skip
     """Same content registered twice (two publishers): the first rows stay; a reference copy is added if missing."""
     now = utcnow()
     if session.get(MatchFingerprintRow, fingerprint.sha256) is None:
@@ -61,3 +71,41 @@ def keep_matching_data(session: Session, fingerprint: Fingerprint, variants: byt
         session.add(ReferenceCopyRow(content_hash=fingerprint.sha256, media_type=copy.media_type, width=copy.width,
                                      height=copy.height, source_width=copy.source_width,
                                      source_height=copy.source_height, data=copy.data, created_at=now))  # fmt: skip
+    if features is not None:
+        add_local_features(session, fingerprint.sha256, features)
+
+
+def add_local_features(session: Session, content_hash: str, features: bytes) -> None:
+    if session.get(LocalFeatureRow, content_hash) is None:
+        session.add(LocalFeatureRow(content_hash=content_hash, scheme=FEATURE_SCHEME, count=feature_count(features),
+                                    data=features, created_at=utcnow()))  # fmt: skip
+
+
+def references_without_features(db: Database, limit: int) -> list[tuple[str, bytes]]:
+    """Reference copies of pictures registered before local features were kept (content hash, encoded copy)."""
+    query = (
+        select(ReferenceCopyRow.content_hash, ReferenceCopyRow.data)
+        .outerjoin(LocalFeatureRow, LocalFeatureRow.content_hash == ReferenceCopyRow.content_hash)
+        .where(LocalFeatureRow.content_hash.is_(None))
+        .order_by(ReferenceCopyRow.content_hash)
+        .limit(limit)
+    )
+    with db.read() as session:
+        return [(c, d) for c, d in session.execute(query).all()]
+
+
+def count_references_without_features(db: Database) -> int:
+    query = (
+        select(func.count())
+        .select_from(ReferenceCopyRow)
+        .outerjoin(LocalFeatureRow, LocalFeatureRow.content_hash == ReferenceCopyRow.content_hash)
+        .where(LocalFeatureRow.content_hash.is_(None))
+    )
+    with db.read() as session:
+        return int(session.scalar(query) or 0)
+
+
+def keep_local_features(db: Database, items: list[tuple[str, bytes]]) -> None:
+    with db.write() as session:
+        for content_hash, features in items:
+            add_local_features(session, content_hash, features)

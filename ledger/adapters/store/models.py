@@ -225,3 +225,17 @@ class ReferenceCopyRow(Base):
     source_height: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LocalFeatureRow(Base):
+    """Keypoints and binary descriptors of a registered picture (``ledger.core.local_features``): the wild path's
+    index holds the descriptors; the keypoints are read from here for the candidates it verifies. Computed at
+    registration, or afterwards from the reference copy (``provenance index local-features``)."""
+
+    __tablename__ = "local_features"
+
+    content_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    scheme: Mapped[int] = mapped_column(Integer)  # layout of `data` (ledger.core.local_features.FEATURE_SCHEME)
+    count: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,199 @@
+"""Local features for the wild path: ORB binary descriptors (32 B each) with keypoint geometry.
+
+Why ORB: binary 32-byte descriptors fit the index budget (200 x 32 B = 6.4 KB per registered image; with faiss'
+int64 ids 200 x 40 B = 8,000 B) and cost ~3-5 ms at 512 px on one core, while SIFT costs ~4x the time and 4x-16x
+the bytes (see NOTES.md, "features").
+
+Registration works on the hash image (the canonical picture box-reduced to 512 px on its long side, which the
+registration pipeline already computes for PDQ and the reference copy), so the added cost is the ORB call only.
+Keypoints are chosen for spread, not only strength: the strongest ORB responses cluster on one textured object,
+and a crop or a screenshot viewport that cuts that object away would leave nothing. We keep the best keypoints per
+cell of a 4x4 grid first, then fill by response.
+
+Queries are extracted at a larger size (up to QUERY_SIDE on the long side) with many more keypoints, because in a
+feed screenshot the registered photo covers only 15-40 % of the query, and a mirrored copy of the query keypoints
+(ORB is not flip invariant) is extracted from the mirrored image.
+
+Pure: numpy + cv2. Coordinates are normalised to [0, 1] of the image's width/height.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+REGISTER_SIDE = 512  # the hash image's long side; the reference copy has the same size
+REGISTER_KEEP = 200  # descriptors stored per image (index budget: 200 x (32 B code + 8 B id) = 8,000 B)
+REGISTER_CANDIDATES = 600  # ORB keypoints detected before the spread selection (1200: 2x the time, no gain)
+SPREAD_GRID = 4  # 4x4 cells: each cell first gets up to REGISTER_KEEP / 16 / 2 of its strongest keypoints
+QUERY_SIDE = 1280  # queries up to 1 MP-ish are used at (nearly) full resolution: a small photo inside a screenshot
+QUERY_KEEP = 5000  # query keypoints per orientation: feed/web screenshots spend thousands on UI text (2500 lost 12/33 AugLy screenshots)
+QUERY_MIN_SIDE = 640  # smaller queries are enlarged first: ORB's pyramid only goes down, tiny copies then still match
+ORB_LEVELS = 8
+ORB_SCALE = 1.25  # 1.25^7 = 4.8x scale range within one pyramid
+ORB_FAST = 12  # FAST threshold; lower finds more corners on soft/JPEG'd pictures
+DESCRIPTOR_BYTES = 32
+
+_RECORD = struct.Struct("<HH")  # version, count
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """An image's local features. ``xy`` normalised to [0, 1] (x / width, y / height) of the image it came from."""
+
+    descriptors: np.ndarray = field(repr=False)  # (n, 32) uint8
+    xy: np.ndarray = field(repr=False)  # (n, 2) float32, normalised
+    size: np.ndarray = field(repr=False)  # (n,) float32, keypoint diameter / long side
+    angle: np.ndarray = field(repr=False)  # (n,) float32 degrees
+    width: int  # pixel size of the image the features were extracted from
+    height: int
+
+    def __len__(self) -> int:
+        return int(self.descriptors.shape[0])
+
+    def pixels(self) -> np.ndarray:
+        """Keypoint coordinates in pixels of the extraction frame."""
+        return self.xy * np.array([self.width, self.height], np.float32)
+
+    # Storage: descriptors go to the index AND the side table; geometry only to the side table.
+    # Layout: header (version, n, width, height) + n*32 B descriptors + n*2 float16 xy + n float16 size + n uint8 angle.
+    def to_bytes(self) -> bytes:
+        n = len(self)
+        head = struct.pack("<HHHH", 1, n, self.width, self.height)
+        ang = np.round(self.angle / 360.0 * 255.0).astype(np.uint8)
+        return b"".join((head, self.descriptors.astype(np.uint8).tobytes(), self.xy.astype(np.float16).tobytes(),
+                         self.size.astype(np.float16).tobytes(), ang.tobytes()))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Features:
+        version, n, width, height = struct.unpack_from("<HHHH", data, 0)
+        if version != 1:
+            raise ValueError(f"unknown features version {version}")
+        o = 8
+        desc = np.frombuffer(data, np.uint8, n * 32, o).reshape(n, 32)
+        o += n * 32
+        xy = np.frombuffer(data, np.float16, n * 2, o).reshape(n, 2).astype(np.float32)
+        o += n * 4
+        size = np.frombuffer(data, np.float16, n, o).astype(np.float32)
+        o += n * 2
+        angle = np.frombuffer(data, np.uint8, n, o).astype(np.float32) * (360.0 / 255.0)
+        return cls(desc.copy(), xy, size, angle, width, height)
+
+
+def to_gray(rgb: np.ndarray) -> np.ndarray:
+    if rgb.ndim == 2:
+        return rgb
+    return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+
+
+def reduce_to(gray: np.ndarray, side: int, min_side: int = 0) -> np.ndarray:
+    """Area-reduce so the long side is at most ``side``; enlarge (linear) if it is below ``min_side``."""
+    h, w = gray.shape[:2]
+    scale = side / max(h, w)
+    if max(h, w) < min_side:
+        scale = min_side / max(h, w)
+        return cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_LINEAR)
+    if scale >= 1:
+        return gray
+    return cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
+def _orb(n: int, edge: int = 19) -> cv2.ORB:
+    return cv2.ORB_create(nfeatures=n, scaleFactor=ORB_SCALE, nlevels=ORB_LEVELS, edgeThreshold=edge,
+                          patchSize=31, fastThreshold=ORB_FAST)
+
+
+def _detect(gray: np.ndarray, n: int) -> tuple[list, np.ndarray | None]:
+    kps, desc = _orb(n).detectAndCompute(gray, None)
+    if desc is None or len(kps) == 0:
+        return [], None
+    return list(kps), desc
+
+
+def _spread_select(kps: list, shape: tuple[int, int], keep: int) -> np.ndarray:
+    """Indices of ``keep`` keypoints: first the strongest per grid cell (half the budget), then by response."""
+    if len(kps) <= keep:
+        return np.arange(len(kps))
+    h, w = shape
+    pts = np.array([k.pt for k in kps], np.float32)
+    resp = np.array([k.response for k in kps], np.float32)
+    cell = (np.minimum(pts[:, 1] * SPREAD_GRID / h, SPREAD_GRID - 1).astype(int) * SPREAD_GRID
+            + np.minimum(pts[:, 0] * SPREAD_GRID / w, SPREAD_GRID - 1).astype(int))
+    order = np.argsort(-resp, kind="stable")
+    per_cell = max(1, keep // (SPREAD_GRID * SPREAD_GRID) // 2)
+    c = cell[order]
+    # rank of each keypoint within its cell (order is by response): stable sort by cell keeps response order
+    by_cell = np.argsort(c, kind="stable")
+    starts = np.searchsorted(c[by_cell], np.arange(SPREAD_GRID * SPREAD_GRID))
+    rank = np.empty(len(c), int)
+    rank[by_cell] = np.arange(len(c)) - starts[c[by_cell]]
+    chosen = np.zeros(len(kps), bool)
+    chosen[order[rank < per_cell]] = True
+    rest = order[~chosen[order]]
+    chosen[rest[: keep - int(chosen.sum())]] = True
+    sel = np.nonzero(chosen)[0]
+    return sel[np.argsort(-resp[sel], kind="stable")]
+
+
+def spread_indices(f: Features, keep: int) -> np.ndarray:
+    """Spread selection on stored features (response order = storage order, strongest first)."""
+    n = len(f)
+    if n <= keep:
+        return np.arange(n)
+
+    class _K:  # minimal keypoint stand-in for _spread_select
+        __slots__ = ("pt", "response")
+
+        def __init__(self, pt, response):  # noqa: ANN001
+            self.pt, self.response = pt, response
+
+    px = f.xy * np.array([f.width, f.height], np.float32)
+    kps = [_K((float(x), float(y)), float(n - i)) for i, (x, y) in enumerate(px)]
+    return np.sort(_spread_select(kps, (f.height, f.width), keep))
+
+
+def _pack(kps: list, desc: np.ndarray, sel: np.ndarray, shape: tuple[int, int]) -> Features:
+    h, w = shape
+    if len(sel) == 0:
+        return empty_features(w, h)
+    pts = np.array([kps[i].pt for i in sel], np.float32)
+    xy = pts / np.array([w, h], np.float32)
+    size = np.array([kps[i].size for i in sel], np.float32) / max(h, w)
+    angle = np.array([kps[i].angle for i in sel], np.float32)
+    return Features(np.ascontiguousarray(desc[sel]), xy, size, angle, w, h)
+
+
+def empty_features(width: int = 1, height: int = 1) -> Features:
+    z = np.zeros
+    return Features(z((0, 32), np.uint8), z((0, 2), np.float32), z(0, np.float32), z(0, np.float32), width, height)
+
+
+def _by_response(kps: list) -> np.ndarray:
+    return np.argsort(-np.array([k.response for k in kps], np.float32), kind="stable")
+
+
+def extract_register(rgb: np.ndarray, keep: int = REGISTER_KEEP) -> Features:
+    """Features stored for a registered picture: ``keep`` spread ORB keypoints of the 512 px hash image."""
+    gray = reduce_to(to_gray(rgb), REGISTER_SIDE)
+    kps, desc = _detect(gray, REGISTER_CANDIDATES)
+    if desc is None:
+        return empty_features(gray.shape[1], gray.shape[0])
+    return _pack(kps, desc, _spread_select(kps, gray.shape, keep), gray.shape)
+
+
+def extract_query(rgb: np.ndarray, side: int = QUERY_SIDE, keep: int = QUERY_KEEP, mirrored: bool = True
+                  ) -> tuple[Features, Features | None]:
+    """Features of a reader's image at up to ``side`` px, and of its horizontal mirror (coordinates are given in
+    the MIRRORED frame; ``unmirror_x`` maps them back)."""
+    gray = reduce_to(to_gray(rgb), side, QUERY_MIN_SIDE)
+    kps, desc = _detect(gray, keep)
+    plain = _pack(kps, desc, _by_response(kps), gray.shape) if desc is not None else empty_features(gray.shape[1], gray.shape[0])
+    if not mirrored:
+        return plain, None
+    flipped = np.ascontiguousarray(gray[:, ::-1])
+    kps, desc = _detect(flipped, keep)
+    mirror = _pack(kps, desc, _by_response(kps), gray.shape) if desc is not None else empty_features(gray.shape[1], gray.shape[0])
+    return plain, mirror

@@ -1,0 +1,129 @@
+"""Retrieval for the wild path: a faiss binary index over every registered image's ORB descriptors; each query
+descriptor's nearest neighbours vote for their images; the top-K images go on to geometric verification.
+
+Why: a copy shares tens of near-identical descriptors (hamming <= ~50 of 256 bits) with its original, a distinct
+picture only a few chance neighbours. Votes are weighted by closeness and each query descriptor gives at most one
+vote per image (so repeated texture does not stuff the ballot). Ids are image_number * ID_STRIDE + descriptor
+number, so the side table (descriptor geometry) needs no extra id map.
+
+Index choice by size (measured in NOTES.md):
+- < 20,000 images: IndexBinaryFlat (exact; 32 B per descriptor, 6.4 KB per image, no ids stored).
+- larger: IndexBinaryIVF with an HNSW coarse quantizer over centroids sampled from the data (binary k-means on one
+  core is too slow and gains little for ORB), nprobe small; 32 B code + 8 B id = 40 B per descriptor = 8,000 B per
+  image at 200 descriptors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+
+ID_STRIDE = 256  # ids: image_number * 256 + descriptor number (<= 200 descriptors per image)
+K_NEIGHBOURS = 4  # neighbours per query descriptor
+VOTE_MAX_HAMMING = 64  # a neighbour farther than this does not vote (copies: median ~30-40 bits)
+TOP_K = 12  # candidates passed to geometric verification
+FLAT_LIMIT = 20_000  # images; above this an IVF index
+NPROBE = 6
+
+
+VOTE_DESCRIPTORS = 1500  # query descriptors per orientation used for voting (spread-selected); all go to verification
+
+
+def vote_descriptors(plain, mirror) -> np.ndarray:  # noqa: ANN001
+    """The query descriptors that vote: up to VOTE_DESCRIPTORS per orientation, spread over the image (the
+    strongest ORB responses sit on UI text in screenshots)."""
+    from ledger.core.wild.local_features import spread_indices
+
+    parts = []
+    for f in (plain, mirror):
+        if f is None or len(f) == 0:
+            continue
+        parts.append(f.descriptors[spread_indices(f, VOTE_DESCRIPTORS)])
+    return np.concatenate(parts) if parts else np.zeros((0, 32), np.uint8)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    image: int  # image number (the caller maps it to a content hash)
+    votes: float
+
+
+class LocalIndex:
+    """Binary descriptor index with per-image voting. ``add`` takes the image number and its (n, 32) descriptors."""
+
+    def __init__(self, index: faiss.IndexBinary) -> None:
+        self.index = index
+        self._quantizer = None
+
+    @classmethod
+    def flat(cls) -> LocalIndex:
+        return cls(faiss.IndexBinaryIDMap2(faiss.IndexBinaryFlat(256)))
+
+    @classmethod
+    def ivf(cls, training: np.ndarray, nlist: int, seed: int = 0) -> LocalIndex:
+        """IVF whose centroids are ``nlist`` descriptors sampled from ``training`` (no k-means), found via HNSW."""
+        rng = np.random.default_rng(seed)
+        cent = training[rng.choice(len(training), nlist, replace=False)]
+        quantizer = faiss.IndexBinaryHNSW(256, 16)
+        quantizer.hnsw.efSearch = 32
+        quantizer.add(cent)
+        ivf = faiss.IndexBinaryIVF(quantizer, 256, nlist)
+        ivf.is_trained = True
+        ivf.nprobe = NPROBE
+        out = cls(ivf)
+        out._quantizer = quantizer  # keep the quantizer alive (faiss does not own it)
+        return out
+
+    def quantizer_assign(self, descriptors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest IVF list of each descriptor (distances, list numbers)."""
+        D, I = self.index.quantizer.search(np.ascontiguousarray(descriptors, dtype=np.uint8), 1)
+        return D[:, 0], I[:, 0]
+
+    def add_precomputed(self, images: np.ndarray, descriptors: np.ndarray, numbers: np.ndarray, lists: np.ndarray) -> None:
+        """Add with known IVF lists (benchmark filling only)."""
+        ids = images.astype(np.int64) * ID_STRIDE + numbers.astype(np.int64)
+        x = np.ascontiguousarray(descriptors, dtype=np.uint8)
+        self.index.add_core(len(x), faiss.swig_ptr(x), faiss.swig_ptr(ids), faiss.swig_ptr(np.ascontiguousarray(lists, dtype=np.int64)))
+
+    def set_nprobe(self, nprobe: int) -> None:
+        self.index.nprobe = nprobe
+
+    def add(self, image: int, descriptors: np.ndarray) -> None:
+        self.add_many(np.full(len(descriptors), image, np.int64), descriptors, np.arange(len(descriptors)))
+
+    def add_many(self, images: np.ndarray, descriptors: np.ndarray, numbers: np.ndarray) -> None:
+        ids = images.astype(np.int64) * ID_STRIDE + numbers.astype(np.int64)
+        self.index.add_with_ids(np.ascontiguousarray(descriptors, dtype=np.uint8), ids)
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index.ntotal)
+
+    def search(self, descriptors: np.ndarray, top_k: int = TOP_K, k: int = K_NEIGHBOURS) -> list[Candidate]:
+        """Top ``top_k`` images by weighted votes of the query descriptors' ``k`` nearest neighbours."""
+        if len(descriptors) == 0 or self.ntotal == 0:
+            return []
+        D, I = self.index.search(np.ascontiguousarray(descriptors, dtype=np.uint8), k)
+        ok = (I >= 0) & (D <= VOTE_MAX_HAMMING)
+        img = np.where(ok, I // ID_STRIDE, -1)
+        w = np.where(ok, (VOTE_MAX_HAMMING + 1 - D) / (VOTE_MAX_HAMMING + 1.0), 0.0)
+        # at most one vote per (query descriptor, image): the closest (neighbours come sorted by distance)
+        rows = np.repeat(np.arange(len(img)), img.shape[1])
+        flat_img, flat_w = img.ravel(), w.ravel()
+        keep = flat_img >= 0
+        rows, flat_img, flat_w = rows[keep], flat_img[keep], flat_w[keep]
+        if len(flat_img) == 0:
+            return []
+        key = rows * (int(flat_img.max()) + 1) + flat_img
+        _, first = np.unique(key, return_index=True)
+        votes_img, votes_w = flat_img[first], flat_w[first]
+        uniq, inv = np.unique(votes_img, return_inverse=True)
+        score = np.bincount(inv, weights=votes_w)
+        top = np.argsort(-score)[:top_k]
+        return [Candidate(int(uniq[i]), float(score[i])) for i in top]
+
+    def bytes_used(self) -> int:
+        """Bytes of the serialised index (what a shard holds in RAM)."""
+        return int(faiss.serialize_index_binary(self.index).nbytes)

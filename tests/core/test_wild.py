@@ -1,0 +1,120 @@
+"""The wild path on small constructed cases: a photo placed in a frame is found and its box recovered, a rotation
+is undone within a degree, a mirrored crop is found, a pasted box is located, a rotated copy is not called edited,
+and a different photograph of the same scene (scikit-image's stereo pair) is never called a copy or an edit."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import skimage.data as sd
+from PIL import Image, ImageDraw
+
+from ledger.core.wild import geometry
+from ledger.core.wild.local_features import Features, extract_query, extract_register
+from ledger.usecases.verify import InMemoryRegistry
+
+
+def jpeg(rgb: np.ndarray | Image.Image, quality: int = 85) -> bytes:
+    image = rgb if isinstance(rgb, Image.Image) else Image.fromarray(rgb)
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+def rotated(rgb: np.ndarray, degrees: float) -> np.ndarray:
+    return np.asarray(Image.fromarray(rgb).rotate(degrees, resample=Image.Resampling.BICUBIC, expand=True))
+
+
+@pytest.fixture(scope="module")
+def registry() -> tuple[InMemoryRegistry, dict[str, str], dict[str, np.ndarray]]:
+    photos = {"coffee": sd.coffee(), "astronaut": sd.astronaut(), "rocket": sd.rocket(), "chelsea": sd.chelsea()}
+    registry = InMemoryRegistry()
+    names = {registry.register(jpeg(rgb, 92)): name for name, rgb in photos.items()}
+    return registry, names, photos
+
+
+def answer(registry: InMemoryRegistry, names: dict[str, str], data: bytes):  # type: ignore[no-untyped-def]
+    verified, content_hash = registry.verify(data)
+    return verified, names.get(content_hash) if content_hash else None
+
+
+def test_features_round_trip_within_the_index_budget() -> None:
+    features = extract_register(sd.astronaut())
+    again = Features.from_bytes(features.to_bytes())
+    assert 0 < len(features) <= 200 and features.descriptors.nbytes <= 6400  # 32 B each: <= 8 KB per image with ids
+    assert np.array_equal(features.descriptors, again.descriptors)
+    assert np.allclose(features.xy, again.xy, atol=1e-3)
+
+
+def test_a_photo_placed_in_a_frame_is_found_and_its_box_recovered(registry) -> None:  # type: ignore[no-untyped-def]
+    registry_, names, photos = registry
+    canvas = np.full((1000, 1400, 3), 235, np.uint8)
+    small = np.asarray(Image.fromarray(photos["coffee"]).resize((450, 300), Image.Resampling.LANCZOS))
+    x0, y0 = 700, 550
+    canvas[y0 : y0 + 300, x0 : x0 + 450] = small
+    verified, name = answer(registry_, names, jpeg(canvas))
+    assert name == "coffee" and verified.answer.verdict == "copy", verified.answer
+    [match] = verified.answer.matches
+    assert match.match == "keypoints" and any("screenshot" in word for word in match.transforms)
+    # The homography maps the registered picture's corners onto the box where it was placed.
+    assert match.placement is not None
+    corners = np.array(match.placement)
+    expected = np.array([[x0, y0], [x0 + 450, y0], [x0 + 450, y0 + 300], [x0, y0 + 300]]) / [1400, 1000]
+    assert np.abs(corners - expected).max() < 0.02
+
+
+@pytest.mark.parametrize("degrees", [7.0, -13.0, 19.0])
+def test_a_rotation_is_undone_within_one_degree_and_not_called_edited(registry, degrees: float) -> None:  # type: ignore[no-untyped-def]
+    registry_, names, photos = registry
+    copy = rotated(photos["astronaut"], degrees)
+    verified, name = answer(registry_, names, jpeg(copy))
+    assert name == "astronaut" and verified.answer.verdict == "copy", verified.answer
+    assert any("rotated" in word for word in verified.answer.matches[0].transforms)
+    reference = np.asarray(Image.fromarray(photos["astronaut"]).resize((512, 512), Image.Resampling.BOX))
+    found = geometry.verify(extract_register(reference), *extract_query(copy))
+    assert found is not None and abs(found.rotation - degrees) < 1.0, (found and found.rotation, degrees)
+
+
+def test_a_mirrored_crop_is_found(registry) -> None:  # type: ignore[no-untyped-def]
+    registry_, names, photos = registry
+    coffee = photos["coffee"][:, ::-1]
+    h, w = coffee.shape[:2]
+    crop = np.ascontiguousarray(coffee[int(h * 0.1) : int(h * 0.9), int(w * 0.2) : int(w * 0.95)])  # 60% of the area
+    verified, name = answer(registry_, names, jpeg(crop))
+    assert name == "coffee" and verified.answer.verdict == "copy", verified.answer
+    assert any("flipped" in word for word in verified.answer.matches[0].transforms)
+
+
+def test_a_pasted_box_on_a_rotated_copy_is_located(registry) -> None:  # type: ignore[no-untyped-def]
+    registry_, names, photos = registry
+    image = Image.fromarray(photos["chelsea"])  # 451 x 300
+    box = (250, 60, 360, 150)  # ~7% of the picture
+    ImageDraw.Draw(image).rectangle(box, fill=(20, 200, 40))
+    copy = rotated(np.asarray(image), 6)
+    verified, name = answer(registry_, names, jpeg(copy))
+    assert name == "chelsea" and verified.answer.verdict == "edited", verified.answer
+    assert verified.heatmap_png is not None and verified.answer.changes is not None
+    [region] = verified.answer.changes.regions
+    # The box's centre, moved by the rotation into the copy's frame (rotation about the centre, canvas expanded).
+    cx, cy = (box[0] + box[2]) / 2 - 451 / 2, (box[1] + box[3]) / 2 - 300 / 2
+    angle = np.radians(6)
+    qx = cx * np.cos(angle) + cy * np.sin(angle) + copy.shape[1] / 2
+    qy = -cx * np.sin(angle) + cy * np.cos(angle) + copy.shape[0] / 2
+    assert region.x < qx / copy.shape[1] < region.x + region.width
+    assert region.y < qy / copy.shape[0] < region.y + region.height
+
+
+@pytest.mark.parametrize("direction", ["left-right", "right-left"])
+def test_the_other_view_of_a_stereo_pair_is_never_a_copy_or_an_edit(direction: str) -> None:
+    left, right = sd.stereo_motorcycle()[:2]
+    first, second = (left, right) if direction == "left-right" else (right, left)
+    registry_ = InMemoryRegistry()
+    registry_.register(jpeg(first, 92))
+    for copy in (second, rotated(second, 5), second[40:-40, 60:-60]):
+        verified, _ = registry_.verify(jpeg(np.ascontiguousarray(copy)))
+        assert verified.answer.verdict in ("unknown", "similar_scene"), verified.answer
+    # ... while a copy of the registered view itself is found.
+    verified, _ = registry_.verify(jpeg(rotated(first, 5)))
+    assert verified.answer.verdict == "copy"
