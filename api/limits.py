@@ -59,6 +59,7 @@ class BodyLimits:
             await send_error(send, TooLarge(f"the request body is larger than the limit of {limit:,} bytes"), close=True)
             return
         body = CountedBody(receive, limit, declared, time.monotonic() + self.timeout)
+        has_body = (declared or 0) > 0 or any(name == b"transfer-encoding" for name, _ in scope["headers"])
         replaced = False
 
         async def guarded_send(message: dict[str, Any]) -> None:
@@ -70,6 +71,10 @@ class BodyLimits:
                 replaced = True
                 await send_error(send, body.error, close=True)
                 return
+            if message["type"] == "http.response.start" and has_body and not body.complete:
+                # Answered before the body was read to its end (a 401 on a publisher's route): close the connection,
+                # or the server would read and discard the rest of the body to reuse it.
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
             await send(message)
 
         try:

@@ -9,10 +9,6 @@ warm-up so only the burst counts."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,9 +17,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from scripts.loadgen import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024
 PEAK_BUDGET = 800 * MB  # two decodes at the cap measure ~600 MB; one decode alone peaked at ~1 GB before the bounds
 ANSWERS = {200, 413, 422, 429, 503}
@@ -56,40 +49,10 @@ def status_kb(pid: int, field: str) -> int:
     raise AssertionError(f"no {field} in /proc/{pid}/status")
 
 
-@pytest.fixture
-def server(tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_parallel_large_decodes_stay_bounded(api_server) -> None:  # type: ignore[no-untyped-def]
+    url, pid = api_server
     if not Path("/proc/self/status").exists():
         pytest.fail("this test reads the server's peak memory from /proc (Linux)")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen([sys.executable, "-m", "tests.api.serve_app", str(tmp_path), str(port)], cwd=ROOT,
-                               env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("the API did not start within 60 s")
-        yield url, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
-def test_parallel_large_decodes_stay_bounded(server) -> None:  # type: ignore[no-untyped-def]
-    url, pid = server
     uploads = [
         *[("png16", png16(7000, 5700))] * 4,   # 39.9 MP, 16-bit grey: under the 40 MP cap
         *[("rgba", rgba_png(7000, 5700))] * 3,  # 39.9 MP with alpha
