@@ -15,7 +15,7 @@ from api import errors
 from api.deps import DecodeGate
 from api.headers import SecurityHeaders
 from api.limits import BodyLimits
-from api.ratelimit import RateLimits
+from api.ratelimit import RateLimits, Rates
 from api.routers import batches, chain, media, retractions, verify
 from api.state import AppState
 from ledger.adapters.chain.deployment import Deployment
@@ -77,6 +77,6 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     # Outermost last: security headers on every answer, then rate limits, then body limits (before any route).
     app.add_middleware(BodyLimits, max_upload_bytes=settings.max_upload_bytes, max_json_bytes=settings.max_json_bytes,
                        timeout_seconds=settings.body_timeout_seconds)  # fmt: skip
-    app.add_middleware(RateLimits, settings=settings)
+    app.add_middleware(RateLimits, rates=Rates.from_settings(settings))
     app.add_middleware(SecurityHeaders)
     return app

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from limits import RateLimitItem, parse
@@ -71,14 +72,32 @@ def _is_in(address: str, networks: tuple[Network, ...]) -> bool:
     return any(ip in net for net in networks)
 
 
+@dataclass(frozen=True)
+class Rates:
+    """The settings, parsed when the app is built (a typo in a rate stops the start, not the first request)."""
+
+    uploads: RateLimitItem
+    public: RateLimitItem
+    trusted: tuple[Network, ...]
+    storage: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Rates:
+        processes = settings.rate_limit_processes
+        return cls(per_process(settings.rate_limit_verify_uploads, processes),
+                   per_process(settings.rate_limit_public, processes), parse_networks(settings.trusted_proxies),
+                   settings.rate_limit_storage)  # fmt: skip
+
+
 class RateLimits:
-    def __init__(self, app: Any, settings: Settings) -> None:
+    def __init__(self, app: Any, rates: Rates) -> None:
         self.app = app
-        storage = settings.rate_limit_storage
-        self.limiter = SlidingWindowCounterRateLimiter(storage_from_string(f"async+{storage}"))
-        self.uploads = per_process(settings.rate_limit_verify_uploads, settings.rate_limit_processes)
-        self.public = per_process(settings.rate_limit_public, settings.rate_limit_processes)
-        self.trusted = parse_networks(settings.trusted_proxies)
+        try:
+            storage = storage_from_string(f"async+{rates.storage}")
+        except Exception as exc:  # limits raises ConfigurationError, or ImportError-like errors for a missing client
+            raise ConfigError(f"rate_limit_storage {rates.storage!r}: {exc}") from exc
+        self.limiter = SlidingWindowCounterRateLimiter(storage)
+        self.uploads, self.public, self.trusted = rates.uploads, rates.public, rates.trusted
 
     def items_for(self, method: str, path: str) -> list[tuple[str, RateLimitItem]]:
         if path.startswith(EXEMPT_PREFIXES):

@@ -337,3 +337,10 @@ def test_logs_carry_no_api_key_or_upload_bytes(client: TestClient, pdq_fixtures:
     assert API_KEY not in logged and wrong_key not in logged
     assert PASSWORD not in logged
     assert "NOT-AN-IMAGE" not in logged and data[200:232].hex() not in logged and repr(data[200:232]) not in logged
+
+
+def test_a_bad_rate_setting_stops_the_start(tmp_path: Path) -> None:
+    from ledger.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not a rate"):
+        next(make_client(tmp_path, rate_limit_public="lots"))
