@@ -6,12 +6,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
-from api.limits import BodySizeLimit
+from api.deps import DecodeGate
+from api.headers import SecurityHeaders
+from api.limits import BodyLimits
+from api.ratelimit import RateLimits, Rates
 from api.routers import batches, chain, media, retractions, verify
 from api.state import AppState
 from ledger.adapters.chain.deployment import Deployment
@@ -21,6 +25,8 @@ from ledger.config import Settings
 from ledger.runtime.wiring import open_ledger
 
 STATIC = Path(__file__).parent / "static"
+# Swagger UI's files from the swagger-ui-bundle-v2 wheel: /docs works offline and loads nothing from another host.
+SWAGGER_UI = Path(str(swagger_ui_bundle.swagger_ui_path))
 
 
 def create_app(settings: Settings, db: Database | None = None, deployment: Deployment | None = None) -> FastAPI:
@@ -29,6 +35,8 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     state = AppState(opened.settings, opened.db, opened.deployment, opened.abi)
     state.matcher = IndexFeed(state.db)
     state.heatmaps = verify.HeatmapCache()
+    state.decodes = DecodeGate(settings.max_concurrent_decodes, settings.decode_queue_length,
+                               settings.decode_queue_seconds)  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -44,6 +52,9 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
         version="0.1.0",
         summary="Is this image a registered original? Answers from a mirror of an on-chain registry.",
         lifespan=lifespan,
+        docs_url=None,  # served below from local files, not a CDN
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.ledger = state
     errors.install(app)
@@ -52,11 +63,20 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     app.include_router(chain.router)
     app.include_router(batches.router)
     app.include_router(retractions.router)
+    app.mount("/static/swagger", StaticFiles(directory=SWAGGER_UI), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
     def reader_page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    @app.get("/docs", include_in_schema=False)
+    def api_reference() -> FileResponse:
+        return FileResponse(STATIC / "docs.html")
+
+    # Outermost last: security headers on every answer, then rate limits, then body limits (before any route).
+    app.add_middleware(BodyLimits, max_upload_bytes=settings.max_upload_bytes, max_json_bytes=settings.max_json_bytes,
+                       timeout_seconds=settings.body_timeout_seconds)  # fmt: skip
+    app.add_middleware(RateLimits, rates=Rates.from_settings(settings))
+    app.add_middleware(SecurityHeaders)
     return app

@@ -1,14 +1,21 @@
-"""Dependencies as ``Annotated`` aliases, so routes say what they need and tests can override them."""
+"""Dependencies as ``Annotated`` aliases, so routes say what they need and tests can override them; the route class
+that checks a publisher's key before the body is read; the gate that bounds concurrent decoding."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import math
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
-from fastapi import Depends, Request, UploadFile
+import anyio
+from fastapi import Depends, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
 
 from api.state import AppState
 from ledger.adapters.store.models import PublisherAccountRow
-from ledger.errors import TooLarge, Unauthorized
+from ledger.errors import Busy, TooLarge, Unauthorized
 from ledger.usecases.publishers import authenticate
 
 READ_CHUNK = 1024 * 1024
@@ -21,15 +28,36 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_publisher(request: Request, state: StateDep) -> PublisherAccountRow:
-    header = request.headers.get("authorization", "")
+def publisher_from_header(state: AppState, header: str) -> PublisherAccountRow:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send the publisher's API key as `Authorization: Bearer <key>`")
     return authenticate(state.db, token.strip())
 
 
+def get_publisher(request: Request, state: StateDep) -> PublisherAccountRow:
+    checked = getattr(request.state, "publisher", None)  # PublisherRoute checked it before the body was read
+    if checked is not None:
+        return checked  # type: ignore[no-any-return]
+    return publisher_from_header(state, request.headers.get("authorization", ""))
+
+
 PublisherDep = Annotated[PublisherAccountRow, Depends(get_publisher)]
+
+
+class PublisherRoute(APIRoute):
+    """A publisher's route: the API key is checked before FastAPI reads and parses the body (FastAPI reads the
+    body before it solves dependencies), so a request without a valid key is answered 401 having read none of it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def key_first(request: Request) -> Response:
+            header = request.headers.get("authorization", "")
+            request.state.publisher = await run_in_threadpool(publisher_from_header, get_state(request), header)
+            return await handler(request)
+
+        return key_first
 
 
 async def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
@@ -42,3 +70,42 @@ async def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
             raise TooLarge(f"the file is larger than the limit of {max_bytes:,} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class DecodeGate:
+    """At most ``slots`` decodes at once in this process (verify uploads and registrations alike). A request that
+    finds them taken waits in a queue of at most ``queue`` requests for at most ``wait_seconds``; past either bound
+    it is refused with 503 ``busy`` and ``Retry-After``, so a burst costs a short wait, never unbounded memory."""
+
+    def __init__(self, slots: int, queue: int, wait_seconds: float) -> None:
+        self.slots, self.queue, self.wait_seconds = slots, queue, wait_seconds
+        self.active = 0
+        self.waiting = 0
+        self._free: anyio.Semaphore | None = None  # made on first use, inside the event loop
+
+    def _busy(self) -> Busy:
+        return Busy("the service is decoding as many images as it can; try again shortly",
+                    retry_after=max(1, math.ceil(self.wait_seconds)))  # fmt: skip
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        if self._free is None:
+            self._free = anyio.Semaphore(self.slots)
+        if self._free.value == 0 and self.waiting >= self.queue:
+            raise self._busy()
+        acquired = False
+        self.waiting += 1
+        try:
+            with anyio.move_on_after(self.wait_seconds):
+                await self._free.acquire()
+                acquired = True
+        finally:
+            self.waiting -= 1
+        if not acquired:
+            raise self._busy()
+        self.active += 1
+        try:
+            yield
+        finally:
+            self.active -= 1
+            self._free.release()

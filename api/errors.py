@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,16 +17,20 @@ log = logging.getLogger("api")
 
 # One entry per base of ledger/errors.py; a subclass takes its nearest base's status.
 STATUS = {
+    errors.BadRequest: 400,
     errors.Unauthorized: 401,
     errors.NotFound: 404,
+    errors.RequestTimeout: 408,
     errors.Conflict: 409,
     errors.TooLarge: 413,
     errors.UnsupportedFormat: 415,
     errors.LedgerValueError: 422,
+    errors.RateLimited: 429,
     errors.Unavailable: 503,
 }
 
 HTTP_CODES = {
+    400: "bad_request",
     401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
@@ -46,12 +52,31 @@ def status_for(exc: errors.LedgerError) -> int:
     return 400
 
 
+def headers_for(exc: errors.LedgerError, status: int) -> dict[str, str]:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    return headers
+
+
+async def send_error(send: Any, exc: errors.LedgerError, close: bool = False) -> None:
+    """The same answer as the handler below, sent from an ASGI middleware (before any route runs). ``close``: the
+    request body was not read to its end, so the connection cannot carry another request."""
+    status = status_for(exc)
+    body = json.dumps(error_body(exc.code, exc.message)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in headers_for(exc, status).items()]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.LedgerError)
     async def ledger_error(_request: Request, exc: errors.LedgerError) -> JSONResponse:
         status = status_for(exc)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse(error_body(exc.code, exc.message), status_code=status, headers=headers)
+        return JSONResponse(error_body(exc.code, exc.message), status_code=status, headers=headers_for(exc, status))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

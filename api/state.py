@@ -3,7 +3,7 @@ match index it keeps in step with the mirror, and recent heatmaps."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ledger.adapters.index_feed import IndexFeed
@@ -17,6 +17,7 @@ from ledger.usecases.context import Context
 class AppState(Ledger):
     matcher: IndexFeed | None = None  # the match index kept in step with the mirror, started with the app
     heatmaps: Any = None  # api.routers.verify.HeatmapCache: change heatmaps of recent `edited` answers
+    decodes: Any = None  # api.deps.DecodeGate: bounds concurrent decoding (verify uploads and registrations)
 
     @property
     def domain(self) -> Domain:
@@ -30,3 +31,9 @@ class AppState(Ledger):
     def context(self) -> Context:
         return Context(self.db, self.deployment.chain_id, self.deployment.address, self.limits, self.keys,
                        self.settings.signature_validity_seconds, self.matcher)  # fmt: skip
+
+    @property
+    def verify_context(self) -> Context:
+        """For readers' uploads: the lower pixel cap ``verify_max_pixels`` (see ``ledger.config.Settings``)."""
+        pixels = min(self.settings.verify_max_pixels, self.settings.max_pixels)
+        return replace(self.context, limits=Limits(self.settings.max_upload_bytes, pixels))

@@ -37,7 +37,29 @@ class Settings(BaseSettings):
     admin_private_key: SecretStr | None = None
 
     max_upload_bytes: int = 25 * 1024 * 1024
-    max_pixels: int = 50_000_000
+    max_pixels: int = 50_000_000  # registrations (publishers' originals: 45-61 MP cameras exist)
+    # Readers' uploads: two decodes at once at 40 MP stay under 0.7 GB even for the costliest pixel modes
+    # (RGBA: 4 bytes decoded + 3 canonical per pixel; ~0.65 GB measured), and 40 MP covers every phone's default output.
+    verify_max_pixels: int = Field(40_000_000, ge=1)
+    # Request bodies: JSON endpoints (retract) get a small limit; every body must arrive within body_timeout_seconds.
+    max_json_bytes: int = Field(16 * 1024, ge=1)
+    body_timeout_seconds: float = Field(30.0, gt=0)
+    # Decoding (verify uploads and registrations): at most this many at once per process; others wait in a queue of
+    # decode_queue_length for at most decode_queue_seconds, then get 503 `busy` with Retry-After.
+    max_concurrent_decodes: int = Field(2, ge=1)
+    decode_queue_length: int = Field(8, ge=0)
+    decode_queue_seconds: float = Field(10.0, ge=0)
+    # Per-client rates (the `limits` library's notation, "N/second|minute|hour|day") on the public endpoints:
+    # uploads to POST /v1/verify, and every other request but publishers' (Bearer key) and /healthz.
+    rate_limit_verify_uploads: str = "30/minute"
+    rate_limit_public: str = "600/minute"
+    # Where the counters live: "memory://" counts in each API process. With several processes and memory storage,
+    # set rate_limit_processes to their number: each then allows rate/processes (a client's requests spread over
+    # the processes). A shared backend (e.g. "redis://host:6379", needs the redis package) counts once for all.
+    rate_limit_storage: str = "memory://"
+    rate_limit_processes: int = Field(1, ge=1)
+    # Peers (IPs or CIDRs) whose X-Forwarded-For is believed; otherwise the client is the TCP peer's address.
+    trusted_proxies: list[str] = []
     confirmations: int = Field(0, ge=0)
     indexer_poll_seconds: float = 0.5
     indexer_max_range: int = 2000

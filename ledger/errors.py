@@ -1,8 +1,10 @@
 """Every error this project raises on purpose, in one module. Each carries a stable ``code`` that the API and the
 CLI show, and descends from one base per HTTP status class, so ``api/errors.py`` maps a base, never a leaf:
 
-    InvalidInput 422 · Unauthorized 401 · NotFound 404 · Conflict 409 · TooLarge 413 · UnsupportedFormat 415 ·
-    Unavailable 503 (configuration, deployment, chain)
+    BadRequest 400 · InvalidInput 422 · Unauthorized 401 · NotFound 404 · RequestTimeout 408 · Conflict 409 ·
+    TooLarge 413 · UnsupportedFormat 415 · RateLimited 429 · Unavailable 503 (configuration, deployment, chain, busy)
+
+An error that says when to try again carries ``retry_after`` (seconds); the API sends it as ``Retry-After``.
 
 Twins that also subclass a built-in (``LedgerValueError(LedgerError, ValueError)``) let callers that only know the
 built-in still catch them. (web3.py ``exceptions.py``)
@@ -17,10 +19,46 @@ class LedgerError(Exception):
     """Root of every error this project raises on purpose."""
 
     code = "ledger_error"
+    retry_after: int | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+# -- 400: the request's framing is unusable -------------------------------------------------------------------------
+class BadRequest(LedgerError):
+    code = "bad_request"
+
+
+class AmbiguousFraming(BadRequest):
+    """Both ``Transfer-Encoding`` and ``Content-Length`` (or two different lengths): the request smuggling shape."""
+
+    code = "ambiguous_framing"
+
+
+class BodyLengthMismatch(BadRequest):
+    """More body bytes arrived than the ``Content-Length`` announced."""
+
+    code = "body_length_mismatch"
+
+
+# -- 408: the body arrived too slowly -------------------------------------------------------------------------------
+class RequestTimeout(LedgerError):
+    code = "request_timeout"
+
+
+class BodyTimeout(RequestTimeout):
+    code = "body_timeout"
+
+
+# -- 429: this client sent too many requests ------------------------------------------------------------------------
+class RateLimited(LedgerError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 # -- 422: the request or the input is not valid -------------------------------------------------------------------
@@ -99,6 +137,16 @@ class DeploymentError(Unavailable):
 
 class ChainError(Unavailable):
     code = "chain_error"
+
+
+class Busy(Unavailable):
+    """Every decoding slot is taken and the queue for them is full (or waiting in it took too long)."""
+
+    code = "busy"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class RpcError(ChainError):

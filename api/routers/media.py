@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import PublisherDep, StateDep, read_upload
+from api.deps import PublisherDep, PublisherRoute, StateDep, read_upload
 from api.schemas import MediaAccepted, MediaStatus
 from ledger.usecases.receipt import receipt
 from ledger.usecases.register import RegistrationRequest, register
 
-router = APIRouter(prefix="/v1/media", tags=["publish"])
+router = APIRouter(prefix="/v1/media", tags=["publish"], route_class=PublisherRoute)  # the key before the body
 
 
 @router.post("", status_code=202, response_model=MediaAccepted)
@@ -29,7 +29,8 @@ async def register_media(
 ) -> MediaAccepted:
     data = await read_upload(file, state.settings.max_upload_bytes)
     request = RegistrationRequest(caption, credit, published_url, taken_at, keep_reference)
-    accepted = await run_in_threadpool(register, state.context, account.address, data, request)
+    async with state.decodes.slot():
+        accepted = await run_in_threadpool(register, state.context, account.address, data, request)
     return MediaAccepted(content_hash=accepted.content_hash, uid=accepted.uid, status=accepted.status)
 
 

@@ -6,10 +6,10 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from api.deps import PublisherDep, StateDep
+from api.deps import PublisherDep, PublisherRoute, StateDep
 from ledger.usecases.retract import MAX_REASON, retract
 
-router = APIRouter(prefix="/v1/media", tags=["publish"])
+router = APIRouter(prefix="/v1/media", tags=["publish"], route_class=PublisherRoute)  # the key before the body
 
 
 class RetractionRequest(BaseModel):

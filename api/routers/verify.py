@@ -58,7 +58,8 @@ class HeatmapCache:
 @router.post("", response_model=Verification)
 async def verify_upload_route(state: StateDep, file: Annotated[UploadFile, File()]) -> Verification:
     data = await read_upload(file, state.settings.max_upload_bytes)
-    verified = await run_in_threadpool(verify_upload, state.context, data)
+    async with state.decodes.slot():
+        verified = await run_in_threadpool(verify_upload, state.verify_context, data)
     answer = verified.answer
     if verified.heatmap_png is not None and answer.changes is not None and answer.verification_id is not None:
         state.heatmaps.put(answer.verification_id, verified.heatmap_png)

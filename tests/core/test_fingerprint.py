@@ -134,3 +134,49 @@ def test_draft_decoding_for_hashes_only(pdq_fixtures: Path) -> None:
     assert min(drafted.size) >= DRAFT_MIN_SIDE and drafted.size[0] < 4032
     pdq, quality, small = perceptual_bytes(data, big)
     assert hamming(pdq, fingerprint_bytes(data, big).pdq) <= 8 and quality >= 50 and max(small.shape) == 512
+
+
+def _whole_image_formula(image: Image.Image) -> bytes:
+    """The canonical rule for 16-bit and float pictures as first written: float64 over the whole picture."""
+    import numpy as np
+
+    array = np.asarray(image, dtype=np.float64)
+    top = 65535.0 if array.max(initial=0) > 255 else 255.0
+    return Image.fromarray(np.clip(array * (255.0 / top), 0, 255).astype(np.uint8)).convert("RGB").tobytes()
+
+
+def test_high_depth_and_alpha_conversions_by_strips_keep_the_canonical_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Strips (and the uint16 lookup table) bound the conversion's memory; the pixels must not change."""
+    import numpy as np
+
+    from ledger.core import fingerprint
+
+    monkeypatch.setattr(fingerprint, "STRIP_PIXELS", 3000)  # many strips on small pictures
+    rng = np.random.default_rng(7)
+    every_value = Image.fromarray(np.arange(65536, dtype=np.uint16).reshape(256, 256))
+    pictures = [
+        every_value,
+        Image.fromarray(rng.integers(0, 200, (100, 90), dtype=np.uint16)),  # <= 255: not scaled
+        Image.fromarray(rng.integers(-70_000, 140_000, (120, 77), dtype=np.int32)),
+        Image.fromarray(rng.uniform(-10, 70_000, (99, 101)).astype(np.float32)),
+    ]
+    for image in pictures:
+        assert fingerprint.canonical_rgb(image).tobytes() == _whole_image_formula(image), image.mode
+    rgba = Image.fromarray(rng.integers(0, 256, (203, 150, 4), dtype=np.uint8), "RGBA")
+    for image in (rgba, rgba.convert("LA"), rgba.convert("PA")):
+        whole = Image.alpha_composite(Image.new("RGBA", image.size, (255, 255, 255, 255)), image.convert("RGBA"))
+        assert fingerprint.canonical_rgb(image).tobytes() == whole.convert("RGB").tobytes(), image.mode
+
+
+def test_webp_size_is_checked_before_libwebp_allocates() -> None:
+    from ledger.core.fingerprint import WEBP_MAX_PIXELS, webp_size
+
+    for size, options in (((333, 17), {"lossless": True}), ((640, 480), {"quality": 80}), ((5, 7), {"exif": b"Exif\0\0"})):
+        out = io.BytesIO()
+        Image.new("RGB", size, (1, 2, 3)).save(out, format="WEBP", **options)
+        assert webp_size(out.getvalue()) == size
+    big = io.BytesIO()
+    Image.new("RGB", (4200, 4100)).save(big, format="WEBP", lossless=True)  # 17.2 MP in ~1 KB
+    assert 4200 * 4100 > WEBP_MAX_PIXELS and len(big.getvalue()) < 10_000
+    with pytest.raises(TooLarge, match="WebP"):
+        fingerprint_bytes(big.getvalue(), Limits(max_pixels=50_000_000))
