@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import faiss
 import numpy as np
 
-from ledger.core.fingerprint import PDQ_MIN_QUALITY, Dihedral, crop, pdq_array, trim_box
+from ledger.core.fingerprint import Dihedral, crop, pdq_array, trim_box
 
 # PDQ's own match threshold ("31" in the reference docs and ThreatExchange's PdqSignal). Measured here: distinct
 # photos were never closer than 102 bits, and 95-100% of recompressions and rescales fall within 31 (DESIGN.md).
@@ -38,7 +38,7 @@ CANDIDATE_DISTANCE = 63
 EXTENDED_DISTANCE = 96
 
 HASH_BYTES = 32
-VARIANT_SCHEME = 1  # layout of the stored variants (codes and sizes below); bump when they change
+VARIANT_SCHEME = 2  # 2: the trimmed hash only (see index_variants); 1: also rotations, crops, windows, thirds
 
 # Variant codes (stored with each registered image; see ``index_variants``).
 FULL = 0  # the on-chain PDQ hash; 1-7 are the other ``Dihedral`` values of the whole picture
@@ -113,30 +113,25 @@ def _window(array: np.ndarray, box: tuple[float, float, float, float]) -> np.nda
     return array[round(y0 * height) : round(y1 * height), round(x0 * width) : round(x1 * width)]
 
 
-def index_variants(image: np.ndarray, crops: bool = True) -> list[IndexedHash]:
-    """The hashes a registered image adds to the index besides its on-chain PDQ, from its hash image.
+def index_variants(image: np.ndarray) -> list[IndexedHash]:
+    """The hashes a registered image adds to the index besides its on-chain PDQ, from its hash image: the hash of
+    its border-trimmed picture, when it has borders (scheme 2).
 
-    Crop-path windows with quality < 50 are left out (a flat window matches anything flat)."""
-    out: list[IndexedHash] = []
-    for turn in list(Dihedral)[1:]:
-        pdq, quality = pdq_array(turn.apply(image))
-        out.append(IndexedHash(int(turn), pdq, quality))
+    Scheme 1 also stored the 7 rotations/flips, centre crops, grid windows and thirds (84 hashes, ~160 ms a
+    registration). Rotations and flips are now hashed on the reader's side (``turned_queries``: the same
+    comparison, paid once per verify instead of once per registration), and crops and overlays are the wild
+    path's (``ledger.core.wild``). Rows stored under scheme 1 still load and are still searched."""
     trim = trim_box(image)
-    if trim is not None:
-        pdq, quality = pdq_array(crop(image, trim.box))
-        out.append(IndexedHash(TRIMMED, pdq, quality))
-    if crops:
-        for code, pdq, quality in third_hashes(image):
-            if quality >= PDQ_MIN_QUALITY:
-                out.append(IndexedHash(code, pdq, quality))
-        codes = [CENTRE_90, CENTRE_80] + [REGION_BASE + i for i in range(len(REGION_SCALES) * REGION_GRID**2)]
-        for code in codes:
-            box = variant_box(code)
-            assert box is not None
-            pdq, quality = pdq_array(_window(image, box))
-            if quality >= PDQ_MIN_QUALITY:
-                out.append(IndexedHash(code, pdq, quality))
-    return out
+    if trim is None:
+        return []
+    pdq, quality = pdq_array(crop(image, trim.box))
+    return [IndexedHash(TRIMMED, pdq, quality)]
+
+
+def turned_queries(image: np.ndarray) -> list[tuple[int, str]]:
+    """(variant, PDQ) of the reader's hash image turned back by each of the 7 rotations/flips: if the reader holds
+    ``Dihedral(variant)`` applied to a registered picture, the hash for that variant is near the registered one."""
+    return [(int(turn), pdq_array(turn.invert(image))[0]) for turn in list(Dihedral)[1:]]
 
 
 def third_hashes(image: np.ndarray) -> list[tuple[int, str, int]]:
@@ -329,12 +324,18 @@ class MatchIndex:
         hits.sort(key=lambda h: (h.distance, h.query != "full", h.variant))
         return hits
 
-    def search_fast(self, pdq: str, trimmed_pdq: str | None = None, radius: int = CANDIDATE_DISTANCE) -> list[Hit]:
-        """The reader's hash against every registered hash and rotation; its trimmed hash against upright ones."""
+    def search_fast(self, pdq: str, trimmed_pdq: str | None = None, radius: int = CANDIDATE_DISTANCE,
+                    turned: Sequence[tuple[int, str]] = ()) -> list[Hit]:  # fmt: skip
+        """The reader's hash against every registered hash (and the rotations scheme 1 stored); its trimmed hash
+        against upright ones; its turned hashes (``turned_queries``) against whole-picture hashes, each hit
+        labelled with the rotation/flip that makes the registered picture the reader's."""
         hits = self._search([self.upright, self.turned], [("full", pdq)], radius)
         if trimmed_pdq is not None:
             hits += self._search([self.upright], [("trimmed", trimmed_pdq)], radius)
-            hits.sort(key=lambda h: (h.distance, h.query != "full", h.variant))
+        for variant, code in turned:
+            hits += [replace(h, variant=variant) for h in self._search([self.upright], [("full", code)], radius)
+                     if h.variant == FULL]  # fmt: skip
+        hits.sort(key=lambda h: (h.distance, h.query != "full", h.variant))
         return hits
 
     def search_upright(self, queries: Sequence[tuple[str, str]], radius: int = CANDIDATE_DISTANCE) -> list[Hit]:

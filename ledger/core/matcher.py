@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from ledger.core.fingerprint import PDQ_MIN_QUALITY, Probe, Trim, crop, cut_boxes, pdq_array
 from ledger.core.match_index import (
     CANDIDATE_DISTANCE,
@@ -20,6 +22,7 @@ from ledger.core.match_index import (
     MatchIndex,
     best_per_image,
     third_hashes,
+    turned_queries,
     variant_dihedral,
 )
 from ledger.core.reference import Reference
@@ -86,10 +89,25 @@ class PerceptualMatch:
             return self.seen.heat
         return self.comparison.heat if self.comparison is not None else None
 
-    def seen_as(self, seen: wild.Seen) -> PerceptualMatch:
+    def seen_as(self, seen: wild.Seen, words: tuple[str, ...]) -> PerceptualMatch:
         """This match, judged again through the homography."""
         return PerceptualMatch(self.content_hash, self.kind, self.hit, Judgement(self.judgement.acceptance, seen.edited),
-                               self.comparison, seen.words or self.transforms, seen)  # fmt: skip
+                               self.comparison, words or self.transforms, seen)  # fmt: skip
+
+
+RESIZE_TOLERANCE = 0.03  # as in ledger.core.verdict: within 3% of the original's size is its size
+
+
+def _wild_words(seen: wild.Seen, probe: Probe, facts: Registered) -> tuple[str, ...]:
+    """The geometry's words, with the size said against the registered original (not its 512 px reference)."""
+    words = tuple(w for w in seen.words if not w.startswith("resized"))
+    if facts.size is None:
+        return words
+    corners = np.array([[0, 0, 1], [1, 0, 1], [1, 1, 1], [0, 1, 1]], dtype=float) @ np.asarray(seen.transform).T
+    xy = corners[:, :2] / corners[:, 2:] * [probe.fingerprint.width, probe.fingerprint.height]
+    area = 0.5 * abs(float(np.dot(xy[:, 0], np.roll(xy[:, 1], 1)) - np.dot(xy[:, 1], np.roll(xy[:, 0], 1))))
+    ratio = (area / (facts.size[0] * facts.size[1])) ** 0.5
+    return (*words, "resized") if abs(ratio - 1) > RESIZE_TOLERANCE else words
 
 
 def find_matches(
@@ -115,7 +133,7 @@ def find_matches(
         seen.update(h.content_hash for h in chosen)
         return chosen
 
-    fast_all = index.search_fast(pdq, trimmed, radius=EXTENDED_DISTANCE)
+    fast_all = index.search_fast(pdq, trimmed, radius=EXTENDED_DISTANCE, turned=turned_queries(probe.image))
     near = [h for h in fast_all if h.distance <= CANDIDATE_DISTANCE]
     accepted = _evaluate(probe, fresh(near, max_candidates), MatchKind.PDQ, registered)
     if not accepted:
@@ -160,16 +178,17 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
             query = wild.prepare(probe.detail)
         return query
 
-    def look(content_hash: str) -> wild.Seen | None:
+    def look(content_hash: str) -> tuple[wild.Seen, tuple[str, ...]] | None:
         facts = registered(content_hash)
         if facts.features is None or facts.reference is None:
             return None
-        return wild.examine(prepared(), facts.features, facts.reference.image)
+        seen = wild.examine(prepared(), facts.features, facts.reference.image)
+        return None if seen is None else (seen, _wild_words(seen, probe, facts))
 
     revised = []
     for match in accepted:
         second = look(match.content_hash) if match.edited else None
-        revised.append(match.seen_as(second) if second is not None else match)
+        revised.append(match.seen_as(*second) if second is not None else match)
     if any(not m.similar_scene for m in revised):
         return revised
     found = list(revised)
@@ -179,10 +198,11 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
         if content_hash is None or content_hash in tried:
             continue
         tried.add(content_hash)
-        result = look(content_hash)
-        if result is not None:
+        looked = look(content_hash)
+        if looked is not None:
+            result, words = looked
             found.append(PerceptualMatch(content_hash, MatchKind.KEYPOINTS, None,
-                                         Judgement(Acceptance.CONFIRMED, result.edited), None, result.words, result))  # fmt: skip
+                                         Judgement(Acceptance.CONFIRMED, result.edited), None, words, result))  # fmt: skip
             if sum(not m.similar_scene for m in found) >= MAX_WILD_MATCHES:
                 break
     return found
