@@ -11,6 +11,7 @@ class MediaAccepted(BaseModel):
     content_hash: str
     uid: str
     status: str
+    note: str | None = None  # what readers' copies cannot be found by (registered without a reference copy)
 
 
 class MediaStatus(BaseModel):

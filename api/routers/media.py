@@ -31,7 +31,8 @@ async def register_media(
     request = RegistrationRequest(caption, credit, published_url, taken_at, keep_reference)
     async with state.decodes.slot():
         accepted = await run_in_threadpool(register, state.context, account.address, data, request)
-    return MediaAccepted(content_hash=accepted.content_hash, uid=accepted.uid, status=accepted.status)
+    return MediaAccepted(content_hash=accepted.content_hash, uid=accepted.uid, status=accepted.status,
+                         note=accepted.note)  # fmt: skip
 
 
 @router.get("/{content_hash}", response_model=MediaStatus)

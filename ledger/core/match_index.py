@@ -1,14 +1,14 @@
-"""The match index: every registered PDQ hash and its variants, searched exactly within a Hamming radius.
+"""The match index: every registered PDQ hash (and its trimmed variant), searched exactly within a Hamming radius.
 
-Two paths, kept apart so the common case stays fast (docs/matching.md has the numbers):
+- **fast path** (``MatchIndex.search_fast``): per registered image its on-chain PDQ hash and, when it has borders,
+  the hash of its trimmed picture; the reader's image contributes its own hash, its trimmed hash and the hashes of
+  its 7 rotations/flips turned back (``turned_queries``), so a turned copy meets the registered hash.
+- **scheme-1 rows** (registered before 2026-11-30) also carry the 7 rotations/flips, centre crops, a 5x5 grid of
+  windows at three scales and thirds; they still load into ``turned``, ``crops`` and ``parts`` and are searched by
+  ``search_crops`` / ``search_parts``. New registrations leave crops and overlays to the wild path
+  (``ledger.core.wild``), which finds them by local features.
 
-- **fast path** (``MatchIndex.search_fast``): per registered image its PDQ hash, the hashes of its 7 other
-  rotations/flips and of its border-trimmed picture; the reader's image contributes its own hash and, when it
-  has borders or screenshot bars, its trimmed hash. Rotations live on the index side so a query hashes once.
-- **crop path** (``MatchIndex.search_crops``): per registered image 2 centre crops and a 5x5 grid of windows
-  at three scales (77 hashes); run only when the fast path found nothing it could confirm.
-
-Both are ``faiss.IndexBinaryFlat`` (exact, brute force in C++ with popcount). Note that faiss's binary
+All are ``faiss.IndexBinaryFlat`` (exact, brute force in C++ with popcount). Note that faiss's binary
 ``range_search`` returns distances strictly below the radius: ``_range`` passes ``radius + 1``.
 
 Pure core: numpy, faiss and the fingerprint module; no database. Thread-safe: one lock around faiss calls.

@@ -6,7 +6,7 @@ API and any other caller; ``accept`` is its last step, for callers that already 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ledger.adapters.store import outbox
 from ledger.adapters.store import repository as repo
@@ -51,6 +51,12 @@ class Accepted:
     content_hash: str
     uid: str
     status: str
+    note: str | None = None
+
+
+HASHES_ONLY_NOTE = ("Registered without a reference copy: readers' copies are found only when the whole picture is "
+                    "kept (re-encoded, resized, turned, flipped or bordered); crops, small rotations, screenshots "
+                    "of posts and edited copies cannot be found, and changes cannot be shown.")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +77,9 @@ def register(ctx: Context, publisher: str, data: bytes, request: RegistrationReq
     matching = MatchingData.from_probe(probe, request.keep_reference)
     manifest = build_manifest(publisher, probe.fingerprint, request.caption, request.credit, request.published_url,
                               request.taken_at)  # fmt: skip
-    return accept(ctx.db, ctx.domain, publisher, ctx.keys(publisher), probe.fingerprint, manifest,
-                  ctx.signature_validity_seconds, matching)  # fmt: skip
+    accepted = accept(ctx.db, ctx.domain, publisher, ctx.keys(publisher), probe.fingerprint, manifest,
+                      ctx.signature_validity_seconds, matching)  # fmt: skip
+    return accepted if request.keep_reference else replace(accepted, note=HASHES_ONLY_NOTE)
 
 
 def accept(

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from ledger.adapters.index_feed import IndexFeed
 from ledger.adapters.store.db import Database
-from ledger.adapters.store.models import MatchFingerprintRow, RecordRow, ReferenceCopyRow
+from ledger.adapters.store.models import LocalFeatureRow, MatchFingerprintRow, RecordRow, ReferenceCopyRow
 from tests.api.test_api import mirror_registration, register, setup  # noqa: F401 (fixture)
 
 MATCH_FIELDS = {"distance", "quality", "variant", "transform", "transforms", "retracted", "retracted_at", "retraction_reason"}
@@ -80,9 +80,11 @@ def test_edited_copy_gets_regions_and_a_heatmap(setup, pdq_fixtures: Path) -> No
 def test_opting_out_keeps_hashes_but_no_reference(setup, pdq_fixtures: Path) -> None:  # type: ignore[no-untyped-def]
     client, db, _ = setup
     original = bridge(pdq_fixtures)
-    registered_and_mirrored(client, db, original, keep_reference="false")
+    accepted = registered_and_mirrored(client, db, original, keep_reference="false")
+    assert "crops, small rotations, screenshots" in accepted["note"]  # says what it cannot be found by
     with db.read() as session:
         assert session.scalars(select(ReferenceCopyRow)).first() is None
+        assert session.scalars(select(LocalFeatureRow)).first() is None
         assert session.scalars(select(MatchFingerprintRow)).one().pdq_quality == 100
     small = Image.open(io.BytesIO(original)).resize((400, 251))
     body = verify(client, jpeg(small, 60))
