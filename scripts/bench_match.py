@@ -31,7 +31,6 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ledger.adapters.index_feed import SharedLocalIndex  # noqa: E402
 from ledger.core.fingerprint import Limits, canonical_rgb, decode_image, probe_bytes, registration_probe  # noqa: E402
 from ledger.core.match_index import (  # noqa: E402
     EXTENDED_DISTANCE,
@@ -44,6 +43,7 @@ from ledger.core.matcher import LocalSearch, Registered, find_matches  # noqa: E
 from ledger.core.reference import load_reference  # noqa: E402
 from ledger.core.second_stage import compare  # noqa: E402
 from ledger.core.wild.local_features import Features, extract_register  # noqa: E402
+from ledger.core.wild.shared_index import SharedLocalIndex  # noqa: E402
 from ledger.usecases.register import MatchingData  # noqa: E402
 
 faiss.omp_set_num_threads(1)

@@ -14,7 +14,7 @@ from ledger.core.answer import IndexState
 from ledger.core.match_index import MatchIndex
 from ledger.core.matcher import LocalSearch
 from ledger.core.wild.local_features import Features
-from ledger.core.wild.local_index import Candidate, LocalIndex
+from ledger.core.wild.shared_index import SharedLocalIndex
 
 log = logging.getLogger("ledger.matching")
 
@@ -24,41 +24,6 @@ LOAD_CHUNK = 5000  # rows per read while building the index
 ROWID_REWIND = 512
 # Other databases have no rowid: each poll re-reads records from this many blocks below the highest seen.
 BLOCK_REWIND = 64
-
-
-class SharedLocalIndex:
-    """The descriptor index, searched by request threads while the feed adds to it: one lock around faiss."""
-
-    def __init__(self) -> None:
-        self._index = LocalIndex.flat()
-        self._lock = threading.Lock()
-        self._numbers: dict[str, int] = {}
-        self._contents: list[str] = []
-
-    @property
-    def ntotal(self) -> int:
-        with self._lock:
-            return self._index.ntotal
-
-    def __len__(self) -> int:
-        return len(self._contents)
-
-    def add(self, content_hash: str, features: Features) -> bool:
-        with self._lock:
-            if content_hash in self._numbers or len(features) == 0:
-                return False
-            number = len(self._contents)
-            self._numbers[content_hash] = number
-            self._contents.append(content_hash)
-            self._index.add(number, features.descriptors)
-            return True
-
-    def search(self, descriptors, top_k: int, k: int | None = None) -> list[Candidate]:  # type: ignore[no-untyped-def]
-        with self._lock:
-            return self._index.search(descriptors, top_k=top_k) if k is None else self._index.search(descriptors, top_k, k)
-
-    def content_of(self, number: int) -> str | None:
-        return self._contents[number] if 0 <= number < len(self._contents) else None
 
 
 class IndexFeed:

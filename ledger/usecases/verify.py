@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger.adapters.index_feed import SharedLocalIndex
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.matching_data import registered
 from ledger.adapters.store.models import RecordRow
@@ -33,6 +32,7 @@ from ledger.core.second_stage import heatmap_png
 from ledger.core.types import parse_hash32
 from ledger.core.verdict import MatchKind, RecordFacts, decide_verdict
 from ledger.core.wild.local_features import Features
+from ledger.core.wild.shared_index import SharedLocalIndex
 from ledger.usecases.context import Context
 from ledger.usecases.register import MatchingData
 

@@ -118,3 +118,22 @@ def test_the_other_view_of_a_stereo_pair_is_never_a_copy_or_an_edit(direction: s
     # ... while a copy of the registered view itself is found.
     verified, _ = registry_.verify(jpeg(rotated(first, 5)))
     assert verified.answer.verdict == "copy"
+
+
+def test_the_descriptor_index_moves_to_ivf_at_its_limit_and_still_finds_the_picture() -> None:
+    from ledger.core.wild import search as wild
+    from ledger.core.wild.shared_index import SharedLocalIndex
+
+    rng = np.random.default_rng(0)
+    index = SharedLocalIndex(flat_limit=300)
+    photo = sd.astronaut()
+    for number in range(400):
+        if number == 123:
+            assert index.add("0xastronaut", extract_register(photo))
+            continue
+        noise = rng.integers(0, 256, (200, 32), dtype=np.uint8)
+        zeros = np.zeros(200, np.float32)
+        index.add(f"0x{number:064x}", Features(noise, np.zeros((200, 2), np.float32), zeros, zeros, 512, 512))
+    assert index.kind == "ivf" and len(index) == 400 and index.ntotal == 399 * 200 + len(extract_register(photo))
+    found = wild.search(wild.prepare(np.ascontiguousarray(photo[50:450, 60:480])), index)
+    assert found and index.content_of(found[0].image) == "0xastronaut"
