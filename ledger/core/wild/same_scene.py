@@ -21,6 +21,23 @@ import numpy as np
 
 from ledger.core.wild.warp import Aligned, luma
 
+
+def refine(al: Aligned, Hr: np.ndarray | None) -> Aligned:
+    """Re-align the warped copy with the cell-shift homography (removes the keypoint estimate's residual error,
+    which otherwise shows up as thin "changes" along edges and borders)."""
+    if Hr is None or not np.all(np.isfinite(Hr)):
+        return al
+    # only small corrections: a large one means the cell fit is unreliable
+    h, w = al.valid.shape
+    c = np.float32([[[0, 0], [w, 0], [w, h], [0, h]]])
+    if np.abs(cv2.perspectiveTransform(c, Hr)[0] - c[0]).max() > 0.05 * max(h, w):
+        return al
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    q = cv2.warpPerspective(al.query, Hr, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    v = cv2.warpPerspective(al.valid.astype(np.uint8), Hr, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP) > 0
+    w2q = al.work_to_query @ Hr
+    return Aligned(al.ref, q, v, w2q / w2q[2, 2], al.factor)
+
 CELLS = 10  # grid cells on the long side of the work frame
 MIN_CELL_PX = 24
 CORNERNESS = 0.1  # structure-tensor eigenvalue ratio: cells with one dominant edge direction are not measured
@@ -47,6 +64,7 @@ class SceneCheck:
     textured_cells: int = 0
     disagree_share: float = 0.0  # of the cells textured in either picture: not confidently aligned
     p75_residual: float = float("nan")
+    refit: np.ndarray | None = None  # 3x3 work px -> work px: where reference content sits in the warped copy
 
 
 def _two_dimensional(cell: np.ndarray) -> bool:
@@ -93,6 +111,7 @@ def check(al: Aligned) -> SceneCheck:
     if Hr is None:
         A, _ = cv2.estimateAffinePartial2D(src, dst)
         pred = src @ A[:, :2].T + A[:, 2] if A is not None else src
+        Hr = np.vstack([A, [0, 0, 1]]) if A is not None else None
     else:
         pred = cv2.perspectiveTransform(src[None], Hr)[0]
     res = np.linalg.norm(pred - dst, axis=1)
@@ -100,4 +119,4 @@ def check(al: Aligned) -> SceneCheck:
     disagree = 1.0 - float((res <= MISALIGNED_PX).sum()) / max(1, textured)
     p75 = float(np.percentile(res, 75))
     same = share < SCENE_MISALIGNED_SHARE and p75 < SCENE_P75_RESIDUAL and disagree < SCENE_DISAGREE_SHARE
-    return SceneCheck(n, share, float(np.median(res)), same, textured, disagree, p75)
+    return SceneCheck(n, share, float(np.median(res)), same, textured, disagree, p75, Hr)

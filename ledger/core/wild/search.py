@@ -81,7 +81,7 @@ def examine(query: Query, features: Features, reference: np.ndarray | None) -> S
     if not scene.same_picture:
         return Seen("similar_scene", regions=(), **common)
     height, width = query.rgb.shape[:2]
-    diff = aligned_diff.diff(aligned, (width, height))
+    diff = aligned_diff.diff(same_scene.refine(aligned, scene.refit), (width, height))  # the refit: sub-pixel alignment
     relation = "edited" if diff.edited else "copy"
     return Seen(relation, regions=tuple(diff.regions) if diff.edited else (), heat=diff.heat,
                 changed_share=diff.changed_share, **common)  # fmt: skip
