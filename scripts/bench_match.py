@@ -31,7 +31,14 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ledger.core.fingerprint import Limits, canonical_rgb, decode_image, probe_bytes, registration_probe  # noqa: E402
+from ledger.core.fingerprint import (  # noqa: E402
+    Limits,
+    canonical_rgb,
+    decode_image,
+    hash_image,
+    probe_bytes,
+    registration_probe,
+)
 from ledger.core.match_index import (  # noqa: E402
     EXTENDED_DISTANCE,
     HASH_BYTES,
@@ -444,6 +451,81 @@ def search_speed(sizes: list[int], queries: int = 200) -> dict[str, object]:
     return out
 
 
+def wild_index_speed(photos: list[tuple[str, bytes, Image.Image]], sizes: list[int], queries: int = 60) -> dict[str, object]:
+    """The wild path's descriptor search at N registered pictures: the real photos plus synthetic ones drawn from
+    real ORB descriptors (random crops and scales of the photos, 1/16 of the bits flipped), in the IVF index the
+    service moves to past FLAT_LIMIT. Distractors inherit their source descriptor's IVF list (a quantizer search
+    of 20M descriptors would take ~10 min here; search cost depends only on list lengths). Queries are rotated,
+    deeply cropped and screenshot copies of the photos; recall = the true photo among the candidates verified."""
+    from ledger.core.wild import search as wild
+    from ledger.core.wild.local_index import TOP_K, LocalIndex, vote_descriptors
+
+    rng = np.random.default_rng(11)
+    arrays = [np.asarray(image) for _, _, image in photos]
+    pool_parts = []
+    for rgb in arrays[0::2]:  # distractors from every other photo; queries from the others
+        for _ in range(24):
+            h, w = rgb.shape[:2]
+            side = rng.uniform(0.4, 0.95)
+            ch, cw = max(40, int(h * side)), max(40, int(w * side))
+            y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+            part = Image.fromarray(np.ascontiguousarray(rgb[y : y + ch, x : x + cw]))
+            part.thumbnail((int(rng.integers(200, 640)),) * 2)
+            pool_parts.append(extract_register(np.asarray(part)).descriptors)
+    pool = np.unique(np.concatenate(pool_parts), axis=0)
+    registered = [extract_register(hash_image(image)) for _, _, image in photos]
+    shots = []
+    held = list(range(1, len(photos), 2))
+    for i in range(queries):
+        true = held[i % len(held)]
+        image = photos[true][2]
+        kind = i % 3
+        if kind == 0:
+            query = image.rotate(float(rng.uniform(5, 20)), resample=Image.Resampling.BICUBIC, expand=True)
+        elif kind == 1:
+            w, h = image.size
+            query = image.crop((int(w * 0.2), int(h * 0.15), int(w * 0.95), int(h * 0.9)))  # 56% of the area
+        else:
+            query = Image.new("RGB", (1080, 2340), (250, 250, 250))
+            shown = image.copy()
+            shown.thumbnail((1000, 1000))
+            query.paste(shown, (40, 1600))  # cut by the bottom of the screen
+        start = time.perf_counter()
+        prepared = wild.prepare(np.asarray(query.convert("RGB")))
+        prepare_ms = (time.perf_counter() - start) * 1e3
+        shots.append((true, vote_descriptors(prepared.plain, prepared.mirror), prepare_ms))
+    out: dict[str, object] = {"pool_descriptors": len(pool), "query_features_ms": _percentiles([s[2] for s in shots])}
+    for n in sizes:
+        nlist = 8192 if n <= 20_000 else 65_536 if n <= 200_000 else 262_144
+        start = time.perf_counter()
+        index = LocalIndex.ivf(pool, nlist)
+        _, lists = index.quantizer_assign(pool)
+        for number, features in enumerate(registered):
+            index.add(number, features.descriptors)
+        for first in range(len(registered), n, 5000):
+            m = min(5000, n - first)
+            source = rng.integers(0, len(pool), (m, 200))
+            codes = pool[source.ravel()].copy()
+            noise = [rng.integers(0, 256, codes.shape, dtype=np.uint8) for _ in range(4)]
+            codes ^= noise[0] & noise[1] & noise[2] & noise[3]
+            index.add_precomputed(np.repeat(np.arange(first, first + m), 200), codes, np.tile(np.arange(200), m),
+                                  lists[source.ravel()])  # fmt: skip
+        build_s = time.perf_counter() - start
+        times, found = [], 0
+        for true, votes, _ in shots:
+            start = time.perf_counter()
+            candidates = index.search(votes, top_k=TOP_K)
+            times.append((time.perf_counter() - start) * 1e3)
+            found += any(c.image == true for c in candidates)
+        nbytes = index.bytes_used()
+        out[str(n)] = {"search_ms": _percentiles(times), "recall_in_candidates": round(found / len(shots), 3),
+                       "index_bytes": nbytes, "bytes_per_image": nbytes // n, "nlist": nlist,
+                       "build_s": round(build_s, 1)}  # fmt: skip
+        print(f"  wild index {n:,}: {out[str(n)]}", flush=True)
+        del index
+    return out
+
+
 def sql_lookup_speed(n: int) -> dict[str, object]:
     """Exact and pixel lookups (the first two steps of the fast path) on an SQLite mirror of n records."""
     import sqlite3
@@ -550,7 +632,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small index sizes (smoke run)")
     parser.add_argument("--sizes", default="1000000,10000000")
-    parser.add_argument("--skip", default="", help="comma list of parts to skip: robustness,false,speed,wild")
+    parser.add_argument("--wild-sizes", default="100000,300000", help="registered pictures for the wild index search")
+    parser.add_argument("--skip", default="", help="comma list of parts to skip: robustness,false,speed,wild,wildindex")
     parser.add_argument("--wild-split", default="heldout", help="calibration | heldout: which half of the photos the "
                                                                 "in-the-wild cases are made from (thresholds were set on calibration)")
     parser.add_argument("--wild-per-photo", type=int, default=1, help="cases per photo and family in the wild part")
@@ -559,6 +642,7 @@ def main() -> None:
     parser.add_argument("--merge", action="store_true", help="update the parts run in an existing --out file")
     args = parser.parse_args()
     sizes = [10_000, 100_000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    wild_sizes = [10_000] if args.quick else [int(s) for s in args.wild_sizes.split(",")]
     skip = set(filter(None, args.skip.split(",")))
     started = time.time()
     photos = load_photos()
@@ -582,6 +666,9 @@ def main() -> None:
         print("speed:", flush=True)
         result["speed"] = {"fingerprint": fingerprint_speed(), "sql": sql_lookup_speed(sizes[0]),
                            "search": search_speed(sizes)}  # fmt: skip
+    if "wildindex" not in skip:
+        print("wild index at scale:", flush=True)
+        result["wild_index"] = wild_index_speed(photos, wild_sizes)
     if "wild" not in skip:
         print("in the wild:", flush=True)
         families = [f for f in args.wild_families.split(",") if f] or None
