@@ -332,10 +332,18 @@ class MatchIndex:
         hits = self._search([self.upright, self.turned], [("full", pdq)], radius)
         if trimmed_pdq is not None:
             hits += self._search([self.upright], [("trimmed", trimmed_pdq)], radius)
+        hits += self.search_turned(turned, radius)
+        hits.sort(key=lambda h: (h.distance, h.query != "full", h.variant))
+        return hits
+
+    def search_turned(self, turned: Sequence[tuple[int, str]], radius: int = CANDIDATE_DISTANCE) -> list[Hit]:
+        """The reader's turned hashes (``turned_queries``) against whole-picture hashes, each hit labelled with the
+        rotation/flip that makes the registered picture the reader's."""
+        hits = []
         for variant, code in turned:
             hits += [replace(h, variant=variant) for h in self._search([self.upright], [("full", code)], radius)
                      if h.variant == FULL]  # fmt: skip
-        hits.sort(key=lambda h: (h.distance, h.query != "full", h.variant))
+        hits.sort(key=lambda h: (h.distance, h.variant))
         return hits
 
     def search_upright(self, queries: Sequence[tuple[str, str]], radius: int = CANDIDATE_DISTANCE) -> list[Hit]:

@@ -133,9 +133,17 @@ def find_matches(
         seen.update(h.content_hash for h in chosen)
         return chosen
 
-    fast_all = index.search_fast(pdq, trimmed, radius=EXTENDED_DISTANCE, turned=turned_queries(probe.image))
+    fast_all = index.search_fast(pdq, trimmed, radius=EXTENDED_DISTANCE)
     near = [h for h in fast_all if h.distance <= CANDIDATE_DISTANCE]
     accepted = _evaluate(probe, fresh(near, max_candidates), MatchKind.PDQ, registered)
+    if not accepted:
+        # Turned or flipped copies: the reader's picture turned back 7 ways (~7 PDQ hashes, so only when needed).
+        # (An image the upright step tried is tried again here: another variant of it may be the match.)
+        turned = index.search_turned(turned_queries(probe.image), radius=EXTENDED_DISTANCE)
+        fast_all = sorted([*fast_all, *turned], key=lambda h: (h.distance, h.query != "full", h.variant))
+        near = [h for h in best_per_image(turned) if h.distance <= CANDIDATE_DISTANCE][:max_candidates]
+        seen.update(h.content_hash for h in near)
+        accepted = _evaluate(probe, near, MatchKind.PDQ, registered)
     if not accepted:
         accepted = _evaluate(probe, fresh(index.search_crops(pdq, trimmed), max_candidates), MatchKind.CROP, registered)
     if not accepted and len(index.parts):

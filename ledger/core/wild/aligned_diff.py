@@ -47,11 +47,19 @@ class Diff:
         return self.changed_share >= EDITED_MIN_SHARE and bool(self.regions)
 
 
+FIT_SAMPLE = 20_000  # pixels the colour fit and the noise level are estimated from (a fixed stride through the overlap)
+
+
+def _sample(values: np.ndarray) -> np.ndarray:
+    return values[:: max(1, len(values) // FIT_SAMPLE)]
+
+
 def _colour_fit(q: np.ndarray, r: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Per channel, a robust linear map of the copy's levels onto the reference's (brightness, contrast, colour)."""
     out = np.empty_like(q)
     m = valid
     for c in range(3):
-        x, y = q[..., c][m], r[..., c][m]
+        x, y = _sample(q[..., c][m]), _sample(r[..., c][m])
         keep = np.ones(len(x), bool)
         a, b = 1.0, 0.0
         for _ in range(2):
@@ -81,12 +89,14 @@ def diff(al: Aligned, query_size: tuple[int, int]) -> Diff:
     best = None
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
-            shifted = np.roll(r, (dy, dx), axis=(0, 1))
-            d = np.abs(q - shifted).max(axis=2)
+            # max over channels with OpenCV on contiguous planes: numpy's max(axis=2) took ~100 ms of 9 shifts here
+            c0, c1, c2 = cv2.split(cv2.absdiff(q, np.roll(r, (dy, dx), axis=(0, 1))))
+            d = cv2.max(cv2.max(c0, c1), c2)
             best = d if best is None else np.minimum(best, d)
     best[~valid] = 0
-    vals = best[valid]
-    noise = float(np.median(vals) + 1.4826 * np.median(np.abs(vals - np.median(vals))))
+    vals = _sample(best[valid])
+    centre = float(np.median(vals))
+    noise = centre + 1.4826 * float(np.median(np.abs(vals - centre)))
     level = max(CHANGE_LEVEL, NOISE_SIGMAS * noise)
     mask = ((best > level) & valid).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((OPEN_PX, OPEN_PX), np.uint8))
@@ -94,13 +104,11 @@ def diff(al: Aligned, query_size: tuple[int, int]) -> Diff:
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     area_valid = float(valid.sum())
     boxes_work, changed = [], 0
-    keep_mask = np.zeros_like(mask)
     for i in range(1, n):
         x, y, w, h, a = stats[i]
         if a < MIN_REGION_SHARE * area_valid:
             continue
         changed += a
-        keep_mask[labels == i] = 1
         boxes_work.append((x, y, x + w, y + h))
     # regions in the query frame: map the box corners, take their bounding box, clip
     regions = []
