@@ -28,6 +28,7 @@ from ledger.core.match_index import (
 from ledger.core.reference import Reference
 from ledger.core.second_stage import Comparison, compare
 from ledger.core.verdict import (
+    RESIZE_TOLERANCE,
     Acceptance,
     Candidate,
     Judgement,
@@ -93,9 +94,6 @@ class PerceptualMatch:
         """This match, judged again through the homography."""
         return PerceptualMatch(self.content_hash, self.kind, self.hit, Judgement(self.judgement.acceptance, seen.edited),
                                self.comparison, words or self.transforms, seen)  # fmt: skip
-
-
-RESIZE_TOLERANCE = 0.03  # as in ledger.core.verdict: within 3% of the original's size is its size
 
 
 def _wild_words(seen: wild.Seen, probe: Probe, facts: Registered) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from ledger.core.boxes import merge_boxes
 from ledger.core.fingerprint import Dihedral, Trim, trim_box
 from ledger.core.match_index import TRIMMED, variant_box, variant_dihedral
 
@@ -204,25 +205,6 @@ def _components(mask: np.ndarray) -> list[tuple[int, int, int, int, int]]:
     return out
 
 
-def _merge_boxes(boxes: list[tuple[int, int, int, int]], gap: int = 1) -> list[tuple[int, int, int, int]]:
-    """Merge boxes (y0, x0, y1, x1) that overlap or touch within ``gap`` cells."""
-    merged = list(boxes)
-    changed = True
-    while changed:
-        changed = False
-        out: list[tuple[int, int, int, int]] = []
-        for box in merged:
-            for i, other in enumerate(out):
-                if box[0] <= other[2] + gap and other[0] <= box[2] + gap and box[1] <= other[3] + gap and other[1] <= box[3] + gap:
-                    out[i] = (min(box[0], other[0]), min(box[1], other[1]), max(box[2], other[2]), max(box[3], other[3]))
-                    changed = True
-                    break
-            else:
-                out.append(box)
-        merged = out
-    return merged
-
-
 # -- alignment ------------------------------------------------------------------------------------------------
 def _search(reference: np.ndarray, copy: np.ndarray, scales: np.ndarray, factor: float,
             near: tuple[float, float] | None = None, margin: float = 0.0) -> Alignment | None:  # fmt: skip
@@ -360,7 +342,7 @@ def _measure(upright: np.ndarray, reference: np.ndarray, alignment: Alignment, t
         same = np.ones_like(kept)
     ncc = _ncc(q_luma, r_luma, same)
     structure = _ncc(_high_pass(q_luma), _high_pass(r_luma), same)
-    boxes = _merge_boxes([(y0, x0, y1, x1) for _, y0, x0, y1, x1 in components])
+    boxes = merge_boxes([(y0, x0, y1, x1) for _, y0, x0, y1, x1 in components], 1)
 
     # Back to the reader's frame: grid cells of the upright copy -> copy px -> turned and placed in the frame.
     px, py, pw, ph = placed

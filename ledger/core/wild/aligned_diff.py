@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from ledger.core.boxes import merge_boxes
 from ledger.core.wild.warp import Aligned
 
 BLUR_SIGMA = 1.2  # work px
@@ -118,7 +119,7 @@ def diff(al: Aligned, query_size: tuple[int, int]) -> Diff:
         bx0, by0 = np.clip(pts.min(0) / (qw, qh), 0, 1)
         bx1, by1 = np.clip(pts.max(0) / (qw, qh), 0, 1)
         regions.append((float(bx0), float(by0), float(bx1), float(by1)))
-    regions = _merge(regions)
+    regions = merge_boxes(regions, 0.01)
     # heatmap: difference over the level, warped into the (reduced) query frame; NaN outside the overlap
     heat_work = np.where(valid, best / level, np.nan).astype(np.float32)
     S = np.diag([heat_size[0] / qw, heat_size[1] / qh, 1.0]) @ H
@@ -126,21 +127,3 @@ def diff(al: Aligned, query_size: tuple[int, int]) -> Diff:
                                borderMode=cv2.BORDER_CONSTANT, borderValue=-1.0)
     heat[heat < 0] = np.nan
     return Diff(changed / area_valid, tuple(regions), heat, int(area_valid))
-
-
-def _merge(boxes: list[tuple[float, float, float, float]], gap: float = 0.01) -> list[tuple[float, float, float, float]]:
-    out = list(boxes)
-    changed = True
-    while changed:
-        changed = False
-        merged: list[tuple[float, float, float, float]] = []
-        for b in out:
-            for i, o in enumerate(merged):
-                if b[0] <= o[2] + gap and o[0] <= b[2] + gap and b[1] <= o[3] + gap and o[1] <= b[3] + gap:
-                    merged[i] = (min(b[0], o[0]), min(b[1], o[1]), max(b[2], o[2]), max(b[3], o[3]))
-                    changed = True
-                    break
-            else:
-                merged.append(b)
-        out = merged
-    return out
