@@ -7,6 +7,7 @@ in Python with eth-account costs about 1 ms a transaction and would dominate a 1
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,17 @@ class LocalChain:
 
     def head(self) -> int:
         return int(connect(self.node.url).eth.block_number)
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the node has mined every transaction it accepted: anvil answers eth_sendRawTransaction before
+        it mines the block, so an indexer reading right after a send may not see it yet (seen under load)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.rpc("txpool_status").get("result", {})
+            if int(str(status.get("pending", "0x0")), 16) == 0:
+                return
+            time.sleep(0.02)
+        raise TimeoutError(f"transactions still pending after {timeout} s")
 
 
 def start_local_chain(data_dir: Path, extra_args: list[str] | None = None) -> LocalChain:

@@ -70,11 +70,13 @@ def test_batches_are_formed_anchored_mirrored_and_provable(chain: Chain, databas
                         batch_max_seconds=3600)  # fmt: skip
     indexer = Indexer(db, connect(chain.node.url), chain.deployment, ABI)
     assert anchorer.step() == 1  # one full batch of 4; the fifth waits for more or for time
+    chain.settle()
     indexer.catch_up()
     assert statuses(db, uids) == ["anchored"] * 4 + ["pending"]
 
     anchorer.batch_max_seconds = 0  # the fifth has now waited long enough
     assert anchorer.step() == 1
+    chain.settle()
     indexer.catch_up()
     assert statuses(db, uids) == ["anchored"] * 5
 
@@ -96,6 +98,7 @@ def test_batches_are_formed_anchored_mirrored_and_provable(chain: Chain, databas
     assert first is not None
     chain.client.revoke_batch_item(chain.publisher_key, first.batch_root, registration_of(first), publisher,
                                    json.loads(first.proof or "[]"), 2, "the caption was wrong", wait=True)  # fmt: skip
+    chain.settle()
     indexer.catch_up()
     with db.read() as session:
         revoked = session.get(RecordRow, first.uid)
@@ -110,8 +113,10 @@ def test_single_record_retraction_and_a_reorg_that_drops_a_root(chain: Chain, da
     single = accept_images(db, chain, 1, first=100)
     Anchorer(db, chain.client, lambda _a: chain.publisher_key).step()  # single mode
     indexer = Indexer(db, connect(chain.node.url), chain.deployment, ABI)
+    chain.settle()
     indexer.catch_up()
     chain.client.revoke(chain.publisher_key, single[0], 4, "published in error", wait=True)
+    chain.settle()
     indexer.catch_up()
     with db.read() as session:
         assert session.get(RecordRow, single[0]).revoke_code == 4  # type: ignore[union-attr]
@@ -120,10 +125,12 @@ def test_single_record_retraction_and_a_reorg_that_drops_a_root(chain: Chain, da
     anchorer = Anchorer(db, chain.client, lambda _a: chain.publisher_key, mode="batch", batch_max_items=3,
                         resend_after=0)  # fmt: skip
     assert anchorer.step() == 1
+    chain.settle()
     indexer.catch_up()
     assert statuses(db, batched) == ["anchored"] * 3
 
     chain.rpc("anvil_reorg", 1, [])  # drops the block holding the root
+    chain.settle()
     indexer.catch_up()
     assert statuses(db, batched) == ["sent"] * 3
     with db.read() as session:
@@ -134,6 +141,7 @@ def test_single_record_retraction_and_a_reorg_that_drops_a_root(chain: Chain, da
     anchorer.step()  # the root's transaction is gone: back to pending
     skip_backoff(db)
     assert anchorer.step() == 1  # anchored again, same root
+    chain.settle()
     indexer.catch_up()
     assert statuses(db, batched) == ["anchored"] * 3
     with db.read() as session:
@@ -155,13 +163,16 @@ def test_publisher_retractions_go_on_chain_for_single_and_batched_records(chain:
     # Asked before the registration is on chain: it waits, then goes out.
     request_retraction(db, publisher, single[0], 1, "wrong caption")
     assert single_mode.step() == 1  # the registration only
+    chain.settle()
     indexer.catch_up()
     assert single_mode.step() == 1  # now the retraction
     batched = accept_images(db, chain, 2, first=400)
     assert batch_mode.step() == 1
+    chain.settle()
     indexer.catch_up()
     request_retraction(db, publisher, batched[1], 2, "manipulated")
     assert batch_mode.step() == 1  # revokeBatchItem with the stored proof
+    chain.settle()
     indexer.catch_up()
     with db.read() as session:
         for uid, code in ((single[0], 1), (batched[1], 2)):
@@ -182,6 +193,7 @@ def test_verify_answer_of_a_batched_image_carries_its_proof(chain: Chain, databa
     db = fresh_db(database_url)
     [uid] = accept_images(db, chain, 1, first=600)
     Anchorer(db, chain.client, lambda _a: chain.publisher_key, mode="batch", batch_max_items=1).step()
+    chain.settle()
     Indexer(db, connect(chain.node.url), chain.deployment, ABI).catch_up()
     with db.read() as session:
         row = session.get(SubmissionRow, uid)
