@@ -342,6 +342,7 @@ def false_matches(photos: list[tuple[str, bytes, Image.Image]]) -> dict[str, obj
     registry = {name: register(index, name, data) for name, _, data in items}
     source = {name: src for name, src, _ in items}
     matched_pairs: dict[str, list[str]] = {"distinct": [], "same_photo": []}
+    similar_scenes: list[str] = []
     candidates = {"distinct": 0, "same_photo": 0}
     closest = {"distinct": 256, "same_photo": 256}
     for name, src, _ in items:
@@ -355,7 +356,9 @@ def false_matches(photos: list[tuple[str, bytes, Image.Image]]) -> dict[str, obj
             closest[kind] = min(closest[kind], hit.distance)
             candidates[kind] += hit.distance <= 63
         verdict, other, _, _ = verdict_of(probe, index, registry, exclude=frozenset({name}))
-        if other is not None:
+        if other is not None and verdict == "similar_scene":  # named as another photograph: no copy claimed
+            similar_scenes.append(f"{name} -> {other}")
+        elif other is not None:
             kind = "same_photo" if source[other] == src else "distinct"
             matched_pairs[kind].append(f"{name} -> {other} ({verdict})")
     names = [n for n, _, _ in items]
@@ -379,6 +382,7 @@ def false_matches(photos: list[tuple[str, bytes, Image.Image]]) -> dict[str, obj
     top = sorted(scores, key=lambda s: -s[1])[:3]
     return {"images": len(items), "pairs": pairs, "false_matches": len(matched_pairs["distinct"]),
             "false_match_list": matched_pairs["distinct"], "same_photo_matches": matched_pairs["same_photo"],
+            "similar_scene": similar_scenes,
             "candidates_within_63": candidates, "closest_distance": closest,
             "second_stage_forced": {"pairs": forced, "confirmed": forced_confirmed,
                                     "highest_structure": [[round(a, 3), round(b, 3)] for a, b in top]}}  # fmt: skip

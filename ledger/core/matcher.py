@@ -199,18 +199,24 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
         return revised
     found = list(revised)
     tried = set(exclude) | {m.content_hash for m in revised}  # hash candidates the PDQ steps rejected are tried again
-    for candidate in wild.search(prepared(), local.index):
-        content_hash = local.content_of(candidate.image)
-        if content_hash is None or content_hash in tried:
-            continue
-        tried.add(content_hash)
-        looked = look(content_hash)
-        if looked is not None:
-            result, words = looked
-            found.append(PerceptualMatch(content_hash, MatchKind.KEYPOINTS, None,
-                                         Judgement(Acceptance.CONFIRMED, result.edited), None, words, result))  # fmt: skip
-            if sum(not m.similar_scene for m in found) >= MAX_WILD_MATCHES:
-                break
+
+    def verify_candidates(candidates: list[wild.Candidate]) -> None:
+        for candidate in candidates:
+            content_hash = local.content_of(candidate.image)
+            if content_hash is None or content_hash in tried:
+                continue
+            tried.add(content_hash)
+            looked = look(content_hash)
+            if looked is not None:
+                result, words = looked
+                found.append(PerceptualMatch(content_hash, MatchKind.KEYPOINTS, None,
+                                             Judgement(Acceptance.CONFIRMED, result.edited), None, words, result))  # fmt: skip
+                if sum(not m.similar_scene for m in found) >= MAX_WILD_MATCHES:
+                    return
+
+    verify_candidates(wild.search(prepared(), local.index))
+    if all(m.similar_scene for m in found):  # nothing yet: a small photo in a screenshot votes better on its own
+        verify_candidates(wild.search_regions(prepared(), local.index))
     return found
 
 

@@ -137,3 +137,29 @@ def test_the_descriptor_index_moves_to_ivf_at_its_limit_and_still_finds_the_pict
     assert index.kind == "ivf" and len(index) == 400 and index.ntotal == 399 * 200 + len(extract_register(photo))
     found = wild.search(wild.prepare(np.ascontiguousarray(photo[50:450, 60:480])), index)
     assert found and index.content_of(found[0].image) == "0xastronaut"
+
+
+def test_a_small_photo_in_a_screenshot_of_a_post_is_found_by_its_own_region(registry) -> None:  # type: ignore[no-untyped-def]
+    """The photo fills ~12% of a dark phone screenshot full of text: the whole screenshot's keypoints are mostly
+    text, so the photo is found by voting and verifying with its own region (``picture_regions``)."""
+    from ledger.core.wild.search import picture_regions
+
+    registry_, names, photos = registry
+    screen = Image.new("RGB", (1080, 2340), (12, 12, 14))
+    draw = ImageDraw.Draw(screen)
+    for row in range(40):
+        draw.text((60, 80 + 36 * row), "Breaking: what really happened downtown, share before it is deleted", fill=(235, 235, 235))
+    photo = Image.fromarray(photos["chelsea"]).resize((540, 360), Image.Resampling.LANCZOS)
+    screen.paste(photo, (270, 1700))
+    assert any(x0 <= 270 + 20 and y0 <= 1700 + 20 and x1 >= 810 - 20 for x0, y0, x1, _ in
+               [(x0 * 1080 // 591, y0 * 2340 // 1280, x1 * 1080 // 591, y1) for x0, y0, x1, y1 in
+                picture_regions(np.asarray(screen.resize((591, 1280))))])  # fmt: skip
+    verified, name = answer(registry_, names, png_bytes(screen))
+    assert name == "chelsea" and verified.answer.verdict == "copy", verified.answer
+    assert any("screenshot" in word for word in verified.answer.matches[0].transforms)
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
