@@ -442,14 +442,16 @@ def search_speed(sizes: list[int], queries: int = 200) -> dict[str, object]:
         )  # fmt: skip
         qs = ["0x" + bytes(c).hex() for c in random_codes(rng, queries)]
         turns = [[(v, "0x" + bytes(c).hex()) for v, c in zip(range(1, 8), random_codes(rng, 7))] for _ in qs]
-        # As verify searches: radius 96 (<= 63 are candidates, 64-96 the last-resort nearest), the reader's hash,
-        # its 7 turned hashes, and its trimmed hash when it has borders.
+        # As verify searches: radius 96 (<= 63 are candidates, 64-96 the last-resort nearest): the reader's hash
+        # (the common case: an upright copy is accepted there), then, only if nothing was accepted, its 7 turned
+        # hashes; its trimmed hash too when it has borders.
+        t0 = [time_calls(lambda q=q: index.search_fast(q, radius=EXTENDED_DISTANCE), 1)["median"] for q in qs]
         t1 = [time_calls(lambda q=q, r=r: index.search_fast(q, radius=EXTENDED_DISTANCE, turned=r), 1)["median"]
               for q, r in zip(qs, turns)]  # fmt: skip
         t2 = [time_calls(lambda q=q, r=r: index.search_fast(q, q, radius=EXTENDED_DISTANCE, turned=r), 1)["median"]
               for q, r in zip(qs[: queries // 2], turns)]  # fmt: skip
         sizes_ = index.sizes()
-        out[str(n)] = {"fast_8_hashes_ms": _percentiles(t1), "fast_with_trimmed_ms": _percentiles(t2),
+        out[str(n)] = {"fast_one_hash_ms": _percentiles(t0), "fast_8_hashes_ms": _percentiles(t1), "fast_with_trimmed_ms": _percentiles(t2),
                        "fast_entries": sizes_["fast_entries"], "fast_bytes": sizes_["fast_bytes"]}  # fmt: skip
         print(f"  search {n:,}: {out[str(n)]}", flush=True)
     return out
@@ -500,7 +502,8 @@ def wild_index_speed(photos: list[tuple[str, bytes, Image.Image]], sizes: list[i
         shots.append((true, vote_descriptors(prepared.plain, prepared.mirror), prepare_ms))
     out: dict[str, object] = {"pool_descriptors": len(pool), "query_features_ms": _percentiles([s[2] for s in shots])}
     for n in sizes:
-        nlist = 8192 if n <= 20_000 else 65_536 if n <= 200_000 else 262_144
+        # As the service would size it, but never more lists than the sample has descriptors to seed them.
+        nlist = min(8192 if n <= 20_000 else 65_536 if n <= 200_000 else 262_144, 1 << int(np.log2(len(pool))))
         start = time.perf_counter()
         index = LocalIndex.ivf(pool, nlist)
         _, lists = index.quantizer_assign(pool)
@@ -613,7 +616,8 @@ def print_tables(result: dict) -> None:  # type: ignore[type-arg]
     if sql:
         print(f"| exact + pixel SQL lookups, {sql['records']:,} records | {sql['exact_and_pixel_ms']['median']} | {sql['exact_and_pixel_ms']['p99']} |")
     for n, row in result["speed"]["search"].items():
-        print(f"| fast path PDQ search (8 hashes), {int(n):,} images | {row['fast_8_hashes_ms']['median']} | {row['fast_8_hashes_ms']['p99']} |")
+        print(f"| fast path PDQ search (1 hash), {int(n):,} images | {row['fast_one_hash_ms']['median']} | {row['fast_one_hash_ms']['p99']} |")
+        print(f"| fast path PDQ search (8 hashes: + 7 turned), {int(n):,} images | {row['fast_8_hashes_ms']['median']} | {row['fast_8_hashes_ms']['p99']} |")
         print(f"| fast path + trimmed hash, {int(n):,} images | {row['fast_with_trimmed_ms']['median']} | {row['fast_with_trimmed_ms']['p99']} |")
     print(f"| second stage (find_matches incl. compare) per verify | {result['robustness']['second_stage_ms']['median']} | {result['robustness']['second_stage_ms']['p99']} |")
 
