@@ -52,6 +52,7 @@ from ledger.core.second_stage import compare  # noqa: E402
 from ledger.core.wild.local_features import Features, extract_register  # noqa: E402
 from ledger.core.wild.shared_index import SharedLocalIndex  # noqa: E402
 from ledger.usecases.register import MatchingData  # noqa: E402
+from scripts.matchbench.photos import photo_files  # noqa: E402
 
 faiss.omp_set_num_threads(1)
 FIXTURES = ROOT.parent / "shared" / "fixtures"
@@ -60,45 +61,6 @@ MAX_SIDE = 2048
 
 
 # -- photos -------------------------------------------------------------------------------------------------------
-def photo_files() -> list[tuple[str, Path]]:
-    pdq = FIXTURES / "pdq"
-    c2pa = FIXTURES / "c2pa"
-    files = [
-        ("bridge", pdq / "bridge-mods" / "aaa-orig.jpg"),
-        ("desk-exif", pdq / "reg-test-input" / "exif-rotn" / "exif-rotn-1.jpg"),
-        ("coaster", pdq / "misc-images" / "c.png"),
-        ("pen-and-coaster", pdq / "reg-test-input" / "pen-and-coaster.png"),
-        ("small", pdq / "misc-images" / "small.jpg"),
-        *[(p.stem, p) for p in sorted((pdq / "reg-test-input" / "labelme-subset").glob("*.jpg"))],
-        ("ribbons", c2pa / "adobe-20220124-A.jpg"),
-        ("gradient", c2pa / "adobe-20220124-C.jpg"),
-        ("grate", c2pa / "adobe-20220124-I.jpg"),
-        ("building", c2pa / "nikon-20221019-building.jpeg"),
-        ("camera", c2pa / "truepic-20230212-camera.jpg"),
-        ("landscape", c2pa / "truepic-20230212-landscape.jpg"),
-        ("library", c2pa / "truepic-20230212-library.jpg"),
-    ]
-    try:
-        import skimage
-
-        data = Path(skimage.__file__).parent / "data"
-        for name in ("astronaut", "brick", "camera", "cell", "chelsea", "clock_motion", "coffee", "coins", "grass",
-                     "gravel", "hubble_deep_field", "ihc", "moon", "motorcycle_left", "page", "retina", "rocket", "text"):  # fmt: skip
-            path = next(iter(sorted(data.glob(name + ".*"))), None)
-            if path is not None:
-                files.append(("skimage-" + name, path))
-    except ImportError:
-        print("scikit-image not installed: fewer photos (pip install -e '.[bench]')", file=sys.stderr)
-    try:
-        import sklearn.datasets
-
-        images = Path(sklearn.datasets.__file__).parent / "images"
-        files += [("sklearn-" + p.stem, p) for p in sorted(images.glob("*.jpg"))]
-    except ImportError:
-        print("scikit-learn not installed: fewer photos", file=sys.stderr)
-    return files
-
-
 def jpeg(image: Image.Image, quality: int = 85) -> bytes:
     out = io.BytesIO()
     image.convert("RGB").save(out, format="JPEG", quality=quality)
