@@ -1,5 +1,5 @@
 """The reduced reference copy kept at registration (unless the publisher opts out): the hash image (512 px on
-its long side) as JPEG quality 88, about 40-70 KB (copies registered before 2026-11-30 are WebP q85; both load). The second stage aligns a reader's copy with it and measures
+its long side) as JPEG quality 88, ~45 KB for a typical photo (copies registered before 2026-11-30 are WebP q85; both load). The second stage aligns a reader's copy with it and measures
 what changed. Pure: bytes in, bytes or arrays out."""
 
 from __future__ import annotations

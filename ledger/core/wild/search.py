@@ -33,6 +33,13 @@ class Query:
     mirror: Features | None
     matcher: geometry.QuerySet = field(repr=False)
     parts: dict[tuple[int, int, int, int], Query] = field(default_factory=dict, repr=False)  # zoomed regions, prepared once
+    memo: dict[str, list[tuple[int, int, int, int]]] = field(default_factory=dict, repr=False)
+
+    def regions(self) -> list[tuple[int, int, int, int]]:
+        """``picture_regions`` of this image, found once for every candidate."""
+        if "regions" not in self.memo:
+            self.memo["regions"] = picture_regions(self.rgb)
+        return self.memo["regions"]
 
     def part(self, box: tuple[int, int, int, int]) -> Query:
         if box not in self.parts:
@@ -80,7 +87,7 @@ def search_regions(query: Query, index: LocalIndex, top_k: int = TOP_K) -> list[
     """The same vote, by each picture region of a screenshot alone (``picture_regions``): a small photo's own
     keypoints are outvoted by the interface's when the whole screenshot votes."""
     found: dict[int, Candidate] = {}
-    for box in picture_regions(query.rgb):
+    for box in query.regions():
         for candidate in search(query.part(box), index, top_k):
             if candidate.image not in found or candidate.votes > found[candidate.image].votes:
                 found[candidate.image] = candidate
@@ -150,7 +157,7 @@ def picture_regions(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
 
 def _zoomed(query: Query, features: Features) -> geometry.Verification | None:
     height, width = query.rgb.shape[:2]
-    boxes = picture_regions(query.rgb)
+    boxes = list(query.regions())
     near = _likely_region(query, features)
     if near is not None and near not in boxes:
         boxes.append(near)
