@@ -155,12 +155,12 @@ def picture_regions(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
     return [b[:4] for b in boxes[:MAX_PICTURE_REGIONS]]
 
 
-def _zoomed(query: Query, features: Features) -> geometry.Verification | None:
+def _zoomed(query: Query, features: Features, near: bool) -> geometry.Verification | None:
     height, width = query.rgb.shape[:2]
     boxes = list(query.regions())
-    near = _likely_region(query, features)
-    if near is not None and near not in boxes:
-        boxes.append(near)
+    likely = _likely_region(query, features) if near else None
+    if likely is not None and likely not in boxes:
+        boxes.append(likely)
     best = None
     for box in boxes:
         found = geometry.verify(features, query.part(box).matcher)
@@ -182,12 +182,15 @@ def _zoomed(query: Query, features: Features) -> geometry.Verification | None:
     return replace(verified, H=transform, words=words, occupies=occupies)
 
 
-def examine(query: Query, features: Features, reference: np.ndarray | None) -> Seen | None:
+def examine(query: Query, features: Features, reference: np.ndarray | None, near: bool = True) -> Seen | None:
     """Verify one registered picture against the query. None: not found in it. Without a reference copy only the
-    geometry is known, which cannot tell a copy from another photograph of the same scene: nothing is claimed."""
+    geometry is known, which cannot tell a copy from another photograph of the same scene: nothing is claimed.
+    ``near``: also zoom into the region this candidate's nearest keypoints point at (new keypoints of that region,
+    ~30-50 ms: worth it only for the best-voted candidates; the screenshot's picture regions are tried always,
+    they are described once per query)."""
     if reference is None:
         return None
-    verified = geometry.verify(features, query.matcher) or _zoomed(query, features)
+    verified = geometry.verify(features, query.matcher) or _zoomed(query, features, near)
     if verified is None:
         return None
     aligned = align(reference, query.rgb, verified.H)
