@@ -52,7 +52,10 @@ class Match(BaseModel):
     tx_hash: str | None = None
     block_number: int | None = None
     log_index: int | None = None
-    retracted: bool = False
+    earliest: bool = Field(False, description="the earliest registration (chain order) among the records shown: "
+                                              "it says who registered first, not who took or owns the picture")
+    retracted: bool = Field(False, description="this publisher (or the admin) retracted this record; another "
+                                               "publisher's retraction never changes it")
     retracted_at: str | None = None
     retraction_reason: str | None = None
     batch_root: str | None = Field(None, description="a Merkle-batched record: the root anchored in tx_hash")
@@ -117,7 +120,8 @@ class Verification(Freshness):
     """The answer to "what is this image?"."""
 
     verification_id: str | None = None
-    verdict: str = Field(description="original | same_pixels | copy | edited | retracted | unknown")
+    verdict: str = Field(description="original | same_pixels | copy | edited | similar_scene | retracted | unknown; "
+                                     "`retracted` only when every record in `matches` is retracted")
     relation: str = Field(description="what the image is, kept when the verdict is `retracted`")
     query: Query
     matches: list[Match]
