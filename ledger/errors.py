@@ -98,9 +98,25 @@ class UnsupportedFormat(LedgerValueError):
     code = "unsupported_format"
 
 
-# -- 401 / 404 ----------------------------------------------------------------------------------------------------
+# -- 401 / 403 / 404 ----------------------------------------------------------------------------------------------
 class Unauthorized(LedgerError):
     code = "unauthorized"
+
+
+class ApiKeyRevoked(Unauthorized):
+    code = "api_key_revoked"
+
+
+class Forbidden(LedgerError):
+    """Known caller, not allowed now."""
+
+    code = "forbidden"
+
+
+class PublisherSuspended(Forbidden):
+    """The publisher was suspended on chain (by the admin): its requests are refused until it is re-enabled."""
+
+    code = "publisher_suspended"
 
 
 class NotFound(LedgerError, LookupError):
@@ -118,6 +134,14 @@ class AlreadyRegistered(Conflict):
 
 class AlreadyRetracted(Conflict):
     code = "already_retracted"
+
+
+class KeyNameTaken(Conflict):
+    code = "key_name_taken"
+
+
+class AlreadyRevoked(Conflict):
+    code = "already_revoked"
 
 
 # -- 503: the service cannot answer now (configuration, deployment, chain) ------------------------------------------

@@ -11,7 +11,9 @@ proof) once the registration is on chain.
 
 Status moves pending -> sent (transaction accepted by the node) -> anchored (set by the indexer when the
 event is mirrored). Nothing is dropped: a reverted or vanished transaction goes back to pending and is
-retried with backoff; a registration or root already on chain just waits for the indexer.
+retried with backoff; a registration or root already on chain just waits for the indexer. A suspended
+publisher's work is held (status ``held``, the reason in ``last_error``) instead of retried, and released when the
+mirror sees the publisher re-enabled.
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ class Anchorer:
 
     def step(self) -> int:
         """Send what is due; returns how many transactions were sent."""
+        held, released = outbox.hold_and_release(self.db)
+        if held or released:
+            log.info("suspended publishers: %d outbox rows held, %d released", held, released)
         if self.mode == "batch":
             self.form_batches()
         work = outbox.open_work(self.db)
@@ -101,6 +106,9 @@ class Anchorer:
         except ContractRevert as exc:
             if exc.error_name in ON_CHAIN_ALREADY:
                 outbox.mark_on_chain_already(self.db, row)
+            elif exc.error_name == "MediaRegistryPublisherSuspended":
+                outbox.mark_held(self.db, row)
+                log.warning("%s held: its publisher is suspended on chain", describe(row))
             else:
                 log.warning("%s refused by the contract: %s (will retry)", describe(row), exc.message)
                 outbox.mark_refused(self.db, row, exc.message)

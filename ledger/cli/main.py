@@ -19,6 +19,8 @@ app = typer.Typer(help="Media provenance ledger: register images at publication,
 publisher_app = typer.Typer(help="Publishers this service registers images for.", no_args_is_help=True)
 db_app = typer.Typer(help="The mirror and outbox database.", no_args_is_help=True)
 index_app = typer.Typer(help="What the matcher keeps about registered pictures.", no_args_is_help=True)
+key_app = typer.Typer(help="A publisher's API keys: several named keys each; add, list, revoke.", no_args_is_help=True)
+publisher_app.add_typer(key_app, name="key")
 app.add_typer(publisher_app, name="publisher")
 app.add_typer(db_app, name="db")
 app.add_typer(index_app, name="index")
@@ -136,6 +138,97 @@ def publisher_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -
 
     for entry in list_publishers(open_database(_settings(data_dir=data_dir, database_url=database_url))):
         out.print(f"{entry.address}  {entry.name} ({entry.domain})  {entry.status}")
+
+
+PublisherRef = Annotated[str, typer.Argument(help="The publisher's address or domain.")]
+
+
+def _when(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "never"
+
+
+@key_app.command("add")
+def key_add(publisher: PublisherRef, name: Annotated[str, typer.Argument(help="What the key is for, e.g. cms-2026.")],
+            data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:  # fmt: skip
+    """A new named API key for PUBLISHER, printed once; its other keys keep working (rotate: add, then revoke)."""
+    from ledger.runtime.wiring import open_database
+    from ledger.usecases.publishers import add_api_key
+
+    try:
+        new = add_api_key(open_database(_settings(data_dir=data_dir, database_url=database_url), migrate=True),
+                          publisher, name)  # fmt: skip
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    err.print(f"API key [bold]{new.name}[/] ({new.key_id}) added for {new.publisher}; shown once, store it now:")
+    print(new.api_key)
+
+
+@key_app.command("list")
+def key_list(publisher: Annotated[str | None, typer.Argument(help="Address or domain; all publishers if omitted.")] = None,
+             data_dir: DataDir = None, database_url: DatabaseUrl = None,
+             as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False) -> None:  # fmt: skip
+    """API keys (never their secrets): name, id, created, last used (to the minute), revoked."""
+    from ledger.runtime.wiring import open_database
+    from ledger.usecases.publishers import list_api_keys
+
+    try:
+        keys = list_api_keys(open_database(_settings(data_dir=data_dir, database_url=database_url)), publisher)
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    for k in keys:
+        if as_json:
+            print(json.dumps({"publisher": k.publisher, "publisher_name": k.publisher_name, "key_id": k.key_id,
+                              "name": k.name, "status": k.status, "created_at": k.created_at.isoformat(),
+                              "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
+                              "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}))  # fmt: skip
+        else:
+            revoked = f"  revoked {_when(k.revoked_at)}" if k.revoked_at else ""
+            out.print(f"{k.publisher}  {k.publisher_name}  {k.name}  {k.key_id}  {k.status}  created "
+                      f"{_when(k.created_at)}  last used {_when(k.last_used_at)}{revoked}", highlight=False)  # fmt: skip
+
+
+@key_app.command("revoke")
+def key_revoke(publisher: PublisherRef, key: Annotated[str, typer.Argument(help="The key's name or id.")],
+               data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:  # fmt: skip
+    """Revoke one API key: refused (401 api_key_revoked) from the next request on, by every API process."""
+    from ledger.runtime.wiring import open_database
+    from ledger.usecases.publishers import revoke_api_key
+
+    try:
+        done = revoke_api_key(open_database(_settings(data_dir=data_dir, database_url=database_url)), publisher, key)
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    out.print(f"API key {done.name} ({done.key_id}) of {done.publisher} revoked at {_when(done.revoked_at)}")
+
+
+def _admin_publisher_command(action: str, publisher: str, data_dir: Path | None, rpc_url: str | None) -> None:
+    from ledger.runtime.wiring import open_deployment, open_registry
+    from ledger.usecases.publishers import set_suspended
+
+    configure_logging()
+    try:
+        settings = _settings(data_dir=data_dir, rpc_url=rpc_url)
+        deployment = open_deployment(settings)
+        client = open_registry(settings, deployment, require_node=True)
+        tx = set_suspended(client, settings.admin_key(deployment.chain_id), publisher, action == "suspend")
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    out.print(f"publisher {publisher} {action}{'ed' if action == 'suspend' else 'd'} on chain in tx {tx}")
+
+
+@publisher_app.command("suspend")
+def publisher_suspend(publisher: Annotated[str, typer.Argument(help="The publisher's address.")],
+                      data_dir: DataDir = None, rpc_url: RpcUrl = None) -> None:  # fmt: skip
+    """Suspend a publisher on chain (admin key): the contract and the API refuse its registrations, its queued
+    work is held; its earlier records stay valid."""
+    _admin_publisher_command("suspend", publisher, data_dir, rpc_url)
+
+
+@publisher_app.command("reenable")
+def publisher_reenable(publisher: Annotated[str, typer.Argument(help="The publisher's address.")],
+                       data_dir: DataDir = None, rpc_url: RpcUrl = None) -> None:  # fmt: skip
+    """Re-enable a suspended publisher on chain (admin key): accepted again, its held work is sent."""
+    _admin_publisher_command("reenable", publisher, data_dir, rpc_url)
 
 
 @db_app.command("upgrade")

@@ -27,9 +27,9 @@ BETA_KEY = "pk_test_key_for_beta_only"
 def add_beta(db: Database, keystore_dir: Path) -> str:
     address, key_file = create_key(keystore_dir, PASSWORD)
     with db.write() as session:
-        session.add(PublisherAccountRow(address=address, name="Beta Wire", domain="beta.example",
-                                        api_key_hash=repo.api_key_hash(BETA_KEY), keystore_file=key_file,
+        session.add(PublisherAccountRow(address=address, name="Beta Wire", domain="beta.example", keystore_file=key_file,
                                         next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
+        repo.add_api_key(session, address, "initial", BETA_KEY)
         mirror.apply_events(session, [DecodedEvent("PublisherAdded", {"publisher": address, "name": "Beta Wire",
                                                                       "domain": "beta.example"}, 3, "0x" + "23" * 32,
                                                    "0x" + "ab" * 32, 0)])  # fmt: skip

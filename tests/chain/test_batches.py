@@ -41,7 +41,7 @@ def accept_images(db: Database, chain: Chain, count: int, first: int = 0) -> lis
     with db.write() as session:
         if session.get(PublisherAccountRow, publisher) is None:
             session.add(PublisherAccountRow(address=publisher, name="Wire Service", domain="wire.example",
-                                            api_key_hash="h", keystore_file="unused", next_nonce=0,
+                                            keystore_file="unused", next_nonce=0,
                                             created_at=repo.utcnow()))  # fmt: skip
     uids = []
     for i in range(first, first + count):

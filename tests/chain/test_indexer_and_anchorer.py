@@ -26,7 +26,7 @@ from ledger.core.fingerprint import Fingerprint
 from ledger.core.manifest import build_manifest
 from ledger.core.records import Registration, record_uid
 from ledger.usecases.register import accept
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_for
 
 
 @dataclass
@@ -102,8 +102,7 @@ def test_indexer_mirrors_every_event_once_across_restarts(chain: Chain) -> None:
 def _accept_one(chain: Chain, address: str) -> str:
     fp = Fingerprint("0x" + "0a" * 32, "0x" + "0b" * 32, "0x" + "0c" * 32, 100, 10, 10, "PNG")
     with chain.db.write() as session:
-        session.add(PublisherAccountRow(address=address, name="Wire Service", domain="wire.example", api_key_hash="x",
-                                        keystore_file="unused", next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
+        session.add(PublisherAccountRow(address=address, name="Wire Service", domain="wire.example", keystore_file="unused", next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
     manifest = build_manifest(address, fp, "caption", "credit")
     return accept(chain.db, Domain(31337, chain.deployment.address), address, chain.publisher_key, fp, manifest, 3600).uid
 
@@ -183,3 +182,36 @@ def test_audit_mirror_reports_missing_extra_and_changed_rows(chain: Chain) -> No
     assert not report.equal
     assert len(records.missing) == 1 and len(records.changed) == 1 and len(records.extra) == 1
     assert records.chain_digest != records.mirror_digest
+
+
+def test_suspended_publishers_work_is_held_then_sent_when_reenabled(chain: Chain) -> None:
+    """Issue 12: the admin suspends the publisher on chain while a registration waits. The contract refuses it
+    (before the mirror knows: the anchorer holds it at the revert), it stays held with the reason instead of being
+    retried, and once the publisher is re-enabled on chain and mirrored it is sent and anchored."""
+    address = Account.from_key(chain.publisher_key).address
+    uid = _accept_one(chain, address)
+    chain.client.suspend_publisher(ANVIL_TEST_ADMIN_KEY, address)
+    anchorer = Anchorer(chain.db, chain.client, lambda _address: chain.publisher_key)
+    assert anchorer.step() == 0
+    with chain.db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None and row.status == "held" and "suspended on chain" in (row.last_error or "")
+    chain.catch_up(chain.indexer())  # the mirror sees the suspension: the reason names its block
+    for _ in range(3):
+        assert anchorer.step() == 0  # held: not retried
+    with chain.db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None and row.status == "held" and row.tx_hash is None
+
+    chain.client.reenable_publisher(ANVIL_TEST_ADMIN_KEY, address)
+    assert anchorer.step() == 0  # the mirror does not know yet: still held
+    chain.catch_up(chain.indexer())
+    assert anchorer.step() == 1  # released and sent at once (attempts reset, no backoff)
+    with chain.db.read() as session:
+        sent = session.get(SubmissionRow, uid)
+        assert sent is not None and sent.status == "sent" and sent.tx_hash and sent.attempts == 1
+    wait_for(lambda: chain.client.receipt(sent.tx_hash))  # anvil answers a send before it seals the block
+    chain.catch_up(chain.indexer())
+    with chain.db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None and row.status == "anchored"

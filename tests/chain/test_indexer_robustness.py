@@ -162,8 +162,7 @@ def test_registration_on_a_dropped_branch_is_sent_again(chain: Chain, database_u
     db = fresh_db(database_url)
     publisher = Account.from_key(chain.publisher_key).address
     with db.write() as session:
-        session.add(PublisherAccountRow(address=publisher, name="Wire Service", domain="wire.example", api_key_hash="h",
-                                        keystore_file="unused", next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
+        session.add(PublisherAccountRow(address=publisher, name="Wire Service", domain="wire.example", keystore_file="unused", next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
     fp = Fingerprint("0x" + "5a" * 32, "0x" + "5b" * 32, "0x" + "5c" * 32, 100, 10, 10, "PNG")
     uid = accept(db, Domain(31337, chain.deployment.address), publisher, chain.publisher_key, fp,
                  build_manifest(publisher, fp, "caption", "credit"), 3600).uid  # fmt: skip

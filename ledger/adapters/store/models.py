@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 HASH = String(66)
@@ -145,17 +145,33 @@ class RetractionRow(OutboxColumns, Base):
 
 
 class PublisherAccountRow(Base):
-    """A publisher this service signs for: its keystore file and its API key, stored only hashed."""
+    """A publisher this service signs for: its keystore file (its API keys are in ``api_keys``)."""
 
     __tablename__ = "publisher_accounts"
 
     address: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     domain: Mapped[str] = mapped_column(Text)
-    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     keystore_file: Mapped[str] = mapped_column(Text)  # relative to the keystore directory
     next_nonce: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKeyRow(Base):
+    """One named API key of a publisher, stored only hashed. A publisher may hold several (one per tool, rotated by
+    adding the new one and revoking the old); a revoked key stays, with when, so the list shows what happened.
+    Checked in the database on every request, so a revocation holds at once in every API process."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("publisher", "name", name="uq_api_keys_publisher_name"),)
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # shown in lists; not a secret
+    publisher: Mapped[str] = mapped_column(ADDRESS, index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ManifestRow(Base):
