@@ -79,13 +79,27 @@ class RegistryClient:
         deadline: int,
         signature: str | bytes,
         wait: bool = False,
+        gas: int | None = None,
     ) -> SentTx:
         """Send ``registerBySig`` as the relayer; ``signature`` from ``eip712.sign_registration`` with the
-        publisher's current ``nonce``."""
+        publisher's current ``nonce``. ``gas``: skip the estimate (a signature for a nonce that earlier transactions,
+        sent but not yet mined, will reach cannot be estimated against the latest block)."""
         fn = self.contract.functions.registerBySig(
             registration.as_contract_tuple(), Web3.to_checksum_address(publisher), deadline, _bytes(signature)
         )
-        return _transact(self.w3, self.abi, fn, relayer_key, wait=wait)
+        return _transact(self.w3, self.abi, fn, relayer_key, wait=wait, gas=gas)
+
+    def estimate_register_by_sig(
+        self, relayer: str, registration: Registration, publisher: str, deadline: int, signature: str | bytes
+    ) -> int:
+        """Gas of ``registerBySig`` now (raises ``ContractRevert`` with the custom error if it would revert)."""
+        fn = self.contract.functions.registerBySig(
+            registration.as_contract_tuple(), Web3.to_checksum_address(publisher), deadline, _bytes(signature)
+        )
+        try:
+            return int(fn.estimate_gas({"from": Web3.to_checksum_address(relayer)}))
+        except ContractLogicError as exc:
+            raise contract_revert(self.abi, exc) from exc
 
     def register_batch(
         self, publisher_key: bytes | str, registrations: Sequence[Registration], wait: bool = False
@@ -277,8 +291,9 @@ def _fees(w3: Web3) -> dict[str, int]:
     return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
 
 
-def _transact(w3: Web3, abi: list[dict[str, Any]], fn: Any, key: bytes | str, wait: bool) -> SentTx:
-    """Estimate (which surfaces a revert with its custom error), sign locally, send, optionally wait."""
+def _transact(w3: Web3, abi: list[dict[str, Any]], fn: Any, key: bytes | str, wait: bool, gas: int | None = None) -> SentTx:
+    """Estimate (which surfaces a revert with its custom error), sign locally, send, optionally wait. With ``gas``
+    there is no estimate: a revert then shows in the receipt."""
     sender = Account.from_key(key)
     try:
         tx = fn.build_transaction(
@@ -287,6 +302,7 @@ def _transact(w3: Web3, abi: list[dict[str, Any]], fn: Any, key: bytes | str, wa
                 "nonce": w3.eth.get_transaction_count(sender.address, "pending"),
                 "chainId": w3.eth.chain_id,
                 **_fees(w3),
+                **({"gas": gas} if gas is not None else {}),
             }
         )
     except ContractLogicError as exc:

@@ -152,7 +152,8 @@ class PublisherAccountRow(Base):
     address: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     domain: Mapped[str] = mapped_column(Text)
-    keystore_file: Mapped[str] = mapped_column(Text)  # relative to the keystore directory
+    # Relative to the keystore directory; None when the newsroom keeps its key (it sends signed registrations).
+    keystore_file: Mapped[str | None] = mapped_column(Text)
     next_nonce: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -202,6 +203,9 @@ class SubmissionRow(OutboxColumns, Base):
     nonce: Mapped[int] = mapped_column(BigInteger)
     deadline: Mapped[int] = mapped_column(BigInteger)
     signature: Mapped[str] = mapped_column(String(132))
+    # Who holds the key that signed: "service" (the anchorer may sign again with the contract's next nonce) or
+    # "publisher" (a newsroom's own signature: relayed as it is, in nonce order, never re-signed).
+    custody: Mapped[str] = mapped_column(String(16), default="service", server_default="service")
     batch_root: Mapped[str | None] = mapped_column(HASH, index=True)  # set when put in a Merkle batch
     leaf_index: Mapped[int | None] = mapped_column(Integer)
     proof: Mapped[str | None] = mapped_column(Text)  # JSON list of 0x hashes

@@ -44,6 +44,7 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     ANCHORED = "anchored"
     HELD = "held"  # the publisher is suspended on chain; sent again when it is re-enabled
+    REFUSED = "refused"  # a newsroom's own signature that cannot be used (nonce used, deadline passed, rejected)
 
 
 OPEN = (OutboxStatus.PENDING, OutboxStatus.SENT)
@@ -101,7 +102,8 @@ def unbatched(db: Database) -> list[SubmissionRow]:
     with db.read() as session:
         return list(session.scalars(
             select(SubmissionRow)
-            .where(SubmissionRow.status == OutboxStatus.PENDING, SubmissionRow.batch_root.is_(None))
+            .where(SubmissionRow.status == OutboxStatus.PENDING, SubmissionRow.batch_root.is_(None),
+                   SubmissionRow.custody == "service")
             .order_by(SubmissionRow.publisher, SubmissionRow.created_at)
         ))  # fmt: skip
 
@@ -152,6 +154,27 @@ def mark_refused(db: Database, row: OutboxRow, problem: str) -> None:
 
 
 OUTBOX_TABLES = (SubmissionRow, BatchRow, RetractionRow)
+
+
+def highest_sent_nonce(db: Database, publisher: str) -> int | None:
+    """The highest nonce among ``publisher``'s registrations sent and not yet mirrored (in flight, or mined and
+    not yet indexed)."""
+    with db.read() as session:
+        return session.scalar(
+            select(func.max(SubmissionRow.nonce))
+            .where(SubmissionRow.publisher == publisher, SubmissionRow.status == OutboxStatus.SENT,
+                   SubmissionRow.tx_hash.is_not(None), SubmissionRow.batch_root.is_(None))
+        )  # fmt: skip
+
+
+def store_signature(db: Database, row: SubmissionRow, nonce: int, deadline: int, signature: str) -> None:
+    """A service-held key signed ``row`` again (the contract's next nonce): the receipt shows what is sent."""
+    transition(db, row, nonce=nonce, deadline=deadline, signature=signature)
+
+
+def mark_unusable(db: Database, row: SubmissionRow, problem: str) -> None:
+    """A newsroom's signature the contract cannot accept: kept, with the reason, until it is signed again."""
+    transition(db, row, status=OutboxStatus.REFUSED, last_error=problem)
 
 
 def held_reason(block: int | None) -> str:

@@ -1,14 +1,15 @@
-"""named API keys (issue 12): several per publisher, created / last used / revoked; the one key each publisher had
-moves into the new table as "initial"
+"""named API keys and custody (issue 12): several keys per publisher, created / last used / revoked (the one key
+each publisher had moves into the new table as "initial"); each registration says who holds the key that signed
+it (`service` or `publisher`)
 
-Revision ID: 0007_api_keys
+Revision ID: 0007_keys_and_custody
 Revises: 0006_local_features
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_api_keys"
+revision = "0007_keys_and_custody"
 down_revision = "0006_local_features"
 branch_labels = None
 depends_on = None
@@ -36,9 +37,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("publisher_accounts") as batch:
         batch.drop_column("api_key_hash")
+        batch.alter_column("keystore_file", existing_type=sa.Text(), nullable=True)  # NULL: the newsroom holds the key
+    op.add_column("submissions", sa.Column("custody", sa.String(length=16), nullable=False, server_default="service"))
 
 
 def downgrade() -> None:
+    op.drop_column("submissions", "custody")
     with op.batch_alter_table("publisher_accounts") as batch:
         batch.add_column(sa.Column("api_key_hash", sa.String(length=64), nullable=True))
     op.execute(
