@@ -98,6 +98,28 @@ class UnsupportedFormat(LedgerValueError):
     code = "unsupported_format"
 
 
+class InvalidSignature(LedgerValueError):
+    """A signed registration whose signature is not the publisher's (EOA recovery, or ERC-1271 on chain)."""
+
+    code = "invalid_signature"
+
+
+class WrongDomain(LedgerValueError):
+    """Signed for another chain id or contract than the one this service anchors on."""
+
+    code = "wrong_chain_or_contract"
+
+
+class SignatureExpired(LedgerValueError):
+    code = "signature_expired"
+
+
+class FileMismatch(LedgerValueError):
+    """The file sent with a signed registration is not the one its manifest describes."""
+
+    code = "file_mismatch"
+
+
 # -- 401 / 403 / 404 ----------------------------------------------------------------------------------------------
 class Unauthorized(LedgerError):
     code = "unauthorized"
@@ -134,6 +156,16 @@ class AlreadyRegistered(Conflict):
 
 class AlreadyRetracted(Conflict):
     code = "already_retracted"
+
+
+class NonceInUse(Conflict):
+    code = "nonce_in_use"
+
+
+class PublisherHoldsKey(Conflict):
+    """The newsroom keeps its own key: the service cannot sign for it (send signed registrations instead)."""
+
+    code = "publisher_holds_key"
 
 
 class KeyNameTaken(Conflict):

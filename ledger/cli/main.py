@@ -106,8 +106,11 @@ def publisher_add(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     rpc_url: RpcUrl = None,
+    address: Annotated[str | None, typer.Option(help="The newsroom keeps its key: register this address (its key's, "
+                                                     "or its ERC-1271 contract wallet's); no key is created here.")] = None,
 ) -> None:
-    """Create a signing key, register the publisher on chain, and print its API key (once)."""
+    """Create a signing key (or take the newsroom's --address), register the publisher on chain, and print its API
+    key (once)."""
     from ledger.runtime.wiring import open_database, open_deployment, open_registry
     from ledger.usecases.publishers import add_publisher
 
@@ -115,15 +118,18 @@ def publisher_add(
     try:
         settings = _settings(data_dir=data_dir, database_url=database_url, rpc_url=rpc_url)
         deployment = open_deployment(settings)
-        password = settings.resolved_password()
+        password = settings.resolved_password() if address is None else None
         client = open_registry(settings, deployment, require_node=True)
         db = open_database(settings, migrate=True)
         new = add_publisher(db, client, settings.keystore_dir, password, settings.admin_key(deployment.chain_id),
-                            name, domain)  # fmt: skip
+                            name, domain, address)  # fmt: skip
     except LedgerError as exc:
         raise _fail(exc) from None
     out.print(f"Publisher [bold]{new.name}[/] ({new.domain}) registered on chain {deployment.chain_id} as {new.address}")
-    out.print(f"Signing key: {new.keystore_file} (encrypted)")
+    if new.keystore_file is not None:
+        out.print(f"Signing key: {new.keystore_file} (encrypted)")
+    else:
+        out.print("Signing key: held by the newsroom (sign with `provenance sign`, send to POST /v1/registrations)")
     if new.funded_wei:
         out.print(f"Funded with {new.funded_wei // 10**18} ETH on the local chain for its registrations.")
     out.print("API key (shown once, store it now):")
@@ -275,6 +281,42 @@ def fingerprint(files: Annotated[list[Path], typer.Argument(exists=True, dir_oka
             continue
         print(json.dumps({"file": str(path), **fp.as_dict()}))
     raise typer.Exit(code)
+
+
+@app.command()
+def sign(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="Images to sign.")],
+    key: Annotated[Path, typer.Option("--key", exists=True, dir_okay=False, help="The newsroom's encrypted keystore "
+                                                                             "(Web3 Secret Storage JSON).")],
+    chain_id: Annotated[int, typer.Option(help="From GET /v1/chain.")],
+    contract: Annotated[str, typer.Option(help="The registry's address, from GET /v1/chain.")],
+    nonce: Annotated[int, typer.Option(help="The contract's nonces(publisher) now; each file takes the next.")],
+    caption: Annotated[str, typer.Option()],
+    credit: Annotated[str, typer.Option()],
+    published_url: Annotated[str | None, typer.Option()] = None,
+    taken_at: Annotated[str | None, typer.Option()] = None,
+    publisher: Annotated[str | None, typer.Option(help="A contract wallet (ERC-1271) that accepts this key's "
+                                                       "signatures; default: the key's own address.")] = None,
+    valid_days: Annotated[float, typer.Option(help="Deadline of the signatures, from now.")] = 30.0,
+    out_dir: Annotated[Path | None, typer.Option("--out", file_okay=False, help="Where to write NAME.signed.json "
+                                                                               "(default: beside each image).")] = None,
+    password_file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, envvar="PROVENANCE_SIGNING_PASSWORD_FILE",
+                                                       help="The keystore's password (else asked).")] = None,
+) -> None:
+    """Sign registrations offline with the newsroom's own key: per image, its fingerprints, manifest and EIP-712
+    signature (nonce, deadline) in NAME.signed.json, to send to POST /v1/registrations. Nothing leaves this machine."""
+    from ledger.adapters.keystore import decrypt_keystore
+    from ledger.usecases.signing import sign_files
+
+    password = password_file.read_text().strip() if password_file else typer.prompt("Keystore password", hide_input=True)
+    try:
+        signer = decrypt_keystore(key, password)
+        signed = sign_files(files, signer, chain_id, contract, nonce, caption, credit, published_url, taken_at,
+                            publisher, int(valid_days * 86400), out_dir)  # fmt: skip
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    for path, bundle in signed:
+        print(json.dumps({"file": str(path), "signed": str(bundle), "ok": True}))
 
 
 @app.command()

@@ -44,7 +44,7 @@ class NewPublisher:
     name: str
     domain: str
     api_key: str
-    keystore_file: Path
+    keystore_file: Path | None  # None: the newsroom holds the key
     funded_wei: int
 
 
@@ -63,17 +63,26 @@ def parse_name(value: str) -> str:
 
 
 def add_publisher(
-    db: Database, client: RegistryClient, keystore_dir: Path, password: str, admin_key: str, name: str, domain: str
+    db: Database, client: RegistryClient, keystore_dir: Path, password: str | None, admin_key: str, name: str,
+    domain: str, address: str | None = None,
 ) -> NewPublisher:
+    """With ``address`` the newsroom keeps its key (an EOA, or an ERC-1271 contract wallet): no keystore here, it
+    sends signed registrations (custody ``publisher``) and the relayer pays for them."""
     name, domain = parse_name(name), parse_domain(domain)
-    address, key_file = create_key(keystore_dir, password)
+    key_file: str | None = None
+    if address is not None:
+        address = parse_address(address)
+    else:
+        assert password is not None, "a service-held key needs the keystore password"
+        address, key_file = create_key(keystore_dir, password)
     try:
         client.add_publisher(admin_key, address, name, domain)
     except Exception:
-        (keystore_dir / key_file).unlink(missing_ok=True)  # nothing on chain refers to it
+        if key_file is not None:
+            (keystore_dir / key_file).unlink(missing_ok=True)  # nothing on chain refers to it
         raise
     funded = 0
-    if client.chain_id() == LOCAL_CHAIN_ID:
+    if key_file is not None and client.chain_id() == LOCAL_CHAIN_ID:
         client.fund(admin_key, address, LOCAL_FUNDING_WEI)
         funded = LOCAL_FUNDING_WEI
     api_key = new_api_key_secret()
@@ -81,7 +90,7 @@ def add_publisher(
         repo.add_account(session, address, name, domain, key_file)
         repo.add_api_key(session, address, FIRST_KEY_NAME, api_key)
     log.info("publisher %s (%s) added as %s", name, domain, address)
-    return NewPublisher(address, name, domain, api_key, keystore_dir / key_file, funded)
+    return NewPublisher(address, name, domain, api_key, keystore_dir / key_file if key_file else None, funded)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,12 @@ class SentTx:
     gas_used: int | None = None
 
 
+ERC1271_MAGIC = bytes.fromhex("1626ba7e")  # bytes4(keccak256("isValidSignature(bytes32,bytes)"))
+ERC1271_ABI = [{"type": "function", "name": "isValidSignature", "stateMutability": "view",
+                "inputs": [{"name": "hash", "type": "bytes32"}, {"name": "signature", "type": "bytes"}],
+                "outputs": [{"name": "", "type": "bytes4"}]}]  # fmt: skip
+
+
 class RegistryClient:
     def __init__(self, w3: Web3, address: str, abi: list[dict[str, Any]]):
         self.w3 = w3
@@ -237,6 +243,19 @@ class RegistryClient:
             registration.as_contract_tuple(), Web3.to_checksum_address(publisher)
         ).call()
         return "0x" + bytes(leaf).hex()
+
+    def accepts_signature(self, wallet: str, digest: str, signature: str | bytes) -> bool:
+        """Does the contract at ``wallet`` accept ``signature`` over ``digest`` (ERC-1271 ``isValidSignature``)? An
+        address without code, a revert or another answer than the magic value is no."""
+        address = Web3.to_checksum_address(wallet)
+        if not self.w3.eth.get_code(address):
+            return False
+        contract = self.w3.eth.contract(address=address, abi=ERC1271_ABI)
+        try:
+            answer = contract.functions.isValidSignature(_b32(digest), _bytes(signature)).call()
+        except (ContractLogicError, ValueError):
+            return False
+        return bytes(answer) == ERC1271_MAGIC
 
     def nonce(self, publisher: str) -> int:
         """The nonce the publisher's next signature (registration or batch anchor) must carry."""

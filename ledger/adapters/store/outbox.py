@@ -72,7 +72,7 @@ class Open:
 
 def add_registration(session: Session, uid: str, publisher: str, registration: Registration, pdq_quality: int,
                      chain_id: int, contract: str, nonce: int, deadline: int, signature: str,
-                     manifest: bytes) -> None:  # fmt: skip
+                     manifest: bytes, custody: str = "service") -> None:  # fmt: skip
     """A signed registration, pending, and its manifest, inside the caller's write transaction."""
     now = utcnow()
     session.merge(ManifestRow(manifest_hash=registration.manifest_hash, body=manifest.decode()))
@@ -80,7 +80,7 @@ def add_registration(session: Session, uid: str, publisher: str, registration: R
         uid=uid, publisher=publisher, content_hash=registration.content_hash, pixel_hash=registration.pixel_hash,
         pdq_hash=registration.pdq_hash, pdq_quality=pdq_quality, manifest_hash=registration.manifest_hash,
         parent=registration.parent, chain_id=chain_id, contract=contract, nonce=nonce, deadline=deadline,
-        signature=signature, status=OutboxStatus.PENDING, attempts=0, created_at=now, updated_at=now,
+        signature=signature, custody=custody, status=OutboxStatus.PENDING, attempts=0, created_at=now, updated_at=now,
     ))  # fmt: skip
 
 

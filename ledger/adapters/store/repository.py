@@ -85,7 +85,7 @@ def accounts(session: Session) -> list[PublisherAccountRow]:
     return list(session.scalars(select(PublisherAccountRow).order_by(PublisherAccountRow.created_at)))
 
 
-def add_account(session: Session, address: str, name: str, domain: str, keystore_file: str) -> None:
+def add_account(session: Session, address: str, name: str, domain: str, keystore_file: str | None) -> None:
     session.add(PublisherAccountRow(address=address, name=name, domain=domain, keystore_file=keystore_file,
                                     next_nonce=0, created_at=utcnow()))  # fmt: skip
 
@@ -125,6 +125,14 @@ def take_nonce(session: Session, address: str) -> int:
     nonce = account.next_nonce
     account.next_nonce = nonce + 1
     return nonce
+
+
+def open_submission_with_nonce(session: Session, publisher: str, nonce: int) -> SubmissionRow | None:
+    """A queued (not anchored, not refused) registration of ``publisher`` signed with ``nonce``."""
+    query = select(SubmissionRow).where(SubmissionRow.publisher == publisher, SubmissionRow.nonce == nonce,
+                                        SubmissionRow.custody == "publisher",
+                                        SubmissionRow.status.in_(("pending", "sent", "held")))  # fmt: skip
+    return session.scalars(query).first()
 
 
 def submission(session: Session, uid: str) -> SubmissionRow | None:
