@@ -9,7 +9,7 @@ from ledger.adapters.store.models import RetractionRow  # the outbox row the cal
 from ledger.adapters.store.outbox import OutboxStatus
 from ledger.core.records import RevocationReason, record_uid
 from ledger.core.types import parse_hash32
-from ledger.errors import AlreadyRetracted, LedgerValueError, NotFound
+from ledger.errors import AlreadyRetracted, LedgerValueError, NotFound, PublisherHoldsKey
 from ledger.usecases.context import Context
 
 MAX_REASON = 500
@@ -37,6 +37,10 @@ def request_retraction(db: Database, publisher: str, uid: str, reason_code: int,
     code, text = parse_reason(reason_code, reason)
     now = repo.utcnow()
     with db.write() as session:
+        account = repo.account(session, publisher)
+        if account is not None and account.keystore_file is None:
+            raise PublisherHoldsKey("this publisher keeps its own key, and the contract takes no signed retraction: "
+                                    f"send revoke({uid}, code, reason) on chain from the publisher's address or wallet")  # fmt: skip
         submission, record = repo.submission(session, uid), repo.record(session, uid)
         if (submission is None or submission.publisher != publisher) and (record is None or record.publisher != publisher):
             raise NotFound("this publisher has no registration of that image")

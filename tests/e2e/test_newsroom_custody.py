@@ -111,6 +111,9 @@ def test_newsroom_signs_offline_and_the_relayer_sends_it_as_signed(published: Pu
     for bundle in (third, fourth):
         assert anchored(service, api_key, bundle["manifest"]["content_hash"])["signature"] == bundle["signature"]
     assert registry.nonce(address) == 4
+    retract = httpx.post(f"{service.url}/v1/media/{first['manifest']['content_hash']}/retract",
+                         headers={"Authorization": f"Bearer {api_key}"}, json={"reason_code": 1, "reason": "x"})  # fmt: skip
+    assert retract.status_code == 409 and retract.json()["error"]["code"] == "publisher_holds_key"  # it revokes itself
 
     verdict = httpx.post(f"{service.url}/v1/verify", files={"file": ("x.jpg", images[0].read_bytes())}).json()
     assert verdict["verdict"] == "original" and verdict["matches"][0]["publisher"]["name"] == "Newsroom Daily"
