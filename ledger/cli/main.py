@@ -284,6 +284,52 @@ def fingerprint(files: Annotated[list[Path], typer.Argument(exists=True, dir_oka
 
 
 @app.command()
+def register(
+    paths: Annotated[list[Path], typer.Argument(exists=True, help="Image files and/or directories (searched "
+                                                                  "recursively for images).")],
+    url: Annotated[str, typer.Option(envvar="PROVENANCE_API_URL", help="The service, e.g. http://127.0.0.1:8000.")],
+    api_key_file: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="A file holding the publisher's "
+                                                                                 "API key (not the key itself).")],
+    caption: Annotated[str | None, typer.Option(help="For every file without a sidecar IMAGE.json caption.")] = None,
+    credit: Annotated[str | None, typer.Option(help="For every file without a sidecar IMAGE.json credit.")] = None,
+    published_url: Annotated[str | None, typer.Option()] = None,
+    taken_at: Annotated[str | None, typer.Option()] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Uploads at once.")] = 4,
+    report: Annotated[Path, typer.Option(dir_okay=False, help="One JSON line per file (appended).")] = Path("register-report.jsonl"),
+    no_reference: Annotated[bool, typer.Option("--no-reference", help="Keep only hashes (no reference copies).")] = False,
+) -> None:
+    """Register many images through the API: a progress bar, bounded concurrency, resume (files already registered
+    are skipped by their SHA-256), one JSON line per file in --report, and a summary. Exit 1 if any file failed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ledger.adapters.publisher_api import PublisherApi
+    from ledger.usecases.bulk import image_files, register_many, summary_of
+
+    files = image_files(paths)
+    api = PublisherApi(url, api_key_file.read_text().strip())
+    defaults = {"caption": caption, "credit": credit, "published_url": published_url, "taken_at": taken_at}
+    columns = (TextColumn("registering"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[tally]}"),
+               TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=err) as bar, report.open("a") as sink:
+        task = bar.add_task("register", total=len(files), tally="")
+        seen: dict[str, int] = {"accepted": 0, "skipped": 0, "failed": 0}
+
+        def advance(outcome: Any) -> None:
+            seen[outcome.result] += 1
+            if outcome.result == "failed":
+                bar.console.print(f"[red]failed[/] {outcome.file}: {outcome.error_code} {outcome.message}", highlight=False)
+            bar.update(task, advance=1, tally=" ".join(f"{k} {v}" for k, v in seen.items()))
+
+        counts = register_many(api, files, defaults, sink, concurrency, not no_reference, advance)
+    api.close()
+    summary = summary_of(counts, len(files))
+    err.print(f"{summary['files']} files: {summary['accepted']} accepted, {summary['skipped']} already registered "
+              f"(skipped), {summary['failed']} failed; details in {report}", highlight=False)  # fmt: skip
+    print(json.dumps({"summary": summary, "report": str(report)}))
+    raise typer.Exit(1 if summary["failed"] else 0)
+
+
+@app.command()
 def sign(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="Images to sign.")],
     key: Annotated[Path, typer.Option("--key", exists=True, dir_okay=False, help="The newsroom's encrypted keystore "
