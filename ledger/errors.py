@@ -114,6 +114,12 @@ class SignatureExpired(LedgerValueError):
     code = "signature_expired"
 
 
+class UnknownRecord(LedgerValueError):
+    """A parent or successor uid that is neither on chain nor queued here."""
+
+    code = "unknown_record"
+
+
 class FileMismatch(LedgerValueError):
     """The file sent with a signed registration is not the one its manifest describes."""
 

@@ -238,6 +238,7 @@
         if (r.at) t += " on " + formatDate(r.at);
         t += ".";
         if (isNonEmptyString(r.reason)) t += " Reason given: “" + r.reason + "”.";
+        if (isLink(origin.successor)) t += " The publisher points to a corrected version, shown below.";
         return t;
       }
       case "similar_scene":
@@ -384,6 +385,23 @@
     return (kind || "match") + (extra.length ? " (" + extra.join(", ") + ")" : "");
   }
 
+  /** "Daily Example (example.org): “caption”, 28 Nov 2026" for a related record, and its uid. */
+  function linkNodes(link) {
+    var nodes = [];
+    var words = link.publisher ? publisherLabel(link) : "A record not yet on chain";
+    if (isNonEmptyString(link.caption)) words += ": “" + link.caption + "”";
+    if (link.registered_at) words += ", " + formatDate(link.registered_at);
+    if (link.retracted === true) words += " (retracted)";
+    nodes.push(el("span", "link-text", words + " "));
+    if (isNonEmptyString(link.uid)) {
+      nodes.push(hexCode(link.uid, 12));
+      nodes.push(copyButton(link.uid, "record ID"));
+    }
+    return nodes;
+  }
+
+  function isLink(v) { return v && typeof v === "object" && isNonEmptyString(v.uid); }
+
   function renderMatch(m, index, total) {
     var li = el("li", "match");
     li.setAttribute("data-uid", isNonEmptyString(m.uid) ? m.uid : "");
@@ -416,6 +434,12 @@
       if (isNonEmptyString(r.reason)) rt += " Reason given: “" + r.reason + "”.";
       li.appendChild(el("p", "match-retracted", rt));
     }
+    if (isLink(m.successor)) {
+      var next = el("p", "match-successor");
+      next.appendChild(el("strong", null, "Corrected version: "));
+      linkNodes(m.successor).forEach(function (n) { next.appendChild(n); });
+      li.appendChild(next);
+    }
 
     var dl = el("dl", "facts");
     var url = safeHttpUrl(m.published_url);
@@ -428,6 +452,10 @@
     if (m.taken_at) addFact(dl, "Taken", formatDateTime(m.taken_at));
     if (m.registered_at) addFact(dl, "Registered", formatDateTime(m.registered_at));
     addFact(dl, "Matched as", matchHowText(m));
+    if (isLink(m.derived_from)) addFact(dl, "Derived from", linkNodes(m.derived_from));
+    if (Array.isArray(m.derived_into)) {
+      m.derived_into.filter(isLink).forEach(function (link) { addFact(dl, "Derived into", linkNodes(link)); });
+    }
     if (isNonEmptyString(m.note)) addFact(dl, "Note", m.note);
     var p = publisherOf(m);
     if (isNonEmptyString(p.address)) {

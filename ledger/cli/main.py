@@ -344,6 +344,7 @@ def sign(
     publisher: Annotated[str | None, typer.Option(help="A contract wallet (ERC-1271) that accepts this key's "
                                                        "signatures; default: the key's own address.")] = None,
     valid_days: Annotated[float, typer.Option(help="Deadline of the signatures, from now.")] = 30.0,
+    parent: Annotated[str | None, typer.Option(help="The uid of the original these images are derived from.")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", file_okay=False, help="Where to write NAME.signed.json "
                                                                                "(default: beside each image).")] = None,
     password_file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, envvar="PROVENANCE_SIGNING_PASSWORD_FILE",
@@ -358,7 +359,7 @@ def sign(
     try:
         signer = decrypt_keystore(key, password)
         signed = sign_files(files, signer, chain_id, contract, nonce, caption, credit, published_url, taken_at,
-                            publisher, int(valid_days * 86400), out_dir)  # fmt: skip
+                            publisher, int(valid_days * 86400), out_dir, parent)  # fmt: skip
     except LedgerError as exc:
         raise _fail(exc) from None
     for path, bundle in signed:

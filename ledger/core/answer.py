@@ -34,6 +34,18 @@ class Publisher(BaseModel):
     domain: str | None
 
 
+class Link(BaseModel):
+    """Another record this one is related to (lineage): enough to name it and look it up (``GET /v1/verify/{sha}``
+    with its ``content_hash``)."""
+
+    uid: str
+    content_hash: str | None = None
+    publisher: Publisher | None = None
+    caption: str | None = None
+    registered_at: str | None = None
+    retracted: bool = False
+
+
 class Match(BaseModel):
     """A registered record the reader's image matched, and how. Record fields are absent in ``provenance compare``
     (nothing is registered there); ``registered`` is present only there."""
@@ -58,6 +70,10 @@ class Match(BaseModel):
                                                "publisher's retraction never changes it")
     retracted_at: str | None = None
     retraction_reason: str | None = None
+    derived_from: Link | None = Field(None, description="the original this image was derived from (its `parent`)")
+    derived_into: list[Link] = Field([], description="registered images derived from this one (crops, edits)")
+    successor: Link | None = Field(None, description="a retracted record: the corrected image its publisher "
+                                                     "points readers to")
     batch_root: str | None = Field(None, description="a Merkle-batched record: the root anchored in tx_hash")
     leaf_index: int | None = None
     proof: list[str] | None = None

@@ -4,7 +4,7 @@ resumable, every file's outcome written as one JSON line so no failure goes unse
 Resume: each file's SHA-256 is looked up first (``GET /v1/media/{hash}``); a file this publisher already registered
 is ``skipped`` without being uploaded, so an interrupted run is simply run again. Captions: ``--caption`` and
 ``--credit`` for every file, overridden per image by a sidecar ``IMAGE.json`` (``{"caption", "credit",
-"published_url", "taken_at"}``) beside it.
+"published_url", "taken_at", "parent"}``, ``parent`` the uid of the original) beside it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import IO, Any
 from ledger.adapters.publisher_api import PublisherApi
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".avif", ".heic", ".heif"}
-SIDECAR_FIELDS = ("caption", "credit", "published_url", "taken_at")
+SIDECAR_FIELDS = ("caption", "credit", "published_url", "taken_at", "parent")
 
 
 @dataclass(frozen=True, slots=True)

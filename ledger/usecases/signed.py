@@ -35,7 +35,7 @@ from ledger.errors import (
     WrongDomain,
 )
 from ledger.usecases.context import Context
-from ledger.usecases.register import HASHES_ONLY_NOTE, Accepted, MatchingData
+from ledger.usecases.register import HASHES_ONLY_NOTE, Accepted, MatchingData, check_known
 
 DEADLINE_MARGIN_SECONDS = 60  # a signature that expires within a minute could not be relayed in time
 NO_FILE_NOTE = "Registered from its fingerprints only (no file was sent). " + HASHES_ONLY_NOTE
@@ -64,6 +64,7 @@ def register_signed(ctx: Context, publisher: str, document: Any, data: bytes | N
     if signed.deadline <= time.time() + DEADLINE_MARGIN_SECONDS:
         raise SignatureExpired(f"the signature's deadline {signed.deadline} has passed or is too near: sign again")
     check_signature(ctx, signed)
+    check_known(ctx.db, signed.manifest.parent, "parent")
     matching = None
     note = NO_FILE_NOTE
     if data is not None:

@@ -16,6 +16,7 @@ from ledger.adapters.store.matching_data import registered
 from ledger.adapters.store.models import RecordRow
 from ledger.core.answer import (
     Freshness,
+    Link,
     Match,
     Publisher,
     Query,
@@ -29,7 +30,7 @@ from ledger.core.match_index import MatchIndex
 from ledger.core.matcher import LocalSearch, PerceptualMatch, Registered, find_matches
 from ledger.core.reference import load_reference
 from ledger.core.second_stage import heatmap_png
-from ledger.core.types import parse_hash32
+from ledger.core.types import ZERO_HASH, parse_hash32
 from ledger.core.verdict import MatchKind, RecordFacts, decide_verdict, earliest
 from ledger.core.wild.local_features import Features
 from ledger.core.wild.shared_index import SharedLocalIndex
@@ -71,6 +72,28 @@ def index_freshness(ctx: Context) -> Freshness:
         return freshness(session, ctx.contract)
 
 
+def link_to(session: Any, uid: str) -> Link:
+    """Another record, named: its publisher, caption and time (just the uid while it is not yet on chain)."""
+    row = repo.record(session, uid)
+    if row is None:
+        return Link(uid=uid)
+    publisher = repo.publisher(session, row.publisher)
+    body = repo.manifest_body(session, row.manifest_hash)
+    return Link(uid=uid, content_hash=row.content_hash, caption=json.loads(body).get("caption") if body else None,
+                publisher=Publisher(address=row.publisher, name=publisher.name if publisher else None,
+                                    domain=publisher.domain if publisher else None),
+                registered_at=iso(row.registered_at), retracted=row.revoked_at is not None)  # fmt: skip
+
+
+def lineage(session: Any, row: RecordRow) -> dict[str, Any]:
+    retraction = repo.retraction(session, row.uid) if row.revoked_at is not None else None
+    return {
+        "derived_from": link_to(session, row.parent) if row.parent != ZERO_HASH else None,
+        "derived_into": [link_to(session, child.uid) for child in repo.records_derived_from(session, row.uid)],
+        "successor": link_to(session, retraction.successor) if retraction and retraction.successor else None,
+    }
+
+
 def describe_record(session: Any, row: RecordRow, kind: MatchKind, chain_id: int, contract: str) -> Match:
     publisher = repo.publisher(session, row.publisher)
     body = repo.manifest_body(session, row.manifest_hash)
@@ -99,6 +122,7 @@ def describe_record(session: Any, row: RecordRow, kind: MatchKind, chain_id: int
         batch_root=row.batch_root,
         leaf_index=row.leaf_index,
         proof=json.loads(submission.proof) if submission is not None and submission.proof else None,
+        **lineage(session, row),
     )
 
 

@@ -158,3 +158,47 @@ def test_two_publishers_and_one_retraction(page: Page, published: Published, pdq
     expect(alpha.locator(".match-caption")).to_have_text("Protest at city hall")
     expect(alpha.locator(".match-retracted")).to_have_count(0)
     expect(alpha.locator(".badge-retracted")).to_have_count(0)
+
+
+def test_lineage_and_a_corrected_version(page: Page, published: Published, tmp_path: Path) -> None:
+    """Issue 12: a crop registered with its parent, then the original retracted naming a corrected image: the page
+    shows "Derived into" on the original and points its readers to the corrected version."""
+    import httpx
+
+    from tests.conftest import wait_for
+    from tests.e2e.test_newsroom_custody import picture
+
+    url, key = published.service.url, published.api_key
+    headers = {"Authorization": f"Bearer {key}"}
+    original, crop, corrected = picture(300, tmp_path / "o.jpg"), tmp_path / "c.jpg", picture(301, tmp_path / "k.jpg")
+    Image.open(original).crop((0, 0, 480, 360)).save(crop, quality=90)
+
+    def register(path: Path, caption: str, **extra: str) -> dict:  # type: ignore[type-arg]
+        response = httpx.post(f"{url}/v1/media", headers=headers, files={"file": (path.name, path.read_bytes())},
+                              data={"caption": caption, "credit": "Staff", **extra}, timeout=30)  # fmt: skip
+        assert response.status_code == 202, response.text
+        body = response.json()
+        wait_for(lambda: httpx.get(f"{url}/v1/media/{body['content_hash']}", headers=headers).json()["status"] == "anchored")
+        return body  # type: ignore[no-any-return]
+
+    first = register(original, "Market square at noon")
+    register(crop, "Detail of the market", parent=first["uid"])
+    fixed = register(corrected, "Market square at noon (corrected date)")
+    response = httpx.post(f"{url}/v1/media/{first['content_hash']}/retract", headers=headers,
+                          json={"reason_code": 1, "reason": "Wrong date.", "successor": fixed["uid"]})  # fmt: skip
+    assert response.status_code == 202, response.text
+    wait_for(lambda: httpx.get(f"{url}/v1/verify/{first['content_hash']}").json()["verdict"] == "retracted")
+
+    upload(page, original)
+    expect(page.locator("#result")).to_have_attribute("data-verdict", "retracted")
+    expect(page.locator("#verdict-note")).to_contain_text("points to a corrected version")
+    record = page.locator(".match").first
+    expect(record.locator(".match-successor")).to_contain_text("Corrected version: ")
+    expect(record.locator(".match-successor")).to_contain_text("Market square at noon (corrected date)")
+    expect(record.locator(".facts")).to_contain_text("Derived into")
+    expect(record.locator(".facts")).to_contain_text("Detail of the market")
+    upload(page, crop)
+    expect(page.locator("#result")).to_have_attribute("data-verdict", "original")
+    expect(page.locator(".match").first.locator(".facts")).to_contain_text("Derived from")
+    expect(page.locator(".match").first.locator(".facts")).to_contain_text("“Market square at noon”, ")
+    expect(page.locator(".match").first.locator(".facts")).to_contain_text("(retracted)")

@@ -57,6 +57,7 @@ class RecordRow(Base):
     __table_args__ = (
         Index("ix_records_content_hash", "content_hash"),
         Index("ix_records_pixel_hash", "pixel_hash"),
+        Index("ix_records_parent", "parent"),
     )
 
     uid: Mapped[str] = mapped_column(HASH, primary_key=True)
@@ -142,6 +143,9 @@ class RetractionRow(OutboxColumns, Base):
     publisher: Mapped[str] = mapped_column(ADDRESS)
     reason_code: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
+    # The corrected image that replaces the retracted one (its uid): readers of the retracted image are pointed to
+    # it. Off chain (the contract's revoke has no such field), kept with the retraction.
+    successor: Mapped[str | None] = mapped_column(HASH)
 
 
 class PublisherAccountRow(Base):

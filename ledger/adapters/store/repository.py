@@ -67,6 +67,16 @@ def records_by_pixel_hash(session: Session, pixel_hash: str) -> list[RecordRow]:
     return list(session.scalars(query.order_by(RecordRow.block_number, RecordRow.log_index)))
 
 
+def records_derived_from(session: Session, uid: str, limit: int = 20) -> list[RecordRow]:
+    query = select(RecordRow).where(RecordRow.parent == uid).order_by(RecordRow.block_number, RecordRow.log_index)
+    return list(session.scalars(query.limit(limit)))
+
+
+def known_uid(session: Session, uid: str) -> bool:
+    """On chain (mirrored) or accepted by this service and queued."""
+    return session.get(RecordRow, uid) is not None or session.get(SubmissionRow, uid) is not None
+
+
 def publisher(session: Session, address: str) -> PublisherRow | None:
     return session.get(PublisherRow, address)
 

@@ -1,6 +1,6 @@
 """named API keys and custody (issue 12): several keys per publisher, created / last used / revoked (the one key
 each publisher had moves into the new table as "initial"); each registration says who holds the key that signed
-it (`service` or `publisher`)
+it (`service` or `publisher`); lineage: a retraction's successor, and records found by their parent
 
 Revision ID: 0007_keys_and_custody
 Revises: 0006_local_features
@@ -39,9 +39,14 @@ def upgrade() -> None:
         batch.drop_column("api_key_hash")
         batch.alter_column("keystore_file", existing_type=sa.Text(), nullable=True)  # NULL: the newsroom holds the key
     op.add_column("submissions", sa.Column("custody", sa.String(length=16), nullable=False, server_default="service"))
+    # Lineage: a retraction may name the corrected image (its uid); records are found by their parent.
+    op.add_column("retractions", sa.Column("successor", sa.String(length=66), nullable=True))
+    op.create_index("ix_records_parent", "records", ["parent"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_records_parent", table_name="records")
+    op.drop_column("retractions", "successor")
     op.drop_column("submissions", "custody")
     with op.batch_alter_table("publisher_accounts") as batch:
         batch.add_column(sa.Column("api_key_hash", sa.String(length=64), nullable=True))
