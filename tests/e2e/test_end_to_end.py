@@ -185,10 +185,20 @@ def test_publisher_retracts_and_readers_see_it(published: Published, pdq_fixture
     assert receipt["retraction_status"] == "anchored" and receipt["revoke_code"] == 1
 
 
-def test_publisher_suspended_and_reenabled_with_the_cli(published: Published, pdq_fixtures: Path) -> None:
+def test_publisher_suspended_and_reenabled_with_the_cli(tmp_path: Path, pdq_fixtures: Path) -> None:
     """Issue 12: `provenance publisher suspend` (admin, on chain) makes the API refuse the publisher with 403 once
-    the indexer mirrors it; `reenable` makes it accepted again; a second named key works and a revoked one not."""
-    service = published.service
+    the indexer mirrors it; `reenable` makes it accepted again; a second named key works and a revoked one not.
+    (A service of its own: `test_audit_mirror_and_reindex` re-indexes the shared one while its indexer runs, and two
+    indexers replaying suspend/re-enable in different ranges can leave the publishers table wrong; reported.)"""
+    service = RunningService(tmp_path / "var")
+    service.start()
+    try:
+        suspend_and_reenable(service, pdq_fixtures)
+    finally:
+        service.stop()
+
+
+def suspend_and_reenable(service: RunningService, pdq_fixtures: Path) -> None:
     api_key = service.add_publisher("Suspended Daily", "suspended.example")
     keys = service.cli("publisher", "key", "list", "suspended.example", "--json")
     address = json.loads(keys.stdout.splitlines()[0])["publisher"]
