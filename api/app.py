@@ -16,7 +16,7 @@ from api.deps import DecodeGate
 from api.headers import SecurityHeaders
 from api.limits import BodyLimits
 from api.ratelimit import RateLimits, Rates
-from api.routers import batches, chain, media, retractions, verify
+from api.routers import batches, chain, media, registrations, retractions, verify
 from api.state import AppState
 from ledger.adapters.chain.deployment import Deployment
 from ledger.adapters.index_feed import IndexFeed
@@ -59,6 +59,7 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     app.state.ledger = state
     errors.install(app)
     app.include_router(media.router)
+    app.include_router(registrations.router)
     app.include_router(verify.router)
     app.include_router(chain.router)
     app.include_router(batches.router)

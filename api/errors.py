@@ -19,6 +19,7 @@ log = logging.getLogger("api")
 STATUS = {
     errors.BadRequest: 400,
     errors.Unauthorized: 401,
+    errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.RequestTimeout: 408,
     errors.Conflict: 409,
@@ -32,6 +33,7 @@ STATUS = {
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",

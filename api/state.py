@@ -30,7 +30,12 @@ class AppState(Ledger):
     @property
     def context(self) -> Context:
         return Context(self.db, self.deployment.chain_id, self.deployment.address, self.limits, self.keys,
-                       self.settings.signature_validity_seconds, self.matcher)  # fmt: skip
+                       self.settings.signature_validity_seconds, self.matcher, self.contract_signature)  # fmt: skip
+
+    def contract_signature(self, wallet: str, digest: str, signature: str) -> bool:
+        """ERC-1271 on chain, for newsrooms publishing from a contract wallet (one call, only when the signature is
+        not an EOA's)."""
+        return self.registry().accepts_signature(wallet, digest, signature)
 
     @property
     def verify_context(self) -> Context:

@@ -17,6 +17,9 @@ from ledger.errors import ConfigError
 # anvil's first development account (mnemonic "test test ... junk"): a published TEST key, used only as the
 # admin of a chain this project starts itself (chain id 31337). Any other chain needs PROVENANCE_ADMIN_PRIVATE_KEY.
 ANVIL_TEST_ADMIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+# anvil's tenth development account: a published TEST key, the relayer (the account that pays for and sends
+# publishers' signed registrations) on the local chain only. Any other chain needs PROVENANCE_RELAYER_PRIVATE_KEY.
+ANVIL_TEST_RELAYER_KEY = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6"
 LOCAL_CHAIN_ID = 31337
 PASSWORD_FILE_NAME = "keystore-password"
 
@@ -35,6 +38,7 @@ class Settings(BaseSettings):
     keystore_password: SecretStr | None = None
     keystore_password_file: Path | None = None
     admin_private_key: SecretStr | None = None
+    relayer_private_key: SecretStr | None = None  # sends publishers' signed registrations; never the admin's key
 
     max_upload_bytes: int = 25 * 1024 * 1024
     max_pixels: int = 50_000_000  # registrations (publishers' originals: 45-61 MP cameras exist)
@@ -127,6 +131,17 @@ class Settings(BaseSettings):
         raise ConfigError(
             f"chain {chain_id} is not the local development chain: set PROVENANCE_ADMIN_PRIVATE_KEY"
         )
+
+
+    def relayer_key(self, chain_id: int) -> str:
+        if self.relayer_private_key is not None:
+            key = self.relayer_private_key.get_secret_value()
+            if self.admin_private_key is not None and key == self.admin_private_key.get_secret_value():
+                raise ConfigError("the relayer key must not be the admin key: give the relayer an account of its own")
+            return key
+        if chain_id == LOCAL_CHAIN_ID and self.environment == "development":
+            return ANVIL_TEST_RELAYER_KEY
+        raise ConfigError(f"chain {chain_id} is not the local development chain: set PROVENANCE_RELAYER_PRIVATE_KEY")
 
 
 def ensure_password_file(settings: Settings) -> Path | None:

@@ -98,9 +98,53 @@ class UnsupportedFormat(LedgerValueError):
     code = "unsupported_format"
 
 
-# -- 401 / 404 ----------------------------------------------------------------------------------------------------
+class InvalidSignature(LedgerValueError):
+    """A signed registration whose signature is not the publisher's (EOA recovery, or ERC-1271 on chain)."""
+
+    code = "invalid_signature"
+
+
+class WrongDomain(LedgerValueError):
+    """Signed for another chain id or contract than the one this service anchors on."""
+
+    code = "wrong_chain_or_contract"
+
+
+class SignatureExpired(LedgerValueError):
+    code = "signature_expired"
+
+
+class UnknownRecord(LedgerValueError):
+    """A parent or successor uid that is neither on chain nor queued here."""
+
+    code = "unknown_record"
+
+
+class FileMismatch(LedgerValueError):
+    """The file sent with a signed registration is not the one its manifest describes."""
+
+    code = "file_mismatch"
+
+
+# -- 401 / 403 / 404 ----------------------------------------------------------------------------------------------
 class Unauthorized(LedgerError):
     code = "unauthorized"
+
+
+class ApiKeyRevoked(Unauthorized):
+    code = "api_key_revoked"
+
+
+class Forbidden(LedgerError):
+    """Known caller, not allowed now."""
+
+    code = "forbidden"
+
+
+class PublisherSuspended(Forbidden):
+    """The publisher was suspended on chain (by the admin): its requests are refused until it is re-enabled."""
+
+    code = "publisher_suspended"
 
 
 class NotFound(LedgerError, LookupError):
@@ -118,6 +162,24 @@ class AlreadyRegistered(Conflict):
 
 class AlreadyRetracted(Conflict):
     code = "already_retracted"
+
+
+class NonceInUse(Conflict):
+    code = "nonce_in_use"
+
+
+class PublisherHoldsKey(Conflict):
+    """The newsroom keeps its own key: the service cannot sign for it (send signed registrations instead)."""
+
+    code = "publisher_holds_key"
+
+
+class KeyNameTaken(Conflict):
+    code = "key_name_taken"
+
+
+class AlreadyRevoked(Conflict):
+    code = "already_revoked"
 
 
 # -- 503: the service cannot answer now (configuration, deployment, chain) ------------------------------------------

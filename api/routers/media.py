@@ -26,9 +26,11 @@ async def register_media(
     taken_at: Annotated[str | None, Form(max_length=64)] = None,
     keep_reference: Annotated[bool, Form(description="keep a 512 px copy to show readers what changed in edited "
                                                      "copies (false: only hashes are kept)")] = True,
+    parent: Annotated[str | None, Form(max_length=66, description="the uid of the original this image is derived "
+                                                                  "from (a crop, an edit); refused when unknown")] = None,
 ) -> MediaAccepted:
     data = await read_upload(file, state.settings.max_upload_bytes)
-    request = RegistrationRequest(caption, credit, published_url, taken_at, keep_reference)
+    request = RegistrationRequest(caption, credit, published_url, taken_at, keep_reference, parent)
     async with state.decodes.slot():
         accepted = await run_in_threadpool(register, state.context, account.address, data, request)
     return MediaAccepted(content_hash=accepted.content_hash, uid=accepted.uid, status=accepted.status,

@@ -15,6 +15,7 @@ router = APIRouter(prefix="/v1/media", tags=["publish"], route_class=PublisherRo
 class RetractionRequest(BaseModel):
     reason_code: int = Field(description="0 unspecified, 1 wrong caption, 2 manipulated, 3 rights, 4 published in error, 5 key compromised")
     reason: str = Field(max_length=MAX_REASON, description="A sentence for readers: why it was retracted.")
+    successor: str | None = Field(None, description="the uid of the corrected image readers are pointed to")
 
 
 class RetractionAccepted(BaseModel):
@@ -24,5 +25,6 @@ class RetractionAccepted(BaseModel):
 
 @router.post("/{content_hash}/retract", status_code=202, response_model=RetractionAccepted)
 async def retract_media(content_hash: str, body: RetractionRequest, state: StateDep, account: PublisherDep) -> RetractionAccepted:
-    row = await run_in_threadpool(retract, state.context, account.address, content_hash, body.reason_code, body.reason)
+    row = await run_in_threadpool(retract, state.context, account.address, content_hash, body.reason_code, body.reason,
+                                  body.successor)  # fmt: skip
     return RetractionAccepted(uid=row.uid, status=row.status)

@@ -211,7 +211,7 @@
     }
   }
 
-  function verdictNote(verdict, origin, data) {
+  function verdictNote(verdict, origin, data, publishers) {
     switch (verdict) {
       case "original":
         return "This is the exact file the publisher registered.";
@@ -232,11 +232,13 @@
       case "retracted": {
         var what = RELATION_WORDS[data.relation] || "this image";
         if (!origin) return "The publisher has withdrawn " + what + ".";
+        if (publishers > 1) return "You have " + what + ", and every publisher that registered it withdrew its registration.";
         var r = retractionOf(origin);
         var t = "You have " + what + ", and the publisher withdrew it";
         if (r.at) t += " on " + formatDate(r.at);
         t += ".";
         if (isNonEmptyString(r.reason)) t += " Reason given: “" + r.reason + "”.";
+        if (isLink(origin.successor)) t += " The publisher points to a corrected version, shown below.";
         return t;
       }
       case "similar_scene":
@@ -253,27 +255,84 @@
     }
   }
 
+  /** One record per publisher, in the order given (earliest first): who registered the picture. */
+  function publishersOf(matches) {
+    var seen = {};
+    var out = [];
+    matches.forEach(function (m) {
+      var key = publisherOf(m).address || publisherLabel(m);
+      if (seen[key]) return;
+      seen[key] = true;
+      out.push(m);
+    });
+    return out;
+  }
+
+  function isRetracted(m) {
+    var r = retractionOf(m);
+    return m.retracted === true || !!r.at;
+  }
+
+  /** "Beta Wire (beta.example) and Daily Example (example.org)" as <strong> names. */
+  function appendPublisherList(line, records) {
+    records.forEach(function (m, i) {
+      if (i > 0) line.appendChild(document.createTextNode(i === records.length - 1 ? " and " : ", "));
+      line.appendChild(el("strong", null, publisherLabel(m)));
+    });
+  }
+
+  /**
+   * Several publishers registered the picture: none is named its owner. The earliest registration is said to be
+   * the earliest (a time, not proof of authorship), and each retraction is said to be that publisher's own.
+   */
+  function severalPublishersNote(records) {
+    var first = records.filter(function (m) { return m.earliest === true; })[0] || records[0];
+    var s = records.length + " publishers registered this picture, each with its own caption (below). The earliest " +
+      "registration is " + publisherLabel(first) + "'s";
+    if (first.registered_at) s += ", on " + formatDateTime(first.registered_at);
+    s += "; registering first does not show who took or owns the picture.";
+    var withdrawn = records.filter(isRetracted);
+    if (withdrawn.length && withdrawn.length < records.length) {
+      s += " " + withdrawn.map(publisherLabel).join(" and ") +
+        (withdrawn.length === 1 ? " retracted its registration" : " retracted their registrations") +
+        "; that changes only " + (withdrawn.length === 1 ? "its own record" : "their own records") +
+        ", not what the other publishers registered.";
+    }
+    return s;
+  }
+
   function renderVerdict(data, matches) {
     var verdict = typeof data.verdict === "string" ? data.verdict : "unknown";
     var origin = matches.length ? matches[0] : null;
+    // The match the verdict was decided on (the server puts it first): its likely change and edit summary.
+    var primary = Array.isArray(data.matches) && data.matches.length ? data.matches[0] : origin;
+    var records = publishersOf(matches);
     var line = els.verdict;
     line.textContent = "";
 
     var lead = VERDICT_LEAD[verdict] || ("Result: " + verdict);
+    if (verdict === "retracted" && records.length > 1) lead = "Retracted by every publisher that registered it";
     if (verdict === "unknown" || !origin) {
       line.appendChild(document.createTextNode(lead + "."));
+    } else if (records.length > 1) {
+      line.appendChild(document.createTextNode(lead + ": registered by "));
+      appendPublisherList(line, records);
+      line.appendChild(document.createTextNode("."));
     } else {
       line.appendChild(document.createTextNode(lead + ": "));
       appendOrigin(line, origin);
       line.appendChild(document.createTextNode("."));
     }
 
-    if (origin && verdict !== "unknown" && isNonEmptyString(origin.credit)) {
+    if (origin && verdict !== "unknown" && records.length === 1 && isNonEmptyString(origin.credit)) {
       els.verdictCredit.textContent = "Credit: " + origin.credit;
       els.verdictCredit.hidden = false;
     }
 
-    var note = verdictNote(verdict, origin, data);
+    var note = verdictNote(verdict, verdict === "retracted" ? origin : primary, data, records.length);
+    if (verdict !== "unknown" && records.length > 1) {
+      note = (note ? note + " " : "") + severalPublishersNote(records);
+    }
     if (note) {
       els.verdictNote.textContent = note;
       els.verdictNote.hidden = false;
@@ -326,15 +385,35 @@
     return (kind || "match") + (extra.length ? " (" + extra.join(", ") + ")" : "");
   }
 
+  /** "Daily Example (example.org): “caption”, 28 Nov 2026" for a related record, and its uid. */
+  function linkNodes(link) {
+    var nodes = [];
+    var words = link.publisher ? publisherLabel(link) : "A record not yet on chain";
+    if (isNonEmptyString(link.caption)) words += ": “" + link.caption + "”";
+    if (link.registered_at) words += ", " + formatDate(link.registered_at);
+    if (link.retracted === true) words += " (retracted)";
+    nodes.push(el("span", "link-text", words + " "));
+    if (isNonEmptyString(link.uid)) {
+      nodes.push(hexCode(link.uid, 12));
+      nodes.push(copyButton(link.uid, "record ID"));
+    }
+    return nodes;
+  }
+
+  function isLink(v) { return v && typeof v === "object" && isNonEmptyString(v.uid); }
+
   function renderMatch(m, index, total) {
     var li = el("li", "match");
     li.setAttribute("data-uid", isNonEmptyString(m.uid) ? m.uid : "");
 
     var head = el("div", "match-head");
+    var first = typeof m.earliest === "boolean" ? m.earliest : index === 0;
     if (total > 1) {
-      head.appendChild(el("span", "badge" + (index === 0 ? " badge-origin" : ""),
-        index === 0 ? "Origin" : "Registered later"));
+      // The earliest registration is a time, not an owner: never labelled "origin" or "owner".
+      head.appendChild(el("span", "badge" + (first ? " badge-earliest" : ""),
+        first ? "Earliest registration" : "Registered later"));
     }
+    if (isRetracted(m)) head.appendChild(el("span", "badge badge-retracted", "Retracted"));
     var who = el("p", "match-publisher");
     who.appendChild(el("strong", null, publisherLabel(m)));
     head.appendChild(who);
@@ -349,11 +428,17 @@
 
     var r = retractionOf(m);
     if (r.at || isNonEmptyString(r.reason) || m.retracted === true) {
-      var rt = "Retracted by its publisher";
+      var rt = total > 1 ? "Retracted by " + publisherLabel(m) + " (this record only)" : "Retracted by its publisher";
       if (r.at) rt += " on " + formatDate(r.at);
       rt += ".";
       if (isNonEmptyString(r.reason)) rt += " Reason given: “" + r.reason + "”.";
       li.appendChild(el("p", "match-retracted", rt));
+    }
+    if (isLink(m.successor)) {
+      var next = el("p", "match-successor");
+      next.appendChild(el("strong", null, "Corrected version: "));
+      linkNodes(m.successor).forEach(function (n) { next.appendChild(n); });
+      li.appendChild(next);
     }
 
     var dl = el("dl", "facts");
@@ -367,6 +452,10 @@
     if (m.taken_at) addFact(dl, "Taken", formatDateTime(m.taken_at));
     if (m.registered_at) addFact(dl, "Registered", formatDateTime(m.registered_at));
     addFact(dl, "Matched as", matchHowText(m));
+    if (isLink(m.derived_from)) addFact(dl, "Derived from", linkNodes(m.derived_from));
+    if (Array.isArray(m.derived_into)) {
+      m.derived_into.filter(isLink).forEach(function (link) { addFact(dl, "Derived into", linkNodes(link)); });
+    }
     if (isNonEmptyString(m.note)) addFact(dl, "Note", m.note);
     var p = publisherOf(m);
     if (isNonEmptyString(p.address)) {

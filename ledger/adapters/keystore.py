@@ -40,6 +40,11 @@ def load_key(directory: Path, name: str, password: str) -> bytes:
         raise ConfigError(f"cannot decrypt {path}: wrong keystore password?") from exc
 
 
+def decrypt_keystore(path: Path, password: str) -> bytes:
+    """A newsroom's own keystore file (``provenance sign``): the key, decrypted in memory only."""
+    return load_key(path.parent, path.name, password)
+
+
 class KeyRing:
     """Publisher keys decrypted on first use (scrypt takes about a second, on purpose) and kept in memory."""
 

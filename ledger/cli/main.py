@@ -19,6 +19,8 @@ app = typer.Typer(help="Media provenance ledger: register images at publication,
 publisher_app = typer.Typer(help="Publishers this service registers images for.", no_args_is_help=True)
 db_app = typer.Typer(help="The mirror and outbox database.", no_args_is_help=True)
 index_app = typer.Typer(help="What the matcher keeps about registered pictures.", no_args_is_help=True)
+key_app = typer.Typer(help="A publisher's API keys: several named keys each; add, list, revoke.", no_args_is_help=True)
+publisher_app.add_typer(key_app, name="key")
 app.add_typer(publisher_app, name="publisher")
 app.add_typer(db_app, name="db")
 app.add_typer(index_app, name="index")
@@ -104,8 +106,11 @@ def publisher_add(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     rpc_url: RpcUrl = None,
+    address: Annotated[str | None, typer.Option(help="The newsroom keeps its key: register this address (its key's, "
+                                                     "or its ERC-1271 contract wallet's); no key is created here.")] = None,
 ) -> None:
-    """Create a signing key, register the publisher on chain, and print its API key (once)."""
+    """Create a signing key (or take the newsroom's --address), register the publisher on chain, and print its API
+    key (once)."""
     from ledger.runtime.wiring import open_database, open_deployment, open_registry
     from ledger.usecases.publishers import add_publisher
 
@@ -113,15 +118,18 @@ def publisher_add(
     try:
         settings = _settings(data_dir=data_dir, database_url=database_url, rpc_url=rpc_url)
         deployment = open_deployment(settings)
-        password = settings.resolved_password()
+        password = settings.resolved_password() if address is None else None
         client = open_registry(settings, deployment, require_node=True)
         db = open_database(settings, migrate=True)
         new = add_publisher(db, client, settings.keystore_dir, password, settings.admin_key(deployment.chain_id),
-                            name, domain)  # fmt: skip
+                            name, domain, address)  # fmt: skip
     except LedgerError as exc:
         raise _fail(exc) from None
     out.print(f"Publisher [bold]{new.name}[/] ({new.domain}) registered on chain {deployment.chain_id} as {new.address}")
-    out.print(f"Signing key: {new.keystore_file} (encrypted)")
+    if new.keystore_file is not None:
+        out.print(f"Signing key: {new.keystore_file} (encrypted)")
+    else:
+        out.print("Signing key: held by the newsroom (sign with `provenance sign`, send to POST /v1/registrations)")
     if new.funded_wei:
         out.print(f"Funded with {new.funded_wei // 10**18} ETH on the local chain for its registrations.")
     out.print("API key (shown once, store it now):")
@@ -136,6 +144,97 @@ def publisher_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -
 
     for entry in list_publishers(open_database(_settings(data_dir=data_dir, database_url=database_url))):
         out.print(f"{entry.address}  {entry.name} ({entry.domain})  {entry.status}")
+
+
+PublisherRef = Annotated[str, typer.Argument(help="The publisher's address or domain.")]
+
+
+def _when(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "never"
+
+
+@key_app.command("add")
+def key_add(publisher: PublisherRef, name: Annotated[str, typer.Argument(help="What the key is for, e.g. cms-2026.")],
+            data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:  # fmt: skip
+    """A new named API key for PUBLISHER, printed once; its other keys keep working (rotate: add, then revoke)."""
+    from ledger.runtime.wiring import open_database
+    from ledger.usecases.publishers import add_api_key
+
+    try:
+        new = add_api_key(open_database(_settings(data_dir=data_dir, database_url=database_url), migrate=True),
+                          publisher, name)  # fmt: skip
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    err.print(f"API key [bold]{new.name}[/] ({new.key_id}) added for {new.publisher}; shown once, store it now:")
+    print(new.api_key)
+
+
+@key_app.command("list")
+def key_list(publisher: Annotated[str | None, typer.Argument(help="Address or domain; all publishers if omitted.")] = None,
+             data_dir: DataDir = None, database_url: DatabaseUrl = None,
+             as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False) -> None:  # fmt: skip
+    """API keys (never their secrets): name, id, created, last used (to the minute), revoked."""
+    from ledger.runtime.wiring import open_database
+    from ledger.usecases.publishers import list_api_keys
+
+    try:
+        keys = list_api_keys(open_database(_settings(data_dir=data_dir, database_url=database_url)), publisher)
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    for k in keys:
+        if as_json:
+            print(json.dumps({"publisher": k.publisher, "publisher_name": k.publisher_name, "key_id": k.key_id,
+                              "name": k.name, "status": k.status, "created_at": k.created_at.isoformat(),
+                              "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
+                              "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}))  # fmt: skip
+        else:
+            revoked = f"  revoked {_when(k.revoked_at)}" if k.revoked_at else ""
+            out.print(f"{k.publisher}  {k.publisher_name}  {k.name}  {k.key_id}  {k.status}  created "
+                      f"{_when(k.created_at)}  last used {_when(k.last_used_at)}{revoked}", highlight=False)  # fmt: skip
+
+
+@key_app.command("revoke")
+def key_revoke(publisher: PublisherRef, key: Annotated[str, typer.Argument(help="The key's name or id.")],
+               data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:  # fmt: skip
+    """Revoke one API key: refused (401 api_key_revoked) from the next request on, by every API process."""
+    from ledger.runtime.wiring import open_database
+    from ledger.usecases.publishers import revoke_api_key
+
+    try:
+        done = revoke_api_key(open_database(_settings(data_dir=data_dir, database_url=database_url)), publisher, key)
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    out.print(f"API key {done.name} ({done.key_id}) of {done.publisher} revoked at {_when(done.revoked_at)}")
+
+
+def _admin_publisher_command(action: str, publisher: str, data_dir: Path | None, rpc_url: str | None) -> None:
+    from ledger.runtime.wiring import open_deployment, open_registry
+    from ledger.usecases.publishers import set_suspended
+
+    configure_logging()
+    try:
+        settings = _settings(data_dir=data_dir, rpc_url=rpc_url)
+        deployment = open_deployment(settings)
+        client = open_registry(settings, deployment, require_node=True)
+        tx = set_suspended(client, settings.admin_key(deployment.chain_id), publisher, action == "suspend")
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    out.print(f"publisher {publisher} {action}{'ed' if action == 'suspend' else 'd'} on chain in tx {tx}")
+
+
+@publisher_app.command("suspend")
+def publisher_suspend(publisher: Annotated[str, typer.Argument(help="The publisher's address.")],
+                      data_dir: DataDir = None, rpc_url: RpcUrl = None) -> None:  # fmt: skip
+    """Suspend a publisher on chain (admin key): the contract and the API refuse its registrations, its queued
+    work is held; its earlier records stay valid."""
+    _admin_publisher_command("suspend", publisher, data_dir, rpc_url)
+
+
+@publisher_app.command("reenable")
+def publisher_reenable(publisher: Annotated[str, typer.Argument(help="The publisher's address.")],
+                       data_dir: DataDir = None, rpc_url: RpcUrl = None) -> None:  # fmt: skip
+    """Re-enable a suspended publisher on chain (admin key): accepted again, its held work is sent."""
+    _admin_publisher_command("reenable", publisher, data_dir, rpc_url)
 
 
 @db_app.command("upgrade")
@@ -182,6 +281,89 @@ def fingerprint(files: Annotated[list[Path], typer.Argument(exists=True, dir_oka
             continue
         print(json.dumps({"file": str(path), **fp.as_dict()}))
     raise typer.Exit(code)
+
+
+@app.command()
+def register(
+    paths: Annotated[list[Path], typer.Argument(exists=True, help="Image files and/or directories (searched "
+                                                                  "recursively for images).")],
+    url: Annotated[str, typer.Option(envvar="PROVENANCE_API_URL", help="The service, e.g. http://127.0.0.1:8000.")],
+    api_key_file: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="A file holding the publisher's "
+                                                                                 "API key (not the key itself).")],
+    caption: Annotated[str | None, typer.Option(help="For every file without a sidecar IMAGE.json caption.")] = None,
+    credit: Annotated[str | None, typer.Option(help="For every file without a sidecar IMAGE.json credit.")] = None,
+    published_url: Annotated[str | None, typer.Option()] = None,
+    taken_at: Annotated[str | None, typer.Option()] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Uploads at once.")] = 4,
+    report: Annotated[Path, typer.Option(dir_okay=False, help="One JSON line per file (appended).")] = Path("register-report.jsonl"),
+    no_reference: Annotated[bool, typer.Option("--no-reference", help="Keep only hashes (no reference copies).")] = False,
+) -> None:
+    """Register many images through the API: a progress bar, bounded concurrency, resume (files already registered
+    are skipped by their SHA-256), one JSON line per file in --report, and a summary. Exit 1 if any file failed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ledger.adapters.publisher_api import PublisherApi
+    from ledger.usecases.bulk import image_files, register_many, summary_of
+
+    files = image_files(paths)
+    api = PublisherApi(url, api_key_file.read_text().strip())
+    defaults = {"caption": caption, "credit": credit, "published_url": published_url, "taken_at": taken_at}
+    columns = (TextColumn("registering"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[tally]}"),
+               TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=err) as bar, report.open("a") as sink:
+        task = bar.add_task("register", total=len(files), tally="")
+        seen: dict[str, int] = {"accepted": 0, "skipped": 0, "failed": 0}
+
+        def advance(outcome: Any) -> None:
+            seen[outcome.result] += 1
+            if outcome.result == "failed":
+                bar.console.print(f"[red]failed[/] {outcome.file}: {outcome.error_code} {outcome.message}", highlight=False)
+            bar.update(task, advance=1, tally=" ".join(f"{k} {v}" for k, v in seen.items()))
+
+        counts = register_many(api, files, defaults, sink, concurrency, not no_reference, advance)
+    api.close()
+    summary = summary_of(counts, len(files))
+    err.print(f"{summary['files']} files: {summary['accepted']} accepted, {summary['skipped']} already registered "
+              f"(skipped), {summary['failed']} failed; details in {report}", highlight=False)  # fmt: skip
+    print(json.dumps({"summary": summary, "report": str(report)}))
+    raise typer.Exit(1 if summary["failed"] else 0)
+
+
+@app.command()
+def sign(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="Images to sign.")],
+    key: Annotated[Path, typer.Option("--key", exists=True, dir_okay=False, help="The newsroom's encrypted keystore "
+                                                                             "(Web3 Secret Storage JSON).")],
+    chain_id: Annotated[int, typer.Option(help="From GET /v1/chain.")],
+    contract: Annotated[str, typer.Option(help="The registry's address, from GET /v1/chain.")],
+    nonce: Annotated[int, typer.Option(help="The contract's nonces(publisher) now; each file takes the next.")],
+    caption: Annotated[str, typer.Option()],
+    credit: Annotated[str, typer.Option()],
+    published_url: Annotated[str | None, typer.Option()] = None,
+    taken_at: Annotated[str | None, typer.Option()] = None,
+    publisher: Annotated[str | None, typer.Option(help="A contract wallet (ERC-1271) that accepts this key's "
+                                                       "signatures; default: the key's own address.")] = None,
+    valid_days: Annotated[float, typer.Option(help="Deadline of the signatures, from now.")] = 30.0,
+    parent: Annotated[str | None, typer.Option(help="The uid of the original these images are derived from.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", file_okay=False, help="Where to write NAME.signed.json "
+                                                                               "(default: beside each image).")] = None,
+    password_file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, envvar="PROVENANCE_SIGNING_PASSWORD_FILE",
+                                                       help="The keystore's password (else asked).")] = None,
+) -> None:
+    """Sign registrations offline with the newsroom's own key: per image, its fingerprints, manifest and EIP-712
+    signature (nonce, deadline) in NAME.signed.json, to send to POST /v1/registrations. Nothing leaves this machine."""
+    from ledger.adapters.keystore import decrypt_keystore
+    from ledger.usecases.signing import sign_files
+
+    password = password_file.read_text().strip() if password_file else typer.prompt("Keystore password", hide_input=True)
+    try:
+        signer = decrypt_keystore(key, password)
+        signed = sign_files(files, signer, chain_id, contract, nonce, caption, credit, published_url, taken_at,
+                            publisher, int(valid_days * 86400), out_dir, parent)  # fmt: skip
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    for path, bundle in signed:
+        print(json.dumps({"file": str(path), "signed": str(bundle), "ok": True}))
 
 
 @app.command()

@@ -34,6 +34,18 @@ class Publisher(BaseModel):
     domain: str | None
 
 
+class Link(BaseModel):
+    """Another record this one is related to (lineage): enough to name it and look it up (``GET /v1/verify/{sha}``
+    with its ``content_hash``)."""
+
+    uid: str
+    content_hash: str | None = None
+    publisher: Publisher | None = None
+    caption: str | None = None
+    registered_at: str | None = None
+    retracted: bool = False
+
+
 class Match(BaseModel):
     """A registered record the reader's image matched, and how. Record fields are absent in ``provenance compare``
     (nothing is registered there); ``registered`` is present only there."""
@@ -52,9 +64,16 @@ class Match(BaseModel):
     tx_hash: str | None = None
     block_number: int | None = None
     log_index: int | None = None
-    retracted: bool = False
+    earliest: bool = Field(False, description="the earliest registration (chain order) among the records shown: "
+                                              "it says who registered first, not who took or owns the picture")
+    retracted: bool = Field(False, description="this publisher (or the admin) retracted this record; another "
+                                               "publisher's retraction never changes it")
     retracted_at: str | None = None
     retraction_reason: str | None = None
+    derived_from: Link | None = Field(None, description="the original this image was derived from (its `parent`)")
+    derived_into: list[Link] = Field([], description="registered images derived from this one (crops, edits)")
+    successor: Link | None = Field(None, description="a retracted record: the corrected image its publisher "
+                                                     "points readers to")
     batch_root: str | None = Field(None, description="a Merkle-batched record: the root anchored in tx_hash")
     leaf_index: int | None = None
     proof: list[str] | None = None
@@ -117,7 +136,8 @@ class Verification(Freshness):
     """The answer to "what is this image?"."""
 
     verification_id: str | None = None
-    verdict: str = Field(description="original | same_pixels | copy | edited | retracted | unknown")
+    verdict: str = Field(description="original | same_pixels | copy | edited | similar_scene | retracted | unknown; "
+                                     "`retracted` only when every record in `matches` is retracted")
     relation: str = Field(description="what the image is, kept when the verdict is `retracted`")
     query: Query
     matches: list[Match]

@@ -13,10 +13,12 @@ otherwise) gives the relation:
 | `copy`        | any other accepted perceptual match                                                      |
 | `unknown`     | nothing accepted                                                                         |
 
-The verdict is the relation, except ``retracted`` when the primary content's origin record (its earliest
-registration) was retracted, or every record of it was: a later republisher cannot un-retract the origin's
-withdrawal, and one republisher's retraction does not retract what the origin still stands by. The answer keeps
-the relation beside the verdict, so "retracted" still says whether the reader holds the original or an edit.
+The verdict is the relation, except ``retracted`` when every record the reader is shown was retracted by its own
+publisher (or the admin). Each publisher answers only for its own record: the earliest registration is not the
+picture's owner (anyone may register a photo they did not take, a minute before its publisher does), so its
+retraction changes its own record and nothing else, and a later registration is never hidden behind an earlier
+one. The answer keeps the relation beside the verdict, so "retracted" still says whether the reader holds the
+original or an edit.
 
 Acceptance of a perceptual candidate (``judge``):
 
@@ -131,16 +133,22 @@ def relation_for(kind: MatchKind | None, edited: bool = False, similar_scene: bo
 
 
 def is_retracted(records: Sequence[RecordFacts]) -> bool:
-    """The origin (earliest registration) was retracted, or every registration was."""
+    """Every record shown was retracted (none shown: nothing is retracted). The earliest record has no say over the
+    others: one publisher's retraction never changes what another publisher's record says."""
+    return bool(records) and all(r.retracted for r in records)
+
+
+def earliest(records: Sequence[RecordFacts]) -> int | None:
+    """The position of the earliest registration (chain order) among ``records``: labelled "earliest", never "the
+    owner"."""
     if not records:
-        return False
-    origin = min(records, key=lambda r: r.order)
-    return origin.retracted or all(r.retracted for r in records)
+        return None
+    return min(range(len(records)), key=lambda i: records[i].order)
 
 
 def decide_verdict(kind: MatchKind | None, records: Sequence[RecordFacts] = (), edited: bool = False,
                    similar_scene: bool = False) -> Decision:  # fmt: skip
-    """``kind``: the deciding tier (None: nothing matched); ``records``: the primary content's registrations.
+    """``kind``: the deciding tier (None: nothing matched); ``records``: every registration the reader is shown.
     A similar scene is never ``retracted``: the reader holds another photograph, not the retracted one."""
     relation = relation_for(kind, edited, similar_scene)
     if relation not in (Verdict.UNKNOWN, Verdict.SIMILAR_SCENE) and is_retracted(records):

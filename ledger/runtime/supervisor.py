@@ -72,6 +72,15 @@ def child_env(settings: Settings, rpc_url: str) -> dict[str, str]:
     return env
 
 
+# Secrets a child process gets only if it uses them: the admin key none (the supervisor deploys), the relayer key
+# only the anchorer.
+CHILD_SECRETS = {"PROVENANCE_ADMIN_PRIVATE_KEY": (), "PROVENANCE_RELAYER_PRIVATE_KEY": ("anchorer",)}
+
+
+def env_for(name: str, env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k not in CHILD_SECRETS or name in CHILD_SECRETS[k]}
+
+
 def prepare(settings: Settings, redeploy: bool = False) -> tuple[AnvilNode | None, Deployment, str]:
     """Everything before the services: data dir, password file, schema, node, deployment."""
     settings.data_path.mkdir(parents=True, exist_ok=True)
@@ -113,7 +122,7 @@ def up(settings: Settings, redeploy: bool = False) -> int:
 
     node, deployment, rpc_url = prepare(settings, redeploy)
     env = child_env(settings, rpc_url)
-    children = [Child(name, worker_argv(name), env) for name in WORKERS]
+    children = [Child(name, worker_argv(name), env_for(name, env)) for name in WORKERS]
     code = 0
     try:
         for child in children:

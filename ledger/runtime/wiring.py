@@ -20,7 +20,7 @@ from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.migrate import upgrade
 from ledger.config import Settings
-from ledger.errors import ConfigError
+from ledger.errors import ConfigError, PublisherHoldsKey
 
 KeyLoader = Callable[[str], bytes]
 
@@ -69,6 +69,9 @@ def publisher_keys(ring: KeyRing, db: Database) -> KeyLoader:
             account = repo.account(session, address)
         if account is None:
             raise ConfigError(f"no keystore for publisher {address} in this service")
+        if account.keystore_file is None:
+            raise PublisherHoldsKey(f"{account.name} keeps its own signing key: sign registrations with `provenance "
+                                    "sign` and send them to POST /v1/registrations")  # fmt: skip
         return ring.get(address, account.keystore_file)
 
     return load

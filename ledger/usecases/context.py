@@ -21,6 +21,8 @@ class Context:
     keys: Callable[[str], bytes] | None = None  # publisher address -> signing key (register)
     signature_validity_seconds: int = 30 * 24 * 3600
     index: IndexFeed | None = None  # the perceptual match index (verify uploads); None: exact and pixel lookups only
+    # (wallet, digest, signature) -> does the contract wallet accept it (ERC-1271, on chain); None: EOAs only
+    contract_signature: Callable[[str, str, str], bool] | None = None
 
     @property
     def domain(self) -> Domain:

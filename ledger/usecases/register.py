@@ -19,8 +19,9 @@ from ledger.core.manifest import Manifest, build_manifest
 from ledger.core.match_index import IndexedHash, index_variants, pack_variants
 from ledger.core.records import Registration, record_uid
 from ledger.core.reference import ReferenceCopy, make_reference
+from ledger.core.types import ZERO_HASH, parse_hash32
 from ledger.core.wild.local_features import extract_register as register_features
-from ledger.errors import AlreadyRegistered
+from ledger.errors import AlreadyRegistered, UnknownRecord
 from ledger.usecases.context import Context
 
 
@@ -68,15 +69,29 @@ class RegistrationRequest:
     published_url: str | None = None
     taken_at: str | None = None
     keep_reference: bool = True  # keep a 512 px copy so readers can be shown what changed in edited copies
+    parent: str | None = None  # the uid of the original this image is derived from (a crop, an edit)
+
+
+def check_known(db: Database, uid: str | None, what: str) -> str:
+    """A parent or successor uid: on chain or queued here, else ``unknown_record`` (the contract would refuse an
+    unknown parent)."""
+    if uid is None or not uid.strip() or parse_hash32(uid, what) == ZERO_HASH:
+        return ZERO_HASH
+    value = parse_hash32(uid, what)
+    with db.read() as session:
+        if not repo.known_uid(session, value):
+            raise UnknownRecord(f"{what} {value} is no registration on chain or queued here (give the record's uid)")
+    return value
 
 
 def register(ctx: Context, publisher: str, data: bytes, request: RegistrationRequest) -> Accepted:
     """Fingerprint the file, keep its matching data, build and sign the manifest's registration, queue it."""
     assert ctx.keys is not None, "registering needs the publishers' keys"
+    parent = check_known(ctx.db, request.parent, "parent")
     probe = registration_probe(data, ctx.limits)
     matching = MatchingData.from_probe(probe, request.keep_reference)
     manifest = build_manifest(publisher, probe.fingerprint, request.caption, request.credit, request.published_url,
-                              request.taken_at)  # fmt: skip
+                              request.taken_at, parent)  # fmt: skip
     accepted = accept(ctx.db, ctx.domain, publisher, ctx.keys(publisher), probe.fingerprint, manifest,
                       ctx.signature_validity_seconds, matching)  # fmt: skip
     return accepted if request.keep_reference else replace(accepted, note=HASHES_ONLY_NOTE)

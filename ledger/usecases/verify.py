@@ -16,6 +16,7 @@ from ledger.adapters.store.matching_data import registered
 from ledger.adapters.store.models import RecordRow
 from ledger.core.answer import (
     Freshness,
+    Link,
     Match,
     Publisher,
     Query,
@@ -29,8 +30,8 @@ from ledger.core.match_index import MatchIndex
 from ledger.core.matcher import LocalSearch, PerceptualMatch, Registered, find_matches
 from ledger.core.reference import load_reference
 from ledger.core.second_stage import heatmap_png
-from ledger.core.types import parse_hash32
-from ledger.core.verdict import MatchKind, RecordFacts, decide_verdict
+from ledger.core.types import ZERO_HASH, parse_hash32
+from ledger.core.verdict import MatchKind, RecordFacts, decide_verdict, earliest
 from ledger.core.wild.local_features import Features
 from ledger.core.wild.shared_index import SharedLocalIndex
 from ledger.usecases.context import Context
@@ -71,6 +72,28 @@ def index_freshness(ctx: Context) -> Freshness:
         return freshness(session, ctx.contract)
 
 
+def link_to(session: Any, uid: str) -> Link:
+    """Another record, named: its publisher, caption and time (just the uid while it is not yet on chain)."""
+    row = repo.record(session, uid)
+    if row is None:
+        return Link(uid=uid)
+    publisher = repo.publisher(session, row.publisher)
+    body = repo.manifest_body(session, row.manifest_hash)
+    return Link(uid=uid, content_hash=row.content_hash, caption=json.loads(body).get("caption") if body else None,
+                publisher=Publisher(address=row.publisher, name=publisher.name if publisher else None,
+                                    domain=publisher.domain if publisher else None),
+                registered_at=iso(row.registered_at), retracted=row.revoked_at is not None)  # fmt: skip
+
+
+def lineage(session: Any, row: RecordRow) -> dict[str, Any]:
+    retraction = repo.retraction(session, row.uid) if row.revoked_at is not None else None
+    return {
+        "derived_from": link_to(session, row.parent) if row.parent != ZERO_HASH else None,
+        "derived_into": [link_to(session, child.uid) for child in repo.records_derived_from(session, row.uid)],
+        "successor": link_to(session, retraction.successor) if retraction and retraction.successor else None,
+    }
+
+
 def describe_record(session: Any, row: RecordRow, kind: MatchKind, chain_id: int, contract: str) -> Match:
     publisher = repo.publisher(session, row.publisher)
     body = repo.manifest_body(session, row.manifest_hash)
@@ -99,6 +122,7 @@ def describe_record(session: Any, row: RecordRow, kind: MatchKind, chain_id: int
         batch_root=row.batch_root,
         leaf_index=row.leaf_index,
         proof=json.loads(submission.proof) if submission is not None and submission.proof else None,
+        **lineage(session, row),
     )
 
 
@@ -106,17 +130,39 @@ def _facts(rows: list[RecordRow]) -> list[RecordFacts]:
     return [RecordFacts((r.block_number, r.log_index), r.revoked_at is not None) for r in rows]
 
 
+def _label_earliest(matches: list[Match], rows: list[RecordRow]) -> list[Match]:
+    """Mark the earliest registration among ``rows`` (one per match, same order): a fact about time, not ownership."""
+    first = earliest(_facts(rows))
+    return [m.model_copy(update={"earliest": i == first}) for i, m in enumerate(matches)]
+
+
+def _same_picture(session: Any, exact: list[RecordRow], pixel_hash: str) -> tuple[list[RecordRow], list[RecordRow]]:
+    """Records of the file and, after them, other publishers' records of the same pixels (another file of the same
+    picture): every publisher that registered the picture is shown, none hidden behind another's registration."""
+    pixels = repo.records_by_pixel_hash(session, pixel_hash)
+    if not exact:
+        return [], pixels
+    seen = {r.uid for r in exact}
+    return exact, [r for r in pixels if r.uid not in seen]
+
+
+def _record_matches(ctx: Context, session: Any, exact: list[RecordRow], pixels: list[RecordRow]) -> list[Match]:
+    described = [describe_record(session, r, MatchKind.EXACT, ctx.chain_id, ctx.contract) for r in exact]
+    described += [describe_record(session, r, MatchKind.PIXELS, ctx.chain_id, ctx.contract) for r in pixels]
+    return _label_earliest(described, [*exact, *pixels])
+
+
 def verify_hash(ctx: Context, sha256: str) -> Verification:
-    """The verdict for a bare SHA-256 of a file (exact lookup only)."""
+    """The verdict for a bare SHA-256 of a file (exact lookup; other files of the same pixels are shown beside)."""
     content_hash = parse_hash32(sha256, "sha256")
     with ctx.db.read() as session:
-        rows = repo.records_by_content_hash(session, content_hash)
-        kind = MatchKind.EXACT if rows else None
-        decision = decide_verdict(kind, _facts(rows))
-        matches = [describe_record(session, row, MatchKind.EXACT, ctx.chain_id, ctx.contract) for row in rows]
+        exact = repo.records_by_content_hash(session, content_hash)
+        exact, pixels = _same_picture(session, exact, exact[0].pixel_hash) if exact else ([], [])
+        decision = decide_verdict(MatchKind.EXACT if exact else None, _facts([*exact, *pixels]))
         return Verification(verification_id=new_verification_id(), verdict=decision.verdict.value,
-                            relation=decision.relation.value, query={"sha256": content_hash}, matches=matches,
-                            changes=None, **freshness(session, ctx.contract).model_dump())  # fmt: skip
+                            relation=decision.relation.value, query={"sha256": content_hash},
+                            matches=_record_matches(ctx, session, exact, pixels), changes=None,
+                            **freshness(session, ctx.contract).model_dump())  # fmt: skip
 
 
 def verify_upload(ctx: Context, data: bytes) -> Verified:
@@ -129,12 +175,12 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
     heat = None
     with ctx.db.read() as session:
         answer.update(freshness(session, ctx.contract).model_dump())
-        exact = repo.records_by_content_hash(session, fingerprint.sha256)
-        rows = exact or repo.records_by_pixel_hash(session, fingerprint.pixel_sha256)
-        if rows:
+        exact, pixels = _same_picture(session, repo.records_by_content_hash(session, fingerprint.sha256),
+                                      fingerprint.pixel_sha256)  # fmt: skip
+        if exact or pixels:
             kind = MatchKind.EXACT if exact else MatchKind.PIXELS
-            decision = decide_verdict(kind, _facts(rows))
-            answer["matches"] = [describe_record(session, row, kind, ctx.chain_id, ctx.contract) for row in rows]
+            decision = decide_verdict(kind, _facts([*exact, *pixels]))
+            answer["matches"] = _record_matches(ctx, session, exact, pixels)
         else:
             found: list[tuple[PerceptualMatch, list[RecordRow]]] = []
             if ctx.index is not None:
@@ -146,13 +192,18 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
             if not found:
                 decision = decide_verdict(None)
             else:
-                primary, primary_rows = found[0]
-                decision = decide_verdict(primary.kind, _facts(primary_rows), primary.edited, primary.similar_scene)
-                answer["matches"] = [
+                primary = found[0][0]
+                shown = [row for _, records in found for row in records]
+                # A different photograph of the same scene is shown but is not the picture: it neither keeps a
+                # retracted copy's verdict alive nor is retracted itself.
+                same = [row for match, records in found for row in records if not match.similar_scene]
+                decision = decide_verdict(primary.kind, _facts(same), primary.edited, primary.similar_scene)
+                described = [
                     describe_record(session, row, match.kind, ctx.chain_id, ctx.contract).model_copy(
                         update=perceptual_fields(match))
                     for match, records in found for row in records
                 ]  # fmt: skip
+                answer["matches"] = _label_earliest(described, shown)
                 answer["changes"] = changes_of(primary)
                 heat = primary.heat
     verification = Verification(verdict=decision.verdict.value, relation=decision.relation.value, **answer)

@@ -41,9 +41,9 @@ def make_client(tmp_path: Path, **overrides: Any) -> Iterator[TestClient]:
     upgrade(db.engine)
     address, key_file = create_key(settings.keystore_dir, PASSWORD)
     with db.write() as session:
-        session.add(PublisherAccountRow(address=address, name="Daily Example", domain="example.org",
-                                        api_key_hash=repo.api_key_hash(API_KEY), keystore_file=key_file,
+        session.add(PublisherAccountRow(address=address, name="Daily Example", domain="example.org", keystore_file=key_file,
                                         next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
+        repo.add_api_key(session, address, "initial", API_KEY)
     deployment = Deployment(31337, CONTRACT, 1, None, "0x00", "http://127.0.0.1:1", "2026-11-28T00:00:00Z")
     with TestClient(create_app(settings, db=db, deployment=deployment)) as client:
         yield client

@@ -108,3 +108,98 @@ def test_edited_copy_shows_where_it_changed(page: Page, published: Published, tm
     assert 50 < left < 65, style
     page.locator("#changes-toggle").click()
     expect(heatmap).to_be_hidden()
+
+
+def test_two_publishers_and_one_retraction(page: Page, published: Published, pdq_fixtures: Path) -> None:
+    """Issue 12: Beta registers a photo a minute before Alpha, then retracts. The page names both publishers, labels
+    Beta's registration as the earliest (not as the owner), shows each caption, and marks only Beta's record
+    retracted; the verdict stays "Registered original"."""
+    import httpx
+
+    from tests.conftest import wait_for
+
+    service = published.service
+    beta_key, alpha_key = service.add_publisher("Beta Wire", "beta.example"), service.add_publisher("Alpha Daily", "alpha.example")
+    # A photo no other test of the shared service needs unregistered (test_unrelated_photo_is_unknown uses q0122).
+    image = pdq_fixtures / "reg-test-input" / "labelme-subset" / "q0004.jpg"
+    url = service.url
+
+    def register_and_wait(key: str, caption: str) -> str:
+        response = httpx.post(f"{url}/v1/media", headers={"Authorization": f"Bearer {key}"},
+                              files={"file": (image.name, image.read_bytes(), "image/jpeg")},
+                              data={"caption": caption, "credit": "Staff"}, timeout=30)  # fmt: skip
+        assert response.status_code == 202, response.text
+        content_hash = response.json()["content_hash"]
+        wait_for(lambda: httpx.get(f"{url}/v1/media/{content_hash}",
+                                   headers={"Authorization": f"Bearer {key}"}).json()["status"] == "anchored")  # fmt: skip
+        return content_hash
+
+    content_hash = register_and_wait(beta_key, "Riot downtown")
+    register_and_wait(alpha_key, "Protest at city hall")
+    retract = httpx.post(f"{url}/v1/media/{content_hash}/retract", headers={"Authorization": f"Bearer {beta_key}"},
+                         json={"reason_code": 1, "reason": "Not our photo."})  # fmt: skip
+    assert retract.status_code == 202, retract.text
+    wait_for(lambda: any(m["retracted"] for m in httpx.get(f"{url}/v1/verify/{content_hash}").json()["matches"]))
+
+    upload(page, image)
+    expect(page.locator("#result")).to_have_attribute("data-verdict", "original")
+    verdict = page.locator("#verdict").inner_text()
+    assert verdict == "Registered original: registered by Beta Wire (beta.example) and Alpha Daily (alpha.example).", verdict
+    note = page.locator("#verdict-note").inner_text()
+    assert "The earliest registration is Beta Wire (beta.example)'s" in note and "does not show who took or owns" in note
+    assert "Beta Wire (beta.example) retracted its registration; that changes only its own record" in note
+    assert "owner" not in verdict.lower() and "origin" not in page.locator("#matches").inner_text().lower()
+    beta, alpha = page.locator(".match").nth(0), page.locator(".match").nth(1)
+    expect(beta.locator(".match-publisher")).to_have_text("Beta Wire (beta.example)")
+    expect(beta.locator(".badge-earliest")).to_have_text("Earliest registration")
+    expect(beta.locator(".match-caption")).to_have_text("Riot downtown")
+    expect(beta.locator(".match-retracted")).to_contain_text("Not our photo.")
+    expect(alpha.locator(".match-publisher")).to_have_text("Alpha Daily (alpha.example)")
+    expect(alpha.locator(".badge").first).to_have_text("Registered later")
+    expect(alpha.locator(".match-caption")).to_have_text("Protest at city hall")
+    expect(alpha.locator(".match-retracted")).to_have_count(0)
+    expect(alpha.locator(".badge-retracted")).to_have_count(0)
+
+
+def test_lineage_and_a_corrected_version(page: Page, published: Published, tmp_path: Path) -> None:
+    """Issue 12: a crop registered with its parent, then the original retracted naming a corrected image: the page
+    shows "Derived into" on the original and points its readers to the corrected version."""
+    import httpx
+
+    from tests.conftest import wait_for
+    from tests.e2e.test_newsroom_custody import picture
+
+    url, key = published.service.url, published.api_key
+    headers = {"Authorization": f"Bearer {key}"}
+    original, crop, corrected = picture(300, tmp_path / "o.jpg"), tmp_path / "c.jpg", picture(301, tmp_path / "k.jpg")
+    Image.open(original).crop((0, 0, 480, 360)).save(crop, quality=90)
+
+    def register(path: Path, caption: str, **extra: str) -> dict:  # type: ignore[type-arg]
+        response = httpx.post(f"{url}/v1/media", headers=headers, files={"file": (path.name, path.read_bytes())},
+                              data={"caption": caption, "credit": "Staff", **extra}, timeout=30)  # fmt: skip
+        assert response.status_code == 202, response.text
+        body = response.json()
+        wait_for(lambda: httpx.get(f"{url}/v1/media/{body['content_hash']}", headers=headers).json()["status"] == "anchored")
+        return body  # type: ignore[no-any-return]
+
+    first = register(original, "Market square at noon")
+    register(crop, "Detail of the market", parent=first["uid"])
+    fixed = register(corrected, "Market square at noon (corrected date)")
+    response = httpx.post(f"{url}/v1/media/{first['content_hash']}/retract", headers=headers,
+                          json={"reason_code": 1, "reason": "Wrong date.", "successor": fixed["uid"]})  # fmt: skip
+    assert response.status_code == 202, response.text
+    wait_for(lambda: httpx.get(f"{url}/v1/verify/{first['content_hash']}").json()["verdict"] == "retracted")
+
+    upload(page, original)
+    expect(page.locator("#result")).to_have_attribute("data-verdict", "retracted")
+    expect(page.locator("#verdict-note")).to_contain_text("points to a corrected version")
+    record = page.locator(".match").first
+    expect(record.locator(".match-successor")).to_contain_text("Corrected version: ")
+    expect(record.locator(".match-successor")).to_contain_text("Market square at noon (corrected date)")
+    expect(record.locator(".facts")).to_contain_text("Derived into")
+    expect(record.locator(".facts")).to_contain_text("Detail of the market")
+    upload(page, crop)
+    expect(page.locator("#result")).to_have_attribute("data-verdict", "original")
+    expect(page.locator(".match").first.locator(".facts")).to_contain_text("Derived from")
+    expect(page.locator(".match").first.locator(".facts")).to_contain_text("“Market square at noon”, ")
+    expect(page.locator(".match").first.locator(".facts")).to_contain_text("(retracted)")

@@ -17,6 +17,7 @@ from ledger.adapters.indexer.scanner import Indexer
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.models import BatchRow, PublisherAccountRow, RecordRow, RetractionRow, SubmissionRow
+from ledger.config import ANVIL_TEST_RELAYER_KEY
 from ledger.core.eip712 import Domain
 from ledger.core.fingerprint import Fingerprint
 from ledger.core.manifest import build_manifest
@@ -41,7 +42,7 @@ def accept_images(db: Database, chain: Chain, count: int, first: int = 0) -> lis
     with db.write() as session:
         if session.get(PublisherAccountRow, publisher) is None:
             session.add(PublisherAccountRow(address=publisher, name="Wire Service", domain="wire.example",
-                                            api_key_hash="h", keystore_file="unused", next_nonce=0,
+                                            keystore_file="unused", next_nonce=0,
                                             created_at=repo.utcnow()))  # fmt: skip
     uids = []
     for i in range(first, first + count):
@@ -66,7 +67,7 @@ def skip_backoff(db: Database) -> None:
 def test_batches_are_formed_anchored_mirrored_and_provable(chain: Chain, database_url: str) -> None:
     db = fresh_db(database_url)
     uids = accept_images(db, chain, 5)
-    anchorer = Anchorer(db, chain.client, lambda _a: chain.publisher_key, mode="batch", batch_max_items=4,
+    anchorer = Anchorer(db, chain.client, lambda _a: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY, mode="batch", batch_max_items=4,
                         batch_max_seconds=3600)  # fmt: skip
     indexer = Indexer(db, connect(chain.node.url), chain.deployment, ABI)
     assert anchorer.step() == 1  # one full batch of 4; the fifth waits for more or for time
@@ -111,7 +112,7 @@ def test_batches_are_formed_anchored_mirrored_and_provable(chain: Chain, databas
 def test_single_record_retraction_and_a_reorg_that_drops_a_root(chain: Chain, database_url: str) -> None:
     db = fresh_db(database_url)
     single = accept_images(db, chain, 1, first=100)
-    Anchorer(db, chain.client, lambda _a: chain.publisher_key).step()  # single mode
+    Anchorer(db, chain.client, lambda _a: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY).step()  # single mode
     indexer = Indexer(db, connect(chain.node.url), chain.deployment, ABI)
     chain.settle()
     indexer.catch_up()
@@ -122,7 +123,7 @@ def test_single_record_retraction_and_a_reorg_that_drops_a_root(chain: Chain, da
         assert session.get(RecordRow, single[0]).revoke_code == 4  # type: ignore[union-attr]
 
     batched = accept_images(db, chain, 3, first=200)
-    anchorer = Anchorer(db, chain.client, lambda _a: chain.publisher_key, mode="batch", batch_max_items=3,
+    anchorer = Anchorer(db, chain.client, lambda _a: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY, mode="batch", batch_max_items=3,
                         resend_after=0)  # fmt: skip
     assert anchorer.step() == 1
     chain.settle()
@@ -156,8 +157,8 @@ def test_publisher_retractions_go_on_chain_for_single_and_batched_records(chain:
     db = fresh_db(database_url)
     single = accept_images(db, chain, 1, first=300)
     indexer = Indexer(db, connect(chain.node.url), chain.deployment, ABI)
-    single_mode = Anchorer(db, chain.client, lambda _a: chain.publisher_key)
-    batch_mode = Anchorer(db, chain.client, lambda _a: chain.publisher_key, mode="batch", batch_max_items=2)
+    single_mode = Anchorer(db, chain.client, lambda _a: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY)
+    batch_mode = Anchorer(db, chain.client, lambda _a: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY, mode="batch", batch_max_items=2)
     publisher = Account.from_key(chain.publisher_key).address
 
     # Asked before the registration is on chain: it waits, then goes out.
@@ -192,7 +193,7 @@ def test_verify_answer_of_a_batched_image_carries_its_proof(chain: Chain, databa
 
     db = fresh_db(database_url)
     [uid] = accept_images(db, chain, 1, first=600)
-    Anchorer(db, chain.client, lambda _a: chain.publisher_key, mode="batch", batch_max_items=1).step()
+    Anchorer(db, chain.client, lambda _a: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY, mode="batch", batch_max_items=1).step()
     chain.settle()
     Indexer(db, connect(chain.node.url), chain.deployment, ABI).catch_up()
     with db.read() as session:

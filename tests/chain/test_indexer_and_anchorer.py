@@ -20,13 +20,13 @@ from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.migrate import upgrade
 from ledger.adapters.store.models import PublisherAccountRow, PublisherRow, RecordRow, SubmissionRow
-from ledger.config import ANVIL_TEST_ADMIN_KEY
+from ledger.config import ANVIL_TEST_ADMIN_KEY, ANVIL_TEST_RELAYER_KEY
 from ledger.core.eip712 import Domain
 from ledger.core.fingerprint import Fingerprint
 from ledger.core.manifest import build_manifest
 from ledger.core.records import Registration, record_uid
 from ledger.usecases.register import accept
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_for
 
 
 @dataclass
@@ -102,8 +102,7 @@ def test_indexer_mirrors_every_event_once_across_restarts(chain: Chain) -> None:
 def _accept_one(chain: Chain, address: str) -> str:
     fp = Fingerprint("0x" + "0a" * 32, "0x" + "0b" * 32, "0x" + "0c" * 32, 100, 10, 10, "PNG")
     with chain.db.write() as session:
-        session.add(PublisherAccountRow(address=address, name="Wire Service", domain="wire.example", api_key_hash="x",
-                                        keystore_file="unused", next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
+        session.add(PublisherAccountRow(address=address, name="Wire Service", domain="wire.example", keystore_file="unused", next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
     manifest = build_manifest(address, fp, "caption", "credit")
     return accept(chain.db, Domain(31337, chain.deployment.address), address, chain.publisher_key, fp, manifest, 3600).uid
 
@@ -111,7 +110,7 @@ def _accept_one(chain: Chain, address: str) -> str:
 def test_outbox_row_goes_pending_sent_anchored(chain: Chain) -> None:
     address = Account.from_key(chain.publisher_key).address
     uid = _accept_one(chain, address)
-    anchorer = Anchorer(chain.db, chain.client, lambda _address: chain.publisher_key)
+    anchorer = Anchorer(chain.db, chain.client, lambda _address: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY)
     assert anchorer.step() == 1
     with chain.db.read() as session:
         row = session.get(SubmissionRow, uid)
@@ -132,7 +131,7 @@ def test_anchorer_recovers_from_a_crash_after_sending(chain: Chain) -> None:
         assert row is not None
         reg = Registration(row.content_hash, row.pixel_hash, row.pdq_hash, row.manifest_hash, row.parent)
     chain.client.register(chain.publisher_key, reg, wait=True)  # as if sent just before a crash
-    anchorer = Anchorer(chain.db, chain.client, lambda _address: chain.publisher_key)
+    anchorer = Anchorer(chain.db, chain.client, lambda _address: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY)
     assert anchorer.step() == 0
     with chain.db.read() as session:
         assert session.get(SubmissionRow, uid).status == "sent"  # type: ignore[union-attr]
@@ -149,7 +148,7 @@ def test_lost_transaction_is_sent_again(chain: Chain) -> None:
         row = session.get(SubmissionRow, uid)
         assert row is not None
         row.status, row.tx_hash, row.attempts = "sent", "0x" + "ee" * 32, 1
-    anchorer = Anchorer(chain.db, chain.client, lambda _address: chain.publisher_key, resend_after=0)
+    anchorer = Anchorer(chain.db, chain.client, lambda _address: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY, resend_after=0)
     anchorer.step()  # finds the transaction missing
     with chain.db.read() as session:
         row = session.get(SubmissionRow, uid)
@@ -183,3 +182,106 @@ def test_audit_mirror_reports_missing_extra_and_changed_rows(chain: Chain) -> No
     assert not report.equal
     assert len(records.missing) == 1 and len(records.changed) == 1 and len(records.extra) == 1
     assert records.chain_digest != records.mirror_digest
+
+
+def test_suspended_publishers_work_is_held_then_sent_when_reenabled(chain: Chain) -> None:
+    """Issue 12: the admin suspends the publisher on chain while a registration waits. The contract refuses it
+    (before the mirror knows: the anchorer holds it at the revert), it stays held with the reason instead of being
+    retried, and once the publisher is re-enabled on chain and mirrored it is sent and anchored."""
+    address = Account.from_key(chain.publisher_key).address
+    uid = _accept_one(chain, address)
+    chain.client.suspend_publisher(ANVIL_TEST_ADMIN_KEY, address)
+    anchorer = Anchorer(chain.db, chain.client, lambda _address: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY)
+    assert anchorer.step() == 0
+    with chain.db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None and row.status == "held" and "suspended on chain" in (row.last_error or "")
+    chain.catch_up(chain.indexer())  # the mirror sees the suspension: the reason names its block
+    for _ in range(3):
+        assert anchorer.step() == 0  # held: not retried
+    with chain.db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None and row.status == "held" and row.tx_hash is None
+
+    chain.client.reenable_publisher(ANVIL_TEST_ADMIN_KEY, address)
+    assert anchorer.step() == 0  # the mirror does not know yet: still held
+    chain.catch_up(chain.indexer())
+    assert anchorer.step() == 1  # released and sent at once (attempts reset, no backoff)
+    with chain.db.read() as session:
+        sent = session.get(SubmissionRow, uid)
+        assert sent is not None and sent.status == "sent" and sent.tx_hash and sent.attempts == 1
+    wait_for(lambda: chain.client.receipt(sent.tx_hash))  # anvil answers a send before it seals the block
+    chain.catch_up(chain.indexer())
+    with chain.db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None and row.status == "anchored"
+
+
+def _accept_many(chain: Chain, address: str, n: int) -> list[str]:
+    with chain.db.write() as session:
+        session.add(PublisherAccountRow(address=address, name="Wire Service", domain="wire.example", keystore_file="unused", next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
+    uids = []
+    for i in range(n):
+        fp = Fingerprint("0x" + f"{i + 1:064x}", "0x" + f"{i + 100:064x}", "0x" + "0c" * 32, 100, 10, 10, "PNG")
+        manifest = build_manifest(address, fp, f"caption {i}", "credit")
+        uids.append(accept(chain.db, Domain(31337, chain.deployment.address), address, chain.publisher_key, fp,
+                           manifest, 3600).uid)  # fmt: skip
+    return uids
+
+
+def test_relayer_sends_the_stored_signature_with_the_contracts_nonce(chain: Chain) -> None:
+    """Issue 12 (custody, service-held keys): the anchorer relays `registerBySig` from its own account with the
+    signature stored in the receipt. Five registrations go out in one step (nonces 0-4, the later ones pipelined);
+    then a nonce is used behind the service's back, and the next registration is signed again with the contract's
+    nonce, the new signature stored before it is sent."""
+    from eth_account import Account as Acct
+    from web3 import Web3
+
+    from ledger.config import ANVIL_TEST_ADMIN_KEY as admin_key
+    from ledger.core.eip712 import sign_registration
+
+    address = Account.from_key(chain.publisher_key).address
+    relayer = Acct.from_key(ANVIL_TEST_RELAYER_KEY).address
+    assert relayer not in (address, Acct.from_key(admin_key).address)
+    uids = _accept_many(chain, address, 5)
+    anchorer = Anchorer(chain.db, chain.client, lambda _a: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY)
+    assert anchorer.step() == 5
+    with chain.db.read() as session:
+        rows = [session.get(SubmissionRow, uid) for uid in uids]
+    w3 = Web3(Web3.HTTPProvider(chain.node.url))
+    for row in rows:
+        assert row is not None and row.status == "sent"
+        wait_for(lambda row=row: chain.client.receipt(row.tx_hash))
+        tx = w3.eth.get_transaction(row.tx_hash)
+        assert tx["from"] == relayer  # the relayer pays; the publisher's key never sends
+        fn, args = chain.client.contract.decode_function_input(tx["input"])
+        assert fn.fn_name == "registerBySig" and args["publisher"] == address
+        assert "0x" + bytes(args["signature"]).hex() == row.signature and args["deadline"] == row.deadline
+        assert chain.client.receipt(row.tx_hash)["status"] == 1
+    assert sorted(r.nonce for r in rows if r) == [0, 1, 2, 3, 4] and chain.client.nonce(address) == 5
+    chain.catch_up(chain.indexer())
+    for uid in uids:
+        assert chain.client.get_record(uid).relayed
+
+    # Nonce 5 is used elsewhere (the newsroom relayed a registration itself): the queued one is signed again with 6.
+    [late] = _accept_more(chain, address)
+    other = registration(77)
+    chain.client.register_by_sig(ANVIL_TEST_RELAYER_KEY, other, address, 2**40,
+                                 sign_registration(chain.publisher_key, chain.client.domain(), other, 5, 2**40), wait=True)  # fmt: skip
+    assert anchorer.step() == 1
+    with chain.db.read() as session:
+        row = session.get(SubmissionRow, late)
+    assert row is not None and row.nonce == 6 and row.status == "sent"
+    wait_for(lambda: chain.client.receipt(row.tx_hash))
+    _, args = chain.client.contract.decode_function_input(w3.eth.get_transaction(row.tx_hash)["input"])
+    assert "0x" + bytes(args["signature"]).hex() == row.signature
+    chain.catch_up(chain.indexer())
+    with chain.db.read() as session:
+        assert session.get(SubmissionRow, late).status == "anchored"  # type: ignore[union-attr]
+
+
+def _accept_more(chain: Chain, address: str) -> list[str]:
+    fp = Fingerprint("0x" + "6a" * 32, "0x" + "6b" * 32, "0x" + "6c" * 32, 100, 10, 10, "PNG")
+    manifest = build_manifest(address, fp, "late", "credit")
+    return [accept(chain.db, Domain(31337, chain.deployment.address), address, chain.publisher_key, fp, manifest,
+                   3600).uid]  # fmt: skip

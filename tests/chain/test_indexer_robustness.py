@@ -26,6 +26,7 @@ from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.migrate import upgrade
 from ledger.adapters.store.models import PublisherAccountRow, RecordRow, SubmissionRow
+from ledger.config import ANVIL_TEST_RELAYER_KEY
 from ledger.core.eip712 import Domain
 from ledger.core.fingerprint import Fingerprint
 from ledger.core.manifest import build_manifest
@@ -162,12 +163,11 @@ def test_registration_on_a_dropped_branch_is_sent_again(chain: Chain, database_u
     db = fresh_db(database_url)
     publisher = Account.from_key(chain.publisher_key).address
     with db.write() as session:
-        session.add(PublisherAccountRow(address=publisher, name="Wire Service", domain="wire.example", api_key_hash="h",
-                                        keystore_file="unused", next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
+        session.add(PublisherAccountRow(address=publisher, name="Wire Service", domain="wire.example", keystore_file="unused", next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
     fp = Fingerprint("0x" + "5a" * 32, "0x" + "5b" * 32, "0x" + "5c" * 32, 100, 10, 10, "PNG")
     uid = accept(db, Domain(31337, chain.deployment.address), publisher, chain.publisher_key, fp,
                  build_manifest(publisher, fp, "caption", "credit"), 3600).uid  # fmt: skip
-    anchorer = Anchorer(db, chain.client, lambda _a: chain.publisher_key, resend_after=0)
+    anchorer = Anchorer(db, chain.client, lambda _a: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY, resend_after=0)
     indexer = Indexer(db, connect(chain.node.url), chain.deployment, ABI)
     assert anchorer.step() == 1
     indexer.catch_up()

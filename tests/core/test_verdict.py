@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from ledger.core.verdict import (
     Acceptance,
     Candidate,
+    Decision,
     MatchKind,
     RecordFacts,
     SecondStage,
@@ -16,6 +17,7 @@ from ledger.core.verdict import (
     decide,
     decide_verdict,
     describe_transforms,
+    earliest,
     is_retracted,
     judge,
 )
@@ -42,22 +44,36 @@ def test_relation_per_tier(kind: MatchKind | None, edited: bool, relation: Verdi
         assert retracted.verdict is Verdict.RETRACTED and retracted.relation is relation
 
 
-def test_the_origin_decides_retraction() -> None:
-    origin_retracted = [RecordFacts((3, 1), True), RecordFacts((9, 0), False)]
-    later_retracted = [RecordFacts((3, 1), False), RecordFacts((9, 0), True)]
-    assert is_retracted(origin_retracted)
-    assert not is_retracted(later_retracted)  # one republisher's retraction does not retract the origin's record
-    assert is_retracted([RecordFacts((3, 1), True), RecordFacts((9, 0), True)])
+@pytest.mark.parametrize("beta_first", [True, False])
+def test_one_publishers_retraction_changes_only_its_own_record(beta_first: bool) -> None:
+    """Issue 12: Beta registered Alpha's photo (before or after Alpha did) and retracted its registration. Alpha
+    never retracted anything, so readers are not told `retracted`, whichever registration came first."""
+    beta_order, alpha_order = ((3, 1), (9, 0)) if beta_first else ((9, 0), (3, 1))
+    beta, alpha = RecordFacts(beta_order, True), RecordFacts(alpha_order, False)
+    for records in ([beta, alpha], [alpha, beta]):
+        assert not is_retracted(records)
+        assert decide_verdict(MatchKind.EXACT, records).verdict is Verdict.ORIGINAL
+        assert decide_verdict(MatchKind.PDQ, records, edited=True).verdict is Verdict.EDITED
+        assert records[earliest(records)] is (beta if beta_first else alpha)  # a time, not an owner
+    both = [RecordFacts(beta_order, True), RecordFacts(alpha_order, True)]
+    assert decide_verdict(MatchKind.EXACT, both) == Decision(Verdict.RETRACTED, Verdict.ORIGINAL)
+
+
+def test_retraction_edge_cases() -> None:
     assert not is_retracted([])
-    assert decide_verdict(MatchKind.EXACT, later_retracted).verdict is Verdict.ORIGINAL
-    assert decide_verdict(None, origin_retracted).verdict is Verdict.UNKNOWN  # nothing matched: nothing retracted
+    assert earliest([]) is None
+    assert decide_verdict(None, [RecordFacts((3, 1), True)]).verdict is Verdict.UNKNOWN  # nothing matched
+    assert decide_verdict(MatchKind.PDQ, [RecordFacts((3, 1), True)], similar_scene=True).verdict is Verdict.SIMILAR_SCENE
 
 
 @given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 5), st.booleans()), min_size=1, max_size=6))
-def test_retraction_follows_the_earliest_record(records: list[tuple[int, int, bool]]) -> None:
+def test_retracted_only_when_every_record_is(records: list[tuple[int, int, bool]]) -> None:
     facts = [RecordFacts((b, i), r) for b, i, r in records]
-    earliest = min(facts, key=lambda f: f.order)
-    assert is_retracted(facts) == (earliest.retracted or all(f.retracted for f in facts))
+    assert is_retracted(facts) == all(f.retracted for f in facts)
+    # The order of registration never matters: the same records in reverse decide the same way.
+    assert is_retracted(facts[::-1]) == is_retracted(facts)
+    first = earliest(facts)
+    assert first is not None and facts[first].order == min(f.order for f in facts)
 
 
 def test_backwards_compatible_decide() -> None:

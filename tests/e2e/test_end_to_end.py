@@ -183,3 +183,41 @@ def test_publisher_retracts_and_readers_see_it(published: Published, pdq_fixture
     assert match["retracted"] is True and match["retraction_reason"] == "Not taken where the caption says."
     receipt = httpx.get(f"{url}/v1/media/{content_hash}", headers=headers).json()
     assert receipt["retraction_status"] == "anchored" and receipt["revoke_code"] == 1
+
+
+def test_publisher_suspended_and_reenabled_with_the_cli(tmp_path: Path, pdq_fixtures: Path) -> None:
+    """Issue 12: `provenance publisher suspend` (admin, on chain) makes the API refuse the publisher with 403 once
+    the indexer mirrors it; `reenable` makes it accepted again; a second named key works and a revoked one not.
+    (A service of its own: `test_audit_mirror_and_reindex` re-indexes the shared one while its indexer runs, and two
+    indexers replaying suspend/re-enable in different ranges can leave the publishers table wrong; reported.)"""
+    service = RunningService(tmp_path / "var")
+    service.start()
+    try:
+        suspend_and_reenable(service, pdq_fixtures)
+    finally:
+        service.stop()
+
+
+def suspend_and_reenable(service: RunningService, pdq_fixtures: Path) -> None:
+    api_key = service.add_publisher("Suspended Daily", "suspended.example")
+    keys = service.cli("publisher", "key", "list", "suspended.example", "--json")
+    address = json.loads(keys.stdout.splitlines()[0])["publisher"]
+    image = pdq_fixtures / "reg-test-input" / "labelme-subset" / "q1050.jpg"
+
+    def post(key: str) -> httpx.Response:
+        return httpx.post(f"{service.url}/v1/media", headers={"Authorization": f"Bearer {key}"},
+                          files={"file": (image.name, image.read_bytes(), "image/jpeg")},
+                          data={"caption": "A street", "credit": "Staff"}, timeout=30)  # fmt: skip
+
+    suspended = service.cli("publisher", "suspend", address)
+    assert suspended.returncode == 0, suspended.stderr
+    refused = wait_for(lambda: (r := post(api_key)).status_code == 403 and r)
+    assert refused.json()["error"]["code"] == "publisher_suspended"
+
+    assert service.cli("publisher", "reenable", address).returncode == 0
+    second = service.cli("publisher", "key", "add", "suspended.example", "cms").stdout.strip()
+    accepted = wait_for(lambda: (r := post(second)).status_code == 202 and r)
+    assert accepted.json()["status"] == "pending"
+    assert service.cli("publisher", "key", "revoke", "suspended.example", "cms").returncode == 0
+    revoked = post(second)
+    assert revoked.status_code == 401 and revoked.json()["error"]["code"] == "api_key_revoked"

@@ -41,6 +41,12 @@ class SentTx:
     gas_used: int | None = None
 
 
+ERC1271_MAGIC = bytes.fromhex("1626ba7e")  # bytes4(keccak256("isValidSignature(bytes32,bytes)"))
+ERC1271_ABI = [{"type": "function", "name": "isValidSignature", "stateMutability": "view",
+                "inputs": [{"name": "hash", "type": "bytes32"}, {"name": "signature", "type": "bytes"}],
+                "outputs": [{"name": "", "type": "bytes4"}]}]  # fmt: skip
+
+
 class RegistryClient:
     def __init__(self, w3: Web3, address: str, abi: list[dict[str, Any]]):
         self.w3 = w3
@@ -79,13 +85,27 @@ class RegistryClient:
         deadline: int,
         signature: str | bytes,
         wait: bool = False,
+        gas: int | None = None,
     ) -> SentTx:
         """Send ``registerBySig`` as the relayer; ``signature`` from ``eip712.sign_registration`` with the
-        publisher's current ``nonce``."""
+        publisher's current ``nonce``. ``gas``: skip the estimate (a signature for a nonce that earlier transactions,
+        sent but not yet mined, will reach cannot be estimated against the latest block)."""
         fn = self.contract.functions.registerBySig(
             registration.as_contract_tuple(), Web3.to_checksum_address(publisher), deadline, _bytes(signature)
         )
-        return _transact(self.w3, self.abi, fn, relayer_key, wait=wait)
+        return _transact(self.w3, self.abi, fn, relayer_key, wait=wait, gas=gas)
+
+    def estimate_register_by_sig(
+        self, relayer: str, registration: Registration, publisher: str, deadline: int, signature: str | bytes
+    ) -> int:
+        """Gas of ``registerBySig`` now (raises ``ContractRevert`` with the custom error if it would revert)."""
+        fn = self.contract.functions.registerBySig(
+            registration.as_contract_tuple(), Web3.to_checksum_address(publisher), deadline, _bytes(signature)
+        )
+        try:
+            return int(fn.estimate_gas({"from": Web3.to_checksum_address(relayer)}))
+        except ContractLogicError as exc:
+            raise contract_revert(self.abi, exc) from exc
 
     def register_batch(
         self, publisher_key: bytes | str, registrations: Sequence[Registration], wait: bool = False
@@ -224,6 +244,19 @@ class RegistryClient:
         ).call()
         return "0x" + bytes(leaf).hex()
 
+    def accepts_signature(self, wallet: str, digest: str, signature: str | bytes) -> bool:
+        """Does the contract at ``wallet`` accept ``signature`` over ``digest`` (ERC-1271 ``isValidSignature``)? An
+        address without code, a revert or another answer than the magic value is no."""
+        address = Web3.to_checksum_address(wallet)
+        if not self.w3.eth.get_code(address):
+            return False
+        contract = self.w3.eth.contract(address=address, abi=ERC1271_ABI)
+        try:
+            answer = contract.functions.isValidSignature(_b32(digest), _bytes(signature)).call()
+        except (ContractLogicError, ValueError):
+            return False
+        return bytes(answer) == ERC1271_MAGIC
+
     def nonce(self, publisher: str) -> int:
         """The nonce the publisher's next signature (registration or batch anchor) must carry."""
         return int(self.contract.functions.nonces(Web3.to_checksum_address(publisher)).call())
@@ -277,8 +310,9 @@ def _fees(w3: Web3) -> dict[str, int]:
     return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
 
 
-def _transact(w3: Web3, abi: list[dict[str, Any]], fn: Any, key: bytes | str, wait: bool) -> SentTx:
-    """Estimate (which surfaces a revert with its custom error), sign locally, send, optionally wait."""
+def _transact(w3: Web3, abi: list[dict[str, Any]], fn: Any, key: bytes | str, wait: bool, gas: int | None = None) -> SentTx:
+    """Estimate (which surfaces a revert with its custom error), sign locally, send, optionally wait. With ``gas``
+    there is no estimate: a revert then shows in the receipt."""
     sender = Account.from_key(key)
     try:
         tx = fn.build_transaction(
@@ -287,6 +321,7 @@ def _transact(w3: Web3, abi: list[dict[str, Any]], fn: Any, key: bytes | str, wa
                 "nonce": w3.eth.get_transaction_count(sender.address, "pending"),
                 "chainId": w3.eth.chain_id,
                 **_fees(w3),
+                **({"gas": gas} if gas is not None else {}),
             }
         )
     except ContractLogicError as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 HASH = String(66)
@@ -57,6 +57,7 @@ class RecordRow(Base):
     __table_args__ = (
         Index("ix_records_content_hash", "content_hash"),
         Index("ix_records_pixel_hash", "pixel_hash"),
+        Index("ix_records_parent", "parent"),
     )
 
     uid: Mapped[str] = mapped_column(HASH, primary_key=True)
@@ -142,20 +143,40 @@ class RetractionRow(OutboxColumns, Base):
     publisher: Mapped[str] = mapped_column(ADDRESS)
     reason_code: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
+    # The corrected image that replaces the retracted one (its uid): readers of the retracted image are pointed to
+    # it. Off chain (the contract's revoke has no such field), kept with the retraction.
+    successor: Mapped[str | None] = mapped_column(HASH)
 
 
 class PublisherAccountRow(Base):
-    """A publisher this service signs for: its keystore file and its API key, stored only hashed."""
+    """A publisher this service signs for: its keystore file (its API keys are in ``api_keys``)."""
 
     __tablename__ = "publisher_accounts"
 
     address: Mapped[str] = mapped_column(ADDRESS, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     domain: Mapped[str] = mapped_column(Text)
-    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    keystore_file: Mapped[str] = mapped_column(Text)  # relative to the keystore directory
+    # Relative to the keystore directory; None when the newsroom keeps its key (it sends signed registrations).
+    keystore_file: Mapped[str | None] = mapped_column(Text)
     next_nonce: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKeyRow(Base):
+    """One named API key of a publisher, stored only hashed. A publisher may hold several (one per tool, rotated by
+    adding the new one and revoking the old); a revoked key stays, with when, so the list shows what happened.
+    Checked in the database on every request, so a revocation holds at once in every API process."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("publisher", "name", name="uq_api_keys_publisher_name"),)
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # shown in lists; not a secret
+    publisher: Mapped[str] = mapped_column(ADDRESS, index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ManifestRow(Base):
@@ -186,6 +207,9 @@ class SubmissionRow(OutboxColumns, Base):
     nonce: Mapped[int] = mapped_column(BigInteger)
     deadline: Mapped[int] = mapped_column(BigInteger)
     signature: Mapped[str] = mapped_column(String(132))
+    # Who holds the key that signed: "service" (the anchorer may sign again with the contract's next nonce) or
+    # "publisher" (a newsroom's own signature: relayed as it is, in nonce order, never re-signed).
+    custody: Mapped[str] = mapped_column(String(16), default="service", server_default="service")
     batch_root: Mapped[str | None] = mapped_column(HASH, index=True)  # set when put in a Merkle batch
     leaf_index: Mapped[int | None] = mapped_column(Integer)
     proof: Mapped[str | None] = mapped_column(Text)  # JSON list of 0x hashes

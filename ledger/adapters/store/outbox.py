@@ -3,8 +3,13 @@
 One concept over three tables that share ``OutboxColumns``. Status moves
 
     pending --send--> sent --indexer mirrors the event--> anchored
-       ^                |
-       +--- vanished ---+   (the transaction is not on chain, or reverted: send again, with backoff)
+     ^  ^               |
+     |  +--- vanished ---+   (the transaction is not on chain, or reverted: send again, with backoff)
+     |
+     +-- re-enabled -- held  <-- the publisher is suspended on chain (from pending, with the reason in last_error)
+
+A suspended publisher's work is held rather than retried forever: the contract refuses it until the admin
+re-enables the publisher, and then it goes back to pending and is sent as before.
 
 The anchorer decides what to send and when; every transition and query lives here. The indexer moves rows to
 ``anchored`` (and back to ``sent`` on a reorg) in ``ledger.adapters.indexer.mirror`` with the same names.
@@ -22,7 +27,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ledger.adapters.store.db import Database
-from ledger.adapters.store.models import BatchRow, ManifestRow, RecordRow, RetractionRow, SubmissionRow
+from ledger.adapters.store.models import (
+    BatchRow,
+    ManifestRow,
+    PublisherRow,
+    RecordRow,
+    RetractionRow,
+    SubmissionRow,
+)
 from ledger.adapters.store.repository import as_utc, utcnow
 from ledger.core.records import Registration
 
@@ -31,6 +43,8 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     ANCHORED = "anchored"
+    HELD = "held"  # the publisher is suspended on chain; sent again when it is re-enabled
+    REFUSED = "refused"  # a newsroom's own signature that cannot be used (nonce used, deadline passed, rejected)
 
 
 OPEN = (OutboxStatus.PENDING, OutboxStatus.SENT)
@@ -58,7 +72,7 @@ class Open:
 
 def add_registration(session: Session, uid: str, publisher: str, registration: Registration, pdq_quality: int,
                      chain_id: int, contract: str, nonce: int, deadline: int, signature: str,
-                     manifest: bytes) -> None:  # fmt: skip
+                     manifest: bytes, custody: str = "service") -> None:  # fmt: skip
     """A signed registration, pending, and its manifest, inside the caller's write transaction."""
     now = utcnow()
     session.merge(ManifestRow(manifest_hash=registration.manifest_hash, body=manifest.decode()))
@@ -66,7 +80,7 @@ def add_registration(session: Session, uid: str, publisher: str, registration: R
         uid=uid, publisher=publisher, content_hash=registration.content_hash, pixel_hash=registration.pixel_hash,
         pdq_hash=registration.pdq_hash, pdq_quality=pdq_quality, manifest_hash=registration.manifest_hash,
         parent=registration.parent, chain_id=chain_id, contract=contract, nonce=nonce, deadline=deadline,
-        signature=signature, status=OutboxStatus.PENDING, attempts=0, created_at=now, updated_at=now,
+        signature=signature, custody=custody, status=OutboxStatus.PENDING, attempts=0, created_at=now, updated_at=now,
     ))  # fmt: skip
 
 
@@ -88,7 +102,8 @@ def unbatched(db: Database) -> list[SubmissionRow]:
     with db.read() as session:
         return list(session.scalars(
             select(SubmissionRow)
-            .where(SubmissionRow.status == OutboxStatus.PENDING, SubmissionRow.batch_root.is_(None))
+            .where(SubmissionRow.status == OutboxStatus.PENDING, SubmissionRow.batch_root.is_(None),
+                   SubmissionRow.custody == "service")
             .order_by(SubmissionRow.publisher, SubmissionRow.created_at)
         ))  # fmt: skip
 
@@ -136,6 +151,68 @@ def mark_on_chain_already(db: Database, row: OutboxRow) -> None:
 
 def mark_refused(db: Database, row: OutboxRow, problem: str) -> None:
     transition(db, row, attempts=row.attempts + 1, last_error=problem)
+
+
+OUTBOX_TABLES = (SubmissionRow, BatchRow, RetractionRow)
+
+
+def highest_sent_nonce(db: Database, publisher: str) -> int | None:
+    """The highest nonce among ``publisher``'s registrations sent and not yet mirrored (in flight, or mined and
+    not yet indexed)."""
+    with db.read() as session:
+        return session.scalar(
+            select(func.max(SubmissionRow.nonce))
+            .where(SubmissionRow.publisher == publisher, SubmissionRow.status == OutboxStatus.SENT,
+                   SubmissionRow.tx_hash.is_not(None), SubmissionRow.batch_root.is_(None))
+        )  # fmt: skip
+
+
+def store_signature(db: Database, row: SubmissionRow, nonce: int, deadline: int, signature: str) -> None:
+    """A service-held key signed ``row`` again (the contract's next nonce): the receipt shows what is sent."""
+    transition(db, row, nonce=nonce, deadline=deadline, signature=signature)
+
+
+def mark_unusable(db: Database, row: SubmissionRow, problem: str) -> None:
+    """A newsroom's signature the contract cannot accept: kept, with the reason, until it is signed again."""
+    transition(db, row, status=OutboxStatus.REFUSED, last_error=problem)
+
+
+def held_reason(block: int | None) -> str:
+    where = f" in block {block}" if block is not None else ""
+    return f"held: the publisher was suspended on chain{where}; sent once the admin re-enables it"
+
+
+def mark_held(db: Database, row: OutboxRow, block: int | None = None) -> None:
+    """The contract refused ``row`` because its publisher is suspended (the mirror may not know yet)."""
+    transition(db, row, status=OutboxStatus.HELD, last_error=held_reason(block))
+
+
+def hold_and_release(db: Database) -> tuple[int, int]:
+    """Hold the pending work of publishers the mirror shows suspended; release held work of publishers that are
+    active again (back to pending, attempts reset). Returns (held, released)."""
+    held = released = 0
+    now = utcnow()
+    with db.read() as session:  # the usual case (nobody suspended, nothing held) writes nothing
+        suspended_any = session.scalar(select(PublisherRow.address).where(PublisherRow.suspended_block.is_not(None)).limit(1))
+        held_any = any(session.scalar(select(table.publisher).where(table.status == OutboxStatus.HELD).limit(1))
+                       for table in OUTBOX_TABLES)  # fmt: skip
+    if suspended_any is None and not held_any:
+        return 0, 0
+    with db.write() as session:
+        suspended = dict(session.execute(
+            select(PublisherRow.address, PublisherRow.suspended_block).where(PublisherRow.suspended_block.is_not(None))
+        ).tuples().all())  # fmt: skip
+        for table in OUTBOX_TABLES:
+            for address, block in suspended.items():
+                held += session.execute(
+                    update(table).where(table.publisher == address, table.status == OutboxStatus.PENDING)
+                    .values(status=OutboxStatus.HELD, last_error=held_reason(block), updated_at=now)
+                ).rowcount or 0  # fmt: skip
+            released += session.execute(
+                update(table).where(table.status == OutboxStatus.HELD, table.publisher.not_in(list(suspended) or [""]))
+                .values(status=OutboxStatus.PENDING, attempts=0, last_error=None, updated_at=now)
+            ).rowcount or 0  # fmt: skip
+    return held, released
 
 
 def transition(db: Database, row: OutboxRow, **values: object) -> None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ledger.adapters.store.models import (
+    ApiKeyRow,
     BatchRow,
     CheckpointRow,
     ManifestRow,
@@ -66,6 +67,16 @@ def records_by_pixel_hash(session: Session, pixel_hash: str) -> list[RecordRow]:
     return list(session.scalars(query.order_by(RecordRow.block_number, RecordRow.log_index)))
 
 
+def records_derived_from(session: Session, uid: str, limit: int = 20) -> list[RecordRow]:
+    query = select(RecordRow).where(RecordRow.parent == uid).order_by(RecordRow.block_number, RecordRow.log_index)
+    return list(session.scalars(query.limit(limit)))
+
+
+def known_uid(session: Session, uid: str) -> bool:
+    """On chain (mirrored) or accepted by this service and queued."""
+    return session.get(RecordRow, uid) is not None or session.get(SubmissionRow, uid) is not None
+
+
 def publisher(session: Session, address: str) -> PublisherRow | None:
     return session.get(PublisherRow, address)
 
@@ -84,14 +95,37 @@ def accounts(session: Session) -> list[PublisherAccountRow]:
     return list(session.scalars(select(PublisherAccountRow).order_by(PublisherAccountRow.created_at)))
 
 
-def add_account(session: Session, address: str, name: str, domain: str, api_key: str, keystore_file: str) -> None:
-    session.add(PublisherAccountRow(address=address, name=name, domain=domain, api_key_hash=api_key_hash(api_key),
-                                    keystore_file=keystore_file, next_nonce=0, created_at=utcnow()))  # fmt: skip
+def add_account(session: Session, address: str, name: str, domain: str, keystore_file: str | None) -> None:
+    session.add(PublisherAccountRow(address=address, name=name, domain=domain, keystore_file=keystore_file,
+                                    next_nonce=0, created_at=utcnow()))  # fmt: skip
 
 
-def account_by_api_key(session: Session, api_key: str) -> PublisherAccountRow | None:
-    query = select(PublisherAccountRow).where(PublisherAccountRow.api_key_hash == api_key_hash(api_key))
+# -- API keys ----------------------------------------------------------------------------------------------------
+def add_api_key(session: Session, publisher: str, name: str, api_key: str) -> ApiKeyRow:
+    row = ApiKeyRow(key_id="key_" + api_key_hash(api_key)[:12], publisher=publisher, name=name,
+                    key_hash=api_key_hash(api_key), created_at=utcnow())  # fmt: skip
+    session.add(row)
+    return row
+
+
+def api_key_by_secret(session: Session, api_key: str) -> ApiKeyRow | None:
+    return session.scalars(select(ApiKeyRow).where(ApiKeyRow.key_hash == api_key_hash(api_key))).first()
+
+
+def api_key_by_name(session: Session, publisher: str, name: str) -> ApiKeyRow | None:
+    query = select(ApiKeyRow).where(ApiKeyRow.publisher == publisher, ApiKeyRow.name == name)
     return session.scalars(query).first()
+
+
+def touch_api_key(session: Session, key_id: str) -> None:
+    session.execute(update(ApiKeyRow).where(ApiKeyRow.key_id == key_id).values(last_used_at=utcnow()))
+
+
+def api_keys(session: Session, publisher: str | None = None) -> list[ApiKeyRow]:
+    query = select(ApiKeyRow).order_by(ApiKeyRow.publisher, ApiKeyRow.created_at, ApiKeyRow.name)
+    if publisher is not None:
+        query = query.where(ApiKeyRow.publisher == publisher)
+    return list(session.scalars(query))
 
 
 def take_nonce(session: Session, address: str) -> int:
@@ -101,6 +135,14 @@ def take_nonce(session: Session, address: str) -> int:
     nonce = account.next_nonce
     account.next_nonce = nonce + 1
     return nonce
+
+
+def open_submission_with_nonce(session: Session, publisher: str, nonce: int) -> SubmissionRow | None:
+    """A queued (not anchored, not refused) registration of ``publisher`` signed with ``nonce``."""
+    query = select(SubmissionRow).where(SubmissionRow.publisher == publisher, SubmissionRow.nonce == nonce,
+                                        SubmissionRow.custody == "publisher",
+                                        SubmissionRow.status.in_(("pending", "sent", "held")))  # fmt: skip
+    return session.scalars(query).first()
 
 
 def submission(session: Session, uid: str) -> SubmissionRow | None:

@@ -1,0 +1,98 @@
+"""Registrations signed by the newsroom's own key (custody ``publisher``): checked, queued, relayed as they are.
+
+The service never holds the key. It checks what it can before the 202: the document's shape, that the publisher is
+the caller, the chain id and contract, the deadline, the signature (an EOA's by recovery; a contract wallet's by
+its ERC-1271 ``isValidSignature`` on chain, through ``Context.contract_signature``), that no other queued
+registration of the publisher uses the nonce, and, when the file is sent, that it is the file the manifest
+describes. Whether the nonce is still unused on chain is known only when it is sent: the anchorer relays the
+publisher's registrations in nonce order and marks one whose nonce was used ``refused`` with the reason.
+
+Without the file only the on-chain hashes are kept: readers find the exact file, the same pixels and whole-picture
+copies within PDQ distance 31; crops, screenshots and edits need the reference copy, which is made from the file.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+from ledger.adapters.store import outbox
+from ledger.adapters.store import repository as repo
+from ledger.adapters.store.matching_data import keep_matching_data
+from ledger.adapters.store.outbox import OutboxStatus
+from ledger.core.eip712 import registration_digest
+from ledger.core.fingerprint import Fingerprint, registration_probe
+from ledger.core.match_index import pack_variants
+from ledger.core.records import record_uid
+from ledger.core.signed import SignedRegistration, parse_bundle
+from ledger.errors import (
+    AlreadyRegistered,
+    FileMismatch,
+    InvalidSignature,
+    NonceInUse,
+    SignatureExpired,
+    WrongDomain,
+)
+from ledger.usecases.context import Context
+from ledger.usecases.register import HASHES_ONLY_NOTE, Accepted, MatchingData, check_known
+
+DEADLINE_MARGIN_SECONDS = 60  # a signature that expires within a minute could not be relayed in time
+NO_FILE_NOTE = "Registered from its fingerprints only (no file was sent). " + HASHES_ONLY_NOTE
+
+
+def check_signature(ctx: Context, signed: SignedRegistration) -> None:
+    if signed.recovered_signer() == signed.publisher:
+        return
+    if ctx.contract_signature is not None:  # maybe a contract wallet: ask it (ERC-1271)
+        digest = registration_digest(signed.domain, signed.registration, signed.publisher, signed.nonce,
+                                     signed.deadline)  # fmt: skip
+        if ctx.contract_signature(signed.publisher, digest, signed.signature):
+            return
+    raise InvalidSignature("the signature is not the publisher's (neither its key's nor, for a contract wallet, "
+                           "accepted by its isValidSignature)")  # fmt: skip
+
+
+def register_signed(ctx: Context, publisher: str, document: Any, data: bytes | None = None,
+                    keep_reference: bool = True) -> Accepted:  # fmt: skip
+    signed = parse_bundle(document)
+    if signed.publisher != publisher:
+        raise InvalidSignature(f"signed for {signed.publisher}, but the API key is {publisher}'s")
+    if signed.chain_id != ctx.chain_id or signed.contract.lower() != ctx.contract.lower():
+        raise WrongDomain(f"signed for chain {signed.chain_id} and contract {signed.contract}; this service anchors "
+                          f"on chain {ctx.chain_id}, contract {ctx.contract} (see GET /v1/chain)")  # fmt: skip
+    if signed.deadline <= time.time() + DEADLINE_MARGIN_SECONDS:
+        raise SignatureExpired(f"the signature's deadline {signed.deadline} has passed or is too near: sign again")
+    check_signature(ctx, signed)
+    check_known(ctx.db, signed.manifest.parent, "parent")
+    matching = None
+    note = NO_FILE_NOTE
+    if data is not None:
+        probe = registration_probe(data, ctx.limits)
+        fp, m = probe.fingerprint, signed.manifest
+        if (fp.sha256, fp.pixel_sha256, fp.pdq) != (m.content_hash, m.pixel_hash, m.pdq):
+            raise FileMismatch("the file is not the one the signed manifest describes (its hashes differ)")
+        matching = MatchingData.from_probe(probe, keep_reference)
+        note = None if keep_reference else HASHES_ONLY_NOTE
+    return replace(_queue(ctx, signed, matching), note=note)
+
+
+def _queue(ctx: Context, signed: SignedRegistration, matching: MatchingData | None) -> Accepted:
+    m, registration = signed.manifest, signed.registration
+    uid = record_uid(signed.publisher, m.content_hash)
+    with ctx.db.write() as session:
+        existing = repo.submission(session, uid)
+        if repo.record(session, uid) is not None or (existing is not None and existing.status != OutboxStatus.REFUSED):
+            raise AlreadyRegistered(f"this publisher already registered the image {m.content_hash}")
+        if repo.open_submission_with_nonce(session, signed.publisher, signed.nonce) is not None:
+            raise NonceInUse(f"another queued registration of this publisher carries nonce {signed.nonce}")
+        if existing is not None:  # signed again after a refusal: the new signature replaces the refused one
+            session.delete(existing)
+            session.flush()
+        outbox.add_registration(session, uid, signed.publisher, registration, m.pdq_quality, signed.chain_id,
+                                signed.contract, signed.nonce, signed.deadline, signed.signature,
+                                m.canonical_bytes(), custody="publisher")  # fmt: skip
+        if matching is not None:
+            fp = Fingerprint(m.content_hash, m.pixel_hash, m.pdq, m.pdq_quality, m.width, m.height, "")
+            keep_matching_data(session, fp, pack_variants(matching.variants), matching.reference, matching.features)
+    return Accepted(m.content_hash, uid, OutboxStatus.PENDING)
