@@ -218,9 +218,10 @@ def reindex(
         db, deployment = ledger.db, ledger.deployment
         with db.write() as session:
             clear(session)
+        confirmations = settings.resolved_confirmations(deployment.started_node)
         indexer = Indexer(db, ledger.registry().w3, deployment, ledger.abi,
-                          confirmations=settings.confirmations, max_range=settings.indexer_max_range)  # fmt: skip
-        head = indexer.head() - settings.confirmations
+                          confirmations=confirmations, max_range=settings.indexer_max_range)  # fmt: skip
+        head = indexer.head() - confirmations
         total = 0
         with _progress() as bar:
             task = bar.add_task("re-indexing blocks", total=max(1, head - deployment.block + 1))

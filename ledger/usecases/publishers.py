@@ -14,7 +14,6 @@ from ledger.adapters.keystore import create_key
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.models import PublisherAccountRow
-from ledger.config import LOCAL_CHAIN_ID
 from ledger.errors import LedgerValueError, Unauthorized
 
 log = logging.getLogger("ledger.usecases.publishers")
@@ -48,8 +47,10 @@ def parse_name(value: str) -> str:
 
 
 def add_publisher(
-    db: Database, client: RegistryClient, keystore_dir: Path, password: str, admin_key: str, name: str, domain: str
+    db: Database, client: RegistryClient, keystore_dir: Path, password: str, admin_key: str, name: str, domain: str,
+    fund: bool = False,
 ) -> NewPublisher:
+    """``fund``: send the new account gas money from the admin (on a local node the service started)."""
     name, domain = parse_name(name), parse_domain(domain)
     address, key_file = create_key(keystore_dir, password)
     try:
@@ -58,7 +59,7 @@ def add_publisher(
         (keystore_dir / key_file).unlink(missing_ok=True)  # nothing on chain refers to it
         raise
     funded = 0
-    if client.chain_id() == LOCAL_CHAIN_ID:
+    if fund:
         client.fund(admin_key, address, LOCAL_FUNDING_WEI)
         funded = LOCAL_FUNDING_WEI
     api_key = "pk_" + secrets.token_urlsafe(32)
@@ -94,3 +95,16 @@ def authenticate(db: Database, api_key: str) -> PublisherAccountRow:
     if account is None:
         raise Unauthorized("the API key is not valid")
     return account
+
+
+def add_to_new_contract(db: Database, client: RegistryClient, admin_key: str, fund: bool) -> int:
+    """After ``--redeploy`` on a local node whose chain was lost: this service's publishers (their keys are in the
+    keystore) are added to the new contract, and funded on a local node. Returns how many."""
+    with db.read() as session:
+        accounts = [(a.address, a.name, a.domain) for a in repo.accounts(session)]
+    for address, name, domain in accounts:
+        client.add_publisher(admin_key, address, name, domain)
+        if fund and client.w3.eth.get_balance(client.w3.to_checksum_address(address)) < LOCAL_FUNDING_WEI // 10:
+            client.fund(admin_key, address, LOCAL_FUNDING_WEI)
+        log.info("publisher %s (%s) added to the new contract", name, domain)
+    return len(accounts)
