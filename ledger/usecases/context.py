@@ -21,6 +21,7 @@ class Context:
     keys: Callable[[str], bytes] | None = None  # publisher address -> signing key (register)
     signature_validity_seconds: int = 30 * 24 * 3600
     index: IndexFeed | None = None  # the perceptual match index (verify uploads); None: exact and pixel lookups only
+    development_chain: bool = False  # labelled in every verify answer (ledger.config.is_development_chain)
 
     @property
     def domain(self) -> Domain:
