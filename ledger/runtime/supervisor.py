@@ -21,6 +21,7 @@ from ledger.adapters.chain.client import RegistryClient, connect
 from ledger.adapters.chain.deployment import Deployment, ensure_deployment
 from ledger.adapters.chain.node import LocalNode, local_node
 from ledger.adapters.indexer import mirror
+from ledger.adapters.store import outbox
 from ledger.config import Settings, ensure_password_file
 from ledger.runtime.signals import stop_on_signals
 from ledger.runtime.wiring import open_database
@@ -138,13 +139,14 @@ def _start_over_on(deployment: Deployment, settings: Settings, client: RegistryC
     try:
         with db.write() as session:
             mirror.clear(session)
+            resent = outbox.send_again_to_new_contract(session, "its contract was replaced by --redeploy")
         added = add_to_new_contract(db, client, admin_key, fund)
     finally:
         db.dispose()
     log.warning(
         "new contract %s: the mirror of the previous one was emptied, %d publisher(s) added to the new one; "
-        "registrations in the outbox are anchored again",
-        deployment.address, added,
+        "%d registration(s), batch(es) and retraction(s) in the outbox are sent again",
+        deployment.address, added, resent,
     )  # fmt: skip
 
 
