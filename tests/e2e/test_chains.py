@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from ledger.adapters.chain.artifact import load_artifact
 from ledger.adapters.chain.bytecode import same_code
 from ledger.adapters.chain.client import RegistryClient, connect
-from ledger.adapters.chain.node import AnvilNode
+from ledger.adapters.chain.node import AnvilNode, GanacheNode, node_binary
 from ledger.cli.main import app
 from ledger.config import ANVIL_TEST_ADMIN_KEY, Settings
 from ledger.errors import LedgerError
@@ -242,3 +242,32 @@ def test_cli_refuses_mixed_chain_options(tmp_path: Path) -> None:
                  ["--rpc-url", "http://127.0.0.1:1", "--deploy", "--contract", "0x" + "11" * 20]):  # fmt: skip
         result = CliRunner().invoke(app, ["up", "--data-dir", str(tmp_path), *args])
         assert result.exit_code == 2, (args, result.output)
+
+
+def test_hardhat_deploy_script_writes_the_record_the_service_uses(tmp_path: Path) -> None:
+    """scripts/hardhat/deploy.js deploys the committed artifact with Hardhat (here on a Ganache the test started: the
+    network's evmTarget picks the shanghai build) and writes the deployment record; `provenance up --rpc-url` on that
+    data directory then uses the contract as its own: no deployment and no admin key needed."""
+    ganache = GanacheNode(tmp_path / "ganache", free_port())
+    ganache.start()
+    try:
+        env = {**os.environ, "PROVENANCE_DATA_DIR": str(tmp_path / "var"), "PROVENANCE_CHAIN_PORT": str(ganache.port)}
+        result = subprocess.run(
+            [str(node_binary()), "node_modules/hardhat/dist/src/cli.js", "run", "--no-compile", "--network", "ganache",
+             "scripts/hardhat/deploy.js"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        record = json.loads((tmp_path / "var" / "deployment.json").read_text())
+        assert record["evm_target"] == "shanghai" and record["chain_id"] == 1337 and record["local_node"] is None
+        assert stat.S_IMODE((tmp_path / "var" / "deployment.json").stat().st_mode) == 0o600
+        umask = os.umask(0o022)
+        try:
+            _, used, _ = prepare(Settings(data_dir=tmp_path / "var", rpc_url=ganache.url, evm_target="shanghai"))
+        finally:
+            os.umask(umask)
+        assert used.address.lower() == record["address"] and used.tx_hash == record["tx_hash"]
+        code = bytes(connect(ganache.url).eth.get_code(used.address))
+        assert same_code(code, bytes.fromhex(load_artifact(target="shanghai")["deployedBytecode"][2:]))
+    finally:
+        ganache.stop()

@@ -49,6 +49,8 @@ class Deployment:
                 # Records written before the chain choice existed came from the anvil `provenance up` started.
                 local = data.get("chain_id") == 31337 and str(data.get("rpc_url", "")).startswith("http://127.0.0.1:")
                 data["local_node"] = "anvil" if local else None
+            if isinstance(data, dict) and isinstance(data.get("address"), str):
+                data["address"] = Web3.to_checksum_address(data["address"])  # a record written by another tool
             return cls(**data)
         except FileNotFoundError as exc:
             raise DeploymentError(
