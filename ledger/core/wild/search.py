@@ -185,7 +185,7 @@ def _zoomed(query: Query, features: Features, near: bool) -> geometry.Verificati
     xy = np.clip(corners[:, :2] / corners[:, 2:], 0, 1)
     occupies = 0.5 * abs(float(np.dot(xy[:, 0], np.roll(xy[:, 1], 1)) - np.dot(xy[:, 1], np.roll(xy[:, 0], 1))))
     words = tuple(w for w in verified.words if not w.startswith(("inside a screenshot", "framed")))
-    if occupies < 0.6:
+    if occupies < geometry.INSIDE_OCCUPIES:
         words = (*words, f"inside a screenshot or larger picture ({100 * occupies:.0f}% of it)")
     return replace(verified, H=transform, words=words, occupies=occupies)
 
@@ -208,7 +208,8 @@ def examine(query: Query, features: Features, reference: np.ndarray | None, near
     if not scene.same_picture:
         return Seen("similar_scene", regions=(), **common)
     height, width = query.rgb.shape[:2]
-    diff = aligned_diff.diff(same_scene.refine(aligned, scene.refit), (width, height))  # the refit: sub-pixel alignment
+    refined = same_scene.refine(aligned, scene.refit)  # the refit: sub-pixel alignment
+    diff = aligned_diff.diff(refined, (width, height), inside=verified.occupies < geometry.INSIDE_OCCUPIES)
     relation = "edited" if diff.edited else "copy"
     return Seen(relation, regions=tuple(diff.regions) if diff.edited else (), heat=diff.heat,
                 changed_share=diff.changed_share, **common)  # fmt: skip
