@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ledger.adapters.index_feed import IndexFeed
+from ledger.config import is_development_chain
 from ledger.core.eip712 import Domain
 from ledger.core.fingerprint import Limits
 from ledger.runtime.wiring import Ledger
@@ -30,7 +31,8 @@ class AppState(Ledger):
     @property
     def context(self) -> Context:
         return Context(self.db, self.deployment.chain_id, self.deployment.address, self.limits, self.keys,
-                       self.settings.signature_validity_seconds, self.matcher, self.contract_signature)  # fmt: skip
+                       self.settings.signature_validity_seconds, self.matcher, self.contract_signature,
+                       is_development_chain(self.deployment.chain_id, self.deployment.started_node))  # fmt: skip
 
     def contract_signature(self, wallet: str, digest: str, signature: str) -> bool:
         """ERC-1271 on chain, for newsrooms publishing from a contract wallet (one call, only when the signature is

@@ -14,14 +14,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger.errors import ConfigError
 
-# anvil's first development account (mnemonic "test test ... junk"): a published TEST key, used only as the
-# admin of a chain this project starts itself (chain id 31337). Any other chain needs PROVENANCE_ADMIN_PRIVATE_KEY.
+# The first development account of anvil, Hardhat and (given the same mnemonic) Ganache ("test test ... junk"): a
+# published TEST key, used only as the admin of a local node this service started itself. Any other chain (even
+# one reporting a development chain id) needs the admin key from a keystore or the environment.
 ANVIL_TEST_ADMIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 # anvil's tenth development account: a published TEST key, the relayer (the account that pays for and sends
 # publishers' signed registrations) on the local chain only. Any other chain needs PROVENANCE_RELAYER_PRIVATE_KEY.
 ANVIL_TEST_RELAYER_KEY = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6"
 LOCAL_CHAIN_ID = 31337
+# Chain ids of development chains (anvil/Hardhat 31337, Ganache 1337): anyone on the machine may write to them.
+DEVELOPMENT_CHAIN_IDS = frozenset({31337, 1337})
+# Blocks the indexer stays behind the head on a chain it did not start: a reorganisation deeper than this is rare on
+# proof-of-stake Ethereum and on L2 sequencers; set PROVENANCE_CONFIRMATIONS for the chain you use.
+REMOTE_CONFIRMATIONS = 3
 PASSWORD_FILE_NAME = "keystore-password"
+ChainName = Literal["anvil", "hardhat", "ganache"]
 
 
 class Settings(BaseSettings):
@@ -32,13 +39,21 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     chain_port: int = Field(8545, ge=1, le=65535)
+    chain: ChainName = "anvil"  # the local node `provenance up` starts when no rpc_url is given
+    # The build of the registry for a chain given by rpc_url: "cancun" unless the chain stops at shanghai.
+    evm_target: Literal["cancun", "shanghai"] = "cancun"
     rpc_url: str | None = None
     contract: str | None = None
     database_url: str | None = None
     keystore_password: SecretStr | None = None
     keystore_password_file: Path | None = None
+    # The admin key (deploys, adds and suspends publishers): an encrypted keystore file (its password from
+    # admin_keystore_password(_file)), or the raw key in the environment. Never a command-line option.
     admin_private_key: SecretStr | None = None
     relayer_private_key: SecretStr | None = None  # sends publishers' signed registrations; never the admin's key
+    admin_keystore: Path | None = None
+    admin_keystore_password: SecretStr | None = None
+    admin_keystore_password_file: Path | None = None
 
     max_upload_bytes: int = 25 * 1024 * 1024
     max_pixels: int = 50_000_000  # registrations (publishers' originals: 45-61 MP cameras exist)
@@ -64,7 +79,7 @@ class Settings(BaseSettings):
     rate_limit_processes: int = Field(1, ge=1)
     # Peers (IPs or CIDRs) whose X-Forwarded-For is believed; otherwise the client is the TCP peer's address.
     trusted_proxies: list[str] = []
-    confirmations: int = Field(0, ge=0)
+    confirmations: int | None = Field(None, ge=0)  # default: 0 on a node the service started, else REMOTE_CONFIRMATIONS
     indexer_poll_seconds: float = 0.5
     indexer_max_range: int = 2000
     anchorer_poll_seconds: float = 0.5
@@ -123,14 +138,56 @@ class Settings(BaseSettings):
             raise ConfigError("the keystore password must have at least 8 characters")
         return password
 
-    def admin_key(self, chain_id: int) -> str:
+    def resolved_confirmations(self, started_node: bool) -> int:
+        if self.confirmations is not None:
+            return self.confirmations
+        return 0 if started_node else REMOTE_CONFIRMATIONS
+
+    def admin_key(self, started_node: bool) -> str:
+        """The admin key: from the admin keystore, else the environment; the published development key only for a
+        local node this service started itself (``started_node``), in development."""
+        if self.admin_keystore is not None:
+            return _decrypt_keystore(self.admin_keystore, self._admin_password())
         if self.admin_private_key is not None:
             return self.admin_private_key.get_secret_value()
-        if chain_id == LOCAL_CHAIN_ID and self.environment == "development":
+        if started_node and self.environment == "development":
             return ANVIL_TEST_ADMIN_KEY
         raise ConfigError(
-            f"chain {chain_id} is not the local development chain: set PROVENANCE_ADMIN_PRIVATE_KEY"
+            "no admin key for a chain this service did not start: set PROVENANCE_ADMIN_KEYSTORE (an encrypted "
+            "keystore file; its password in PROVENANCE_ADMIN_KEYSTORE_PASSWORD or _PASSWORD_FILE) or "
+            "PROVENANCE_ADMIN_PRIVATE_KEY"
         )
+
+    def _admin_password(self) -> str:
+        if self.admin_keystore_password is not None:
+            return self.admin_keystore_password.get_secret_value()
+        if self.admin_keystore_password_file is not None:
+            try:
+                return self.admin_keystore_password_file.read_text().strip()
+            except OSError as exc:
+                raise ConfigError(f"cannot read the admin keystore password file: {exc.strerror}") from None
+        raise ConfigError(
+            "the admin keystore needs its password: set PROVENANCE_ADMIN_KEYSTORE_PASSWORD or _PASSWORD_FILE"
+        )
+
+
+def _decrypt_keystore(path: Path, password: str) -> str:
+    import json
+
+    from eth_account import Account
+
+    try:
+        key = Account.decrypt(json.loads(path.read_text()), password)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the admin keystore {path}: {exc.strerror}") from None
+    except ValueError as exc:  # a wrong password (MAC mismatch) or not a keystore
+        raise ConfigError(f"cannot decrypt the admin keystore {path}: {exc}") from None
+    return "0x" + bytes(key).hex()
+
+
+def is_development_chain(chain_id: int, started_node: bool) -> bool:
+    """A chain anyone on this machine can write to: one this service started, or a development chain id."""
+    return started_node or chain_id in DEVELOPMENT_CHAIN_IDS
 
 
     def relayer_key(self, chain_id: int) -> str:

@@ -219,6 +219,13 @@ class RpcError(ChainError):
         self.rpc_code = error.get("code")
 
 
+class InconsistentAnswers(ChainError):
+    """Answers of the chain node contradict each other (logs from another branch or contract, a chain that moved
+    under a scan, logs a block header says exist but the answer left out): nothing of that range is mirrored."""
+
+    code = "chain_inconsistent"
+
+
 class ContractRevert(ChainError):
     """A transaction or call reverted; carries the decoded custom error, when known."""
 

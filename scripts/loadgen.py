@@ -80,7 +80,9 @@ def start_local_chain(data_dir: Path, extra_args: list[str] | None = None) -> Lo
     try:
         w3 = connect(node.url)
         artifact = load_artifact()
-        deployment = ensure_deployment(w3, data_dir / "deployment.json", artifact, ANVIL_TEST_ADMIN_KEY, node.url)
+        deployment = ensure_deployment(
+            w3, data_dir / "deployment.json", artifact, ANVIL_TEST_ADMIN_KEY, node.url, local_node=node.name
+        )
         publisher = Account.create()
         client = RegistryClient(w3, deployment.address, artifact["abi"])
         client.add_publisher(ANVIL_TEST_ADMIN_KEY, publisher.address, "Wire Service", "wire.example")

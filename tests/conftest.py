@@ -60,6 +60,7 @@ class RunningService:
     chain_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)  # PROVENANCE_ settings a test passes on purpose
 
     @property
     def url(self) -> str:
@@ -69,6 +70,7 @@ class RunningService:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
         env["PROVENANCE_DATA_DIR"] = str(self.data_dir)
+        env.update(self.extra_env)
         return env
 
     def start(self, *extra: str, timeout: float = 60.0) -> None:

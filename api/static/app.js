@@ -567,6 +567,8 @@
     els.verdictNote.hidden = true;
     els.freshness.textContent = "";
     els.freshness.hidden = true;
+    els.devChain.textContent = "";
+    els.devChain.hidden = true;
     els.error.textContent = "";
     els.error.hidden = true;
     els.matches.textContent = "";
@@ -610,6 +612,14 @@
     renderVerdict(data, matches);
     els.freshness.textContent = freshnessText(data);
     els.freshness.hidden = false;
+    if (data.development_chain === true) {
+      // Anyone on the machine can send as any account on such a chain: a named publisher proves nothing there.
+      var warning = typeof data.chain_warning === "string" ? data.chain_warning
+        : "development chain: anyone on this machine can write to it";
+      els.devChain.textContent = warning.charAt(0).toUpperCase() + warning.slice(1) +
+        ". Who registered an image here is not proven.";
+      els.devChain.hidden = false;
+    }
     renderMatches(matches);
     renderChanges(data);
     renderQuery(data.query);
@@ -806,6 +816,7 @@
       verdictCredit: $("verdict-credit"),
       verdictNote: $("verdict-note"),
       freshness: $("freshness"),
+      devChain: $("dev-chain"),
       error: $("error"),
       matchesSection: $("matches-section"),
       matchesHeading: $("matches-heading"),

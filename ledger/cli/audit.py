@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ledger.errors import ConfigError, LedgerError
+from ledger.errors import ConfigError, InconsistentAnswers, LedgerError
 
 audit_app = typer.Typer(help="Check the registry on chain without trusting this service.", no_args_is_help=True)
 out = Console(soft_wrap=True)
@@ -218,14 +219,23 @@ def reindex(
         db, deployment = ledger.db, ledger.deployment
         with db.write() as session:
             clear(session)
+        confirmations = settings.resolved_confirmations(deployment.started_node)
         indexer = Indexer(db, ledger.registry().w3, deployment, ledger.abi,
-                          confirmations=settings.confirmations, max_range=settings.indexer_max_range)  # fmt: skip
-        head = indexer.head() - settings.confirmations
+                          confirmations=confirmations, max_range=settings.indexer_max_range)  # fmt: skip
+        head = indexer.head() - confirmations
         total = 0
         with _progress() as bar:
             task = bar.add_task("re-indexing blocks", total=max(1, head - deployment.block + 1))
+            refused = 0
             while True:
-                total += indexer.step()
+                try:
+                    total += indexer.step()
+                except InconsistentAnswers:  # the node's answers disagreed: nothing written, read the range again
+                    refused += 1
+                    if refused > 20:
+                        raise
+                    time.sleep(min(0.05 * 2**refused, 1.0))
+                    continue
                 done = indexer.checkpoint_block()
                 bar.update(task, completed=done - deployment.block + 1)
                 if done >= head:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -38,7 +39,13 @@ DataDir = Annotated[Path | None, typer.Option("--data-dir", envvar="PROVENANCE_D
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="PROVENANCE_DATABASE_URL",
                                                  show_default="SQLite in the data directory")]
 RpcUrl = Annotated[str | None, typer.Option("--rpc-url", envvar="PROVENANCE_RPC_URL",
-                                            help="Use this chain instead of starting a local anvil.")]
+                                            help="Use this chain instead of starting a local node.")]
+
+
+@app.callback()
+def _private_files() -> None:
+    """Every command: files it creates (database, keystore, deployment record, node state) are the user's only."""
+    os.umask(0o077)
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -62,25 +69,45 @@ def up(
     data_dir: DataDir = None,
     port: Annotated[int | None, typer.Option(envvar="PROVENANCE_PORT", show_default="8000", help="API port.")] = None,
     chain_port: Annotated[int | None, typer.Option(envvar="PROVENANCE_CHAIN_PORT", show_default="8545",
-                                                   help="Port of the local anvil.")] = None,
+                                                   help="Port of the local node.")] = None,
+    chain: Annotated[str | None, typer.Option(envvar="PROVENANCE_CHAIN", show_default="anvil",
+                                              help="The local node to start: anvil, hardhat or ganache.")] = None,
     rpc_url: RpcUrl = None,
     contract: Annotated[str | None, typer.Option(envvar="PROVENANCE_CONTRACT",
                                                  help="With --rpc-url: an already deployed MediaRegistry.")] = None,
+    deploy: Annotated[bool, typer.Option(help="With --rpc-url: deploy a new MediaRegistry with the admin key "
+                                              "(PROVENANCE_ADMIN_KEYSTORE).")] = False,
+    evm_target: Annotated[str | None, typer.Option(envvar="PROVENANCE_EVM_TARGET", show_default="cancun",
+                                                   help="With --rpc-url: the registry build the chain runs "
+                                                        "(cancun, or shanghai for chains that stop there).")] = None,
     database_url: DatabaseUrl = None,
     host: Annotated[str | None, typer.Option(envvar="PROVENANCE_HOST", show_default="127.0.0.1")] = None,
     redeploy: Annotated[bool, typer.Option(help="Deploy a new contract even though one is recorded.")] = False,
 ) -> None:
-    """Run everything: local chain (anvil), contract, indexer, anchorer and the API with the reader page."""
+    """Run everything: local chain (anvil, hardhat or ganache) or a chain by URL, contract, indexer, anchorer and
+    the API with the reader page."""
     from ledger.runtime.supervisor import up as run_up
 
     configure_logging()
     if contract and not rpc_url:
         err.print("[red]error[/]: --contract needs --rpc-url (the chain it is deployed on)")
         raise typer.Exit(2)
+    if chain not in (None, "anvil", "hardhat", "ganache") or evm_target not in (None, "cancun", "shanghai"):
+        err.print("[red]error[/]: --chain is one of anvil, hardhat, ganache; --evm-target one of cancun, shanghai")
+        raise typer.Exit(2)
+    if rpc_url and chain:
+        err.print("[red]error[/]: --chain starts a local node; --rpc-url uses a chain that runs elsewhere: pass one")
+        raise typer.Exit(2)
+    if (deploy or evm_target) and not rpc_url:
+        err.print("[red]error[/]: --deploy and --evm-target are for a chain given by --rpc-url")
+        raise typer.Exit(2)
+    if deploy and contract:
+        err.print("[red]error[/]: pass either --contract (use a deployed registry) or --deploy (deploy one)")
+        raise typer.Exit(2)
     try:
-        settings = _settings(data_dir=data_dir, port=port, chain_port=chain_port, rpc_url=rpc_url,
-                             contract=contract, database_url=database_url, host=host)  # fmt: skip
-        raise typer.Exit(run_up(settings, redeploy=redeploy))
+        settings = _settings(data_dir=data_dir, port=port, chain_port=chain_port, chain=chain, rpc_url=rpc_url,
+                             contract=contract, evm_target=evm_target, database_url=database_url, host=host)  # fmt: skip
+        raise typer.Exit(run_up(settings, redeploy=redeploy, deploy=deploy))
     except LedgerError as exc:
         raise _fail(exc) from None
 
@@ -121,8 +148,10 @@ def publisher_add(
         password = settings.resolved_password() if address is None else None
         client = open_registry(settings, deployment, require_node=True)
         db = open_database(settings, migrate=True)
-        new = add_publisher(db, client, settings.keystore_dir, password, settings.admin_key(deployment.chain_id),
-                            name, domain, address)  # fmt: skip
+        # The development admin key only for the local node `provenance up` started (and is reached at its URL).
+        started = deployment.started_node and not settings.rpc_url
+        new = add_publisher(db, client, settings.keystore_dir, password, settings.admin_key(started),
+                            name, domain, address, fund=started)  # fmt: skip
     except LedgerError as exc:
         raise _fail(exc) from None
     out.print(f"Publisher [bold]{new.name}[/] ({new.domain}) registered on chain {deployment.chain_id} as {new.address}")

@@ -143,6 +143,18 @@ class Verification(Freshness):
     matches: list[Match]
     changes: Changes | None
     match_index: IndexState | None = None
+    development_chain: bool | None = Field(None, description="true on a development chain (one the service started "
+                                           "itself, or chain id 31337/1337): anyone on the machine can write to it, "
+                                           "even as a named publisher, so no answer there proves anything")  # fmt: skip
+    chain_warning: str | None = None
+
+
+DEVELOPMENT_CHAIN_WARNING = "development chain: anyone on this machine can write to it"
+
+
+def chain_label(development: bool) -> dict[str, object]:
+    """The fields every verify answer carries about the chain it was read from."""
+    return {"development_chain": development, "chain_warning": DEVELOPMENT_CHAIN_WARNING if development else None}
 
 
 def query_of(probe: Probe) -> Query:

@@ -1,5 +1,9 @@
 """``provenance up``: chain node, deployment, migrations, then indexer, anchorer and API as supervised
-child processes. Ctrl-C or SIGTERM stops the services first, then the node (which writes its state)."""
+child processes. Ctrl-C or SIGTERM stops the services first, then the node (which writes its state).
+
+The node is the local one named by ``--chain`` (anvil, hardhat, ganache), or none with ``--rpc-url``. The admin key
+is used here (deploying) and never passed on: the children's environment has no ``PROVENANCE_ADMIN_*`` setting.
+Everything this process and its children create is private to the user (umask 077)."""
 
 from __future__ import annotations
 
@@ -13,13 +17,16 @@ import time
 from dataclasses import dataclass, field
 
 from ledger.adapters.chain.artifact import load_artifact
-from ledger.adapters.chain.client import connect
+from ledger.adapters.chain.client import RegistryClient, connect
 from ledger.adapters.chain.deployment import Deployment, ensure_deployment
-from ledger.adapters.chain.node import AnvilNode
+from ledger.adapters.chain.node import LocalNode, local_node
+from ledger.adapters.indexer import mirror
+from ledger.adapters.store import outbox
 from ledger.config import Settings, ensure_password_file
 from ledger.runtime.signals import stop_on_signals
 from ledger.runtime.wiring import open_database
 from ledger.usecases.backfill import backfill_local_features
+from ledger.usecases.publishers import add_to_new_contract
 
 log = logging.getLogger("ledger.up")
 
@@ -59,14 +66,16 @@ def worker_argv(name: str) -> list[str]:
     return [sys.executable, "-m", "ledger.cli.main", "worker", name]
 
 
-def child_env(settings: Settings, rpc_url: str) -> dict[str, str]:
-    env = dict(os.environ)
+def child_env(settings: Settings, rpc_url: str, deployment: Deployment) -> dict[str, str]:
+    """The services' environment: the resolved settings they need, and no admin key (they never need it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_ADMIN_")}
     env.update(
         PROVENANCE_DATA_DIR=str(settings.data_path),
         PROVENANCE_DATABASE_URL=settings.resolved_database_url(),
         PROVENANCE_RPC_URL=rpc_url,
         PROVENANCE_HOST=settings.host,
         PROVENANCE_PORT=str(settings.port),
+        PROVENANCE_CONFIRMATIONS=str(settings.resolved_confirmations(deployment.started_node)),
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -81,9 +90,12 @@ def env_for(name: str, env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in CHILD_SECRETS or name in CHILD_SECRETS[k]}
 
 
-def prepare(settings: Settings, redeploy: bool = False) -> tuple[AnvilNode | None, Deployment, str]:
+def prepare(
+    settings: Settings, redeploy: bool = False, deploy: bool = False
+) -> tuple[LocalNode | None, Deployment, str]:
     """Everything before the services: data dir, password file, schema, node, deployment."""
-    settings.data_path.mkdir(parents=True, exist_ok=True)
+    os.umask(0o077)  # data-dir files (database, keystore, node state, logs) private to this user
+    settings.data_path.mkdir(mode=0o700, parents=True, exist_ok=True)
     if settings.environment == "development":
         password_file = ensure_password_file(settings)
         if password_file:
@@ -94,20 +106,33 @@ def prepare(settings: Settings, redeploy: bool = False) -> tuple[AnvilNode | Non
         log.info("%d registered pictures gained local features (wild path)", added)
     log.info("database ready: %s", _redact(settings.resolved_database_url()))
     db.dispose()
-    node = None
+    node: LocalNode | None = None
     if settings.rpc_url:
-        rpc_url = settings.rpc_url
-        log.info("using the chain at %s", rpc_url)
+        rpc_url, target = settings.rpc_url, settings.evm_target
+        log.info("using the chain at %s (%s build of the registry)", rpc_url, target)
     else:
-        node = AnvilNode(settings.chain_dir, settings.chain_port, settings.chain_state_interval)
+        node = local_node(settings.chain, settings.chain_dir, settings.chain_port, settings.chain_state_interval)
+        if not node.capabilities.persists_state:
+            log.warning(
+                "the %s node keeps its chain in memory only: everything registered is lost when it stops, and the "
+                "next start will say so; use --chain anvil or --chain ganache to keep records across restarts",
+                node.name,
+            )
         node.start()
-        rpc_url = node.url
+        rpc_url, target = node.url, node.capabilities.evm_target
+    started = node is not None
     try:
         w3 = connect(rpc_url)
+        # The admin key is read only when a contract may be deployed: adopting or reusing one needs none.
+        admin_key = settings.admin_key(started) if (started or deploy) and not settings.contract else ""
         deployment = ensure_deployment(
-            w3, settings.deployment_file, load_artifact(), settings.admin_key(w3.eth.chain_id), rpc_url,
-            redeploy=redeploy, existing_contract=settings.contract,
+            w3, settings.deployment_file, load_artifact(target=target), admin_key, rpc_url, redeploy=redeploy,
+            existing_contract=settings.contract, local_node=node.name if node else None, evm_target=target,
+            deploy=started or deploy,
         )  # fmt: skip
+        if redeploy and not settings.contract:
+            _start_over_on(deployment, settings, RegistryClient(w3, deployment.address, load_artifact()["abi"]),
+                           admin_key, fund=started)  # fmt: skip
     except BaseException:
         if node:
             node.stop()
@@ -115,13 +140,32 @@ def prepare(settings: Settings, redeploy: bool = False) -> tuple[AnvilNode | Non
     return node, deployment, rpc_url
 
 
-def up(settings: Settings, redeploy: bool = False) -> int:
+def _start_over_on(deployment: Deployment, settings: Settings, client: RegistryClient, admin_key: str, fund: bool) -> None:
+    """A new contract replaces the recorded one: the mirror of the old one is emptied (its records are not on the
+    new contract and must not be shown as if they were), this service's publishers are added to the new one, and
+    the outbox sends again what was accepted (the anchorer finds the old transactions gone)."""
+    db = open_database(settings)
+    try:
+        with db.write() as session:
+            mirror.clear(session)
+            resent = outbox.send_again_to_new_contract(session, "its contract was replaced by --redeploy")
+        added = add_to_new_contract(db, client, admin_key, fund)
+    finally:
+        db.dispose()
+    log.warning(
+        "new contract %s: the mirror of the previous one was emptied, %d publisher(s) added to the new one; "
+        "%d registration(s), batch(es) and retraction(s) in the outbox are sent again",
+        deployment.address, added, resent,
+    )  # fmt: skip
+
+
+def up(settings: Settings, redeploy: bool = False, deploy: bool = False) -> int:
     stop = threading.Event()
     received: list[int] = []
     stop_on_signals(stop, received)
 
-    node, deployment, rpc_url = prepare(settings, redeploy)
-    env = child_env(settings, rpc_url)
+    node, deployment, rpc_url = prepare(settings, redeploy, deploy)
+    env = child_env(settings, rpc_url, deployment)
     children = [Child(name, worker_argv(name), env_for(name, env)) for name in WORKERS]
     code = 0
     try:
@@ -133,6 +177,11 @@ def up(settings: Settings, redeploy: bool = False) -> int:
         )  # fmt: skip
         while not stop.wait(0.5):
             if node is not None and not node.alive():
+                if not node.capabilities.persists_state:
+                    log.error("the %s node exited and its chain went with it (it keeps no state); stopping. "
+                              "Start again with --redeploy for a new, empty ledger", node.name)  # fmt: skip
+                    code = 1
+                    break
                 log.error("the chain node exited; restarting it from its saved state")
                 node.start()
             for child in children:

@@ -48,7 +48,8 @@ def run_indexer(settings: Settings) -> None:
     ledger = open_ledger(settings)
     indexer = Indexer(
         ledger.db, ledger.registry().w3, ledger.deployment, ledger.abi,
-        confirmations=settings.confirmations, max_range=settings.indexer_max_range,
+        confirmations=settings.resolved_confirmations(ledger.deployment.started_node),
+        max_range=settings.indexer_max_range,
     )  # fmt: skip
     indexer.run(stop, settings.indexer_poll_seconds)
     ledger.close()

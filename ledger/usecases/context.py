@@ -23,6 +23,7 @@ class Context:
     index: IndexFeed | None = None  # the perceptual match index (verify uploads); None: exact and pixel lookups only
     # (wallet, digest, signature) -> does the contract wallet accept it (ERC-1271, on chain); None: EOAs only
     contract_signature: Callable[[str, str, str], bool] | None = None
+    development_chain: bool = False  # labelled in every verify answer (ledger.config.is_development_chain)
 
     @property
     def domain(self) -> Domain:

@@ -21,7 +21,6 @@ from ledger.adapters.keystore import create_key
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.models import PublisherAccountRow
-from ledger.config import LOCAL_CHAIN_ID
 from ledger.errors import (
     AlreadyRevoked,
     ApiKeyRevoked,
@@ -64,10 +63,11 @@ def parse_name(value: str) -> str:
 
 def add_publisher(
     db: Database, client: RegistryClient, keystore_dir: Path, password: str | None, admin_key: str, name: str,
-    domain: str, address: str | None = None,
+    domain: str, address: str | None = None, fund: bool = False,
 ) -> NewPublisher:
     """With ``address`` the newsroom keeps its key (an EOA, or an ERC-1271 contract wallet): no keystore here, it
-    sends signed registrations (custody ``publisher``) and the relayer pays for them."""
+    sends signed registrations (custody ``publisher``) and the relayer pays for them. ``fund``: send a service-held
+    key's account gas money from the admin (on a local node the service started)."""
     name, domain = parse_name(name), parse_domain(domain)
     key_file: str | None = None
     if address is not None:
@@ -82,7 +82,7 @@ def add_publisher(
             (keystore_dir / key_file).unlink(missing_ok=True)  # nothing on chain refers to it
         raise
     funded = 0
-    if key_file is not None and client.chain_id() == LOCAL_CHAIN_ID:
+    if key_file is not None and fund:
         client.fund(admin_key, address, LOCAL_FUNDING_WEI)
         funded = LOCAL_FUNDING_WEI
     api_key = new_api_key_secret()
@@ -241,3 +241,16 @@ def revoke_api_key(db: Database, publisher: str, key: str) -> ApiKeyListing:
                                 repo.as_utc(row.last_used_at) if row.last_used_at else None, row.revoked_at)  # fmt: skip
     log.info("API key %s (%s) of %s revoked", listing.key_id, listing.name, account.address)
     return listing
+
+
+def add_to_new_contract(db: Database, client: RegistryClient, admin_key: str, fund: bool) -> int:
+    """After ``--redeploy`` on a local node whose chain was lost: this service's publishers (their keys are in the
+    keystore) are added to the new contract, and funded on a local node. Returns how many."""
+    with db.read() as session:
+        accounts = [(a.address, a.name, a.domain, a.keystore_file) for a in repo.accounts(session)]
+    for address, name, domain, key_file in accounts:
+        client.add_publisher(admin_key, address, name, domain)
+        if fund and key_file is not None and client.w3.eth.get_balance(client.w3.to_checksum_address(address)) < LOCAL_FUNDING_WEI // 10:
+            client.fund(admin_key, address, LOCAL_FUNDING_WEI)
+        log.info("publisher %s (%s) added to the new contract", name, domain)
+    return len(accounts)

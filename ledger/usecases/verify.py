@@ -21,6 +21,7 @@ from ledger.core.answer import (
     Publisher,
     Query,
     Verification,
+    chain_label,
     changes_of,
     perceptual_fields,
     query_of,
@@ -162,7 +163,7 @@ def verify_hash(ctx: Context, sha256: str) -> Verification:
         return Verification(verification_id=new_verification_id(), verdict=decision.verdict.value,
                             relation=decision.relation.value, query={"sha256": content_hash},
                             matches=_record_matches(ctx, session, exact, pixels), changes=None,
-                            **freshness(session, ctx.contract).model_dump())  # fmt: skip
+                            **freshness(session, ctx.contract).model_dump(), **chain_label(ctx.development_chain))  # fmt: skip
 
 
 def verify_upload(ctx: Context, data: bytes) -> Verified:
@@ -171,7 +172,8 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
     fingerprint = probe.fingerprint
     index_state = ctx.index.state() if ctx.index is not None else None
     answer: dict[str, Any] = {"verification_id": new_verification_id(), "query": query_of(probe),
-                              "match_index": index_state, "changes": None, "matches": []}  # fmt: skip
+                              "match_index": index_state, "changes": None, "matches": [],
+                              **chain_label(ctx.development_chain)}  # fmt: skip
     heat = None
     with ctx.db.read() as session:
         answer.update(freshness(session, ctx.contract).model_dump())

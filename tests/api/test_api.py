@@ -191,3 +191,21 @@ def test_chain_health_and_page(setup) -> None:  # type: ignore[no-untyped-def]
     page = client.get("/")
     assert page.status_code == 200 and "<html" in page.text.lower()
     assert client.get("/static/app.js").status_code == 200
+
+
+@pytest.mark.parametrize(("chain_id", "local_node", "development"), [(31337, None, True), (1337, None, True),
+                                                                     (10, "anvil", True), (10, None, False)])  # fmt: skip
+def test_every_verify_answer_says_whether_the_chain_is_a_development_chain(
+    tmp_path: Path, chain_id: int, local_node: str | None, development: bool
+) -> None:
+    """A chain the service started, or one with a development chain id, lets anyone on the machine send as any
+    publisher: the answer says so (and the page shows chain_warning)."""
+    settings = Settings(data_dir=tmp_path, keystore_password=PASSWORD)
+    db = Database(settings.resolved_database_url())
+    upgrade(db.engine)
+    deployment = Deployment(chain_id, CONTRACT, 1, None, "0x00", "http://127.0.0.1:1", "2026-11-28T00:00:00Z", local_node)
+    with TestClient(create_app(settings, db=db, deployment=deployment)) as client:
+        body = client.get("/v1/verify/0x" + "ab" * 32).json()
+    db.dispose()
+    assert body["verdict"] == "unknown" and body["development_chain"] is development
+    assert (body["chain_warning"] == "development chain: anyone on this machine can write to it") is development

@@ -54,6 +54,9 @@ def test_registered_image_shows_as_original_with_publisher(page: Page, published
     assert verdict.startswith(f"Registered original: published by {PUBLISHER_NAME} ({PUBLISHER_DOMAIN}) on ")
     assert "Rain on a city street" in verdict
     assert "Index up to date" in page.locator("#freshness").inner_text()
+    # The service started its own anvil: a development chain, where anyone on the machine can send as the publisher.
+    expect(page.locator("#dev-chain")).to_be_visible()
+    assert page.locator("#dev-chain").inner_text().startswith("Development chain: anyone on this machine can write to it")
     tx_line = page.locator(".match-tx").first
     assert tx_line.get_attribute("data-tx-hash", timeout=5_000).startswith("0x")
     expect(page.locator("#chain")).to_contain_text("on chain 31337")

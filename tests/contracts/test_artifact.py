@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 from solcx.wrapper import get_solc_version
 
-from ledger.adapters.chain.artifact import DEFAULT_ARTIFACT_PATH, artifact_digest, load_artifact, render_artifact
+from ledger.adapters.chain.artifact import (
+    DEFAULT_ARTIFACT_PATH,
+    artifact_digest,
+    artifact_path,
+    load_artifact,
+    render_artifact,
+)
 from ledger.adapters.chain.compile import SOLC_WRAPPER, SOURCE_UNITS, compile_contracts, source_keccak
 
 from .helpers import REPO_ROOT
@@ -135,3 +141,29 @@ def test_solc_wrapper_resolves_include_paths_and_prints_pure_json(tmp_path: Path
     missing = run({"M.sol": 'import "nowhere/X.sol";'})
     messages = [e["message"] for e in missing["errors"] if e["severity"] == "error"]
     assert len(messages) == 1 and "nowhere/X.sol" in messages[0]
+
+
+def test_shanghai_build_for_ganache_reproduces_its_artifact_with_the_same_abi(fresh: dict[str, Any]) -> None:
+    """Ganache 7 runs at most shanghai: the second build's committed artifact is what a fresh compile gives, it
+    speaks the same ABI, and the OpenZeppelin files it replaces hold verbatim the functions the registry reaches."""
+    shanghai = compile_contracts(REPO_ROOT, target="shanghai")
+    path = artifact_path("shanghai")
+    assert render_artifact(shanghai) == path.read_text(encoding="utf-8"), f"{path.name} is stale: recompile"
+    assert shanghai["compiler"]["settings"]["evmVersion"] == "shanghai"
+    assert shanghai["abi"] == fresh["abi"]
+    assert shanghai["deployedBytecode"] != fresh["deployedBytecode"]
+    oz = REPO_ROOT / "node_modules" / "@openzeppelin" / "contracts"
+    for compat, original, function in (
+        ("SignatureChecker.sol", "utils/cryptography/SignatureChecker.sol", "isValidERC1271SignatureNowCalldata"),
+        ("Bytes.sol", "utils/Bytes.sol", "equal"),
+    ):
+        ours = _function_text((REPO_ROOT / "contracts" / "compat" / "shanghai" / compat).read_text(), function)
+        assert ours == _function_text((oz / original).read_text(), function)
+        assert f"contracts/compat/shanghai/{compat}" in shanghai["sourceHashes"]
+    assert not any(unit.endswith(("SignatureChecker.sol", "/Bytes.sol")) and unit.startswith("@openzeppelin")
+                   for unit in shanghai["sourceHashes"])  # fmt: skip
+
+
+def _function_text(source: str, name: str) -> str:
+    start = source.index(f"function {name}(")
+    return source[start : source.index("\n    }\n", start)]

@@ -17,6 +17,11 @@ from ledger.errors import ConfigError
 REPO_ROOT = Path(__file__).resolve().parents[3]
 ARTIFACT_RELPATH = Path("contracts") / "build" / "MediaRegistry.json"
 DEFAULT_ARTIFACT_PATH = REPO_ROOT / ARTIFACT_RELPATH
+# One artifact per EVM target (ledger/adapters/chain/compile.py says why there are two); same ABI in both.
+TARGET_ARTIFACTS = {
+    "cancun": ARTIFACT_RELPATH,
+    "shanghai": Path("contracts") / "build" / "MediaRegistry.shanghai.json",
+}
 
 _REQUIRED_KEYS = ("contractName", "compiler", "abi", "bytecode", "deployedBytecode", "sourceHashes")
 
@@ -31,9 +36,15 @@ def artifact_digest(artifact: dict[str, Any]) -> str:
     return "0x" + hashlib.sha256(render_artifact(artifact).encode("utf-8")).hexdigest()
 
 
-def load_artifact(path: Path | str | None = None) -> dict[str, Any]:
-    """Read the committed artifact (default ``contracts/build/MediaRegistry.json`` in this checkout)."""
-    file = Path(path) if path is not None else DEFAULT_ARTIFACT_PATH
+def artifact_path(target: str) -> Path:
+    if target not in TARGET_ARTIFACTS:
+        raise ConfigError(f"no contract artifact for EVM target {target!r}; known: {', '.join(TARGET_ARTIFACTS)}")
+    return REPO_ROOT / TARGET_ARTIFACTS[target]
+
+
+def load_artifact(path: Path | str | None = None, target: str | None = None) -> dict[str, Any]:
+    """Read a committed artifact: ``path``, else the one for ``target``, else ``contracts/build/MediaRegistry.json``."""
+    file = Path(path) if path is not None else artifact_path(target) if target else DEFAULT_ARTIFACT_PATH
     try:
         artifact: Any = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:

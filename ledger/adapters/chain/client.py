@@ -302,11 +302,19 @@ def _bytes(value: str | bytes) -> bytes:
     return bytes.fromhex(value.removeprefix("0x"))
 
 
+DEFAULT_TIP_WEI = 1_000_000_000  # when the node cannot suggest a priority fee (eth_maxPriorityFeePerGas)
+
+
 def _fees(w3: Web3) -> dict[str, int]:
+    """EIP-1559 fees when the chain's blocks carry a base fee (the tip the node suggests, the fee cap at twice the
+    base fee plus the tip: room for six full blocks of base-fee growth); legacy gasPrice on chains without one."""
     base = w3.eth.get_block("latest").get("baseFeePerGas") or 0
-    tip = 1_000_000_000 if base else 0
     if not base:
         return {"gasPrice": w3.eth.gas_price}
+    try:
+        tip = int(w3.eth.max_priority_fee) or DEFAULT_TIP_WEI
+    except (Web3Exception, ValueError):  # method not supported by this node
+        tip = DEFAULT_TIP_WEI
     return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
 
 

