@@ -170,6 +170,18 @@ class Settings(BaseSettings):
             "the admin keystore needs its password: set PROVENANCE_ADMIN_KEYSTORE_PASSWORD or _PASSWORD_FILE"
         )
 
+    def relayer_key(self, started_node: bool) -> str:
+        """The relayer's key (it pays for and sends publishers' signed registrations): from the environment; the
+        published development relayer key only for a local node this service started itself."""
+        if self.relayer_private_key is not None:
+            key = self.relayer_private_key.get_secret_value()
+            if self.admin_private_key is not None and key == self.admin_private_key.get_secret_value():
+                raise ConfigError("the relayer key must not be the admin key: give the relayer an account of its own")
+            return key
+        if started_node and self.environment == "development":
+            return ANVIL_TEST_RELAYER_KEY
+        raise ConfigError("no relayer key for a chain this service did not start: set PROVENANCE_RELAYER_PRIVATE_KEY")
+
 
 def _decrypt_keystore(path: Path, password: str) -> str:
     import json
@@ -188,17 +200,6 @@ def _decrypt_keystore(path: Path, password: str) -> str:
 def is_development_chain(chain_id: int, started_node: bool) -> bool:
     """A chain anyone on this machine can write to: one this service started, or a development chain id."""
     return started_node or chain_id in DEVELOPMENT_CHAIN_IDS
-
-
-    def relayer_key(self, chain_id: int) -> str:
-        if self.relayer_private_key is not None:
-            key = self.relayer_private_key.get_secret_value()
-            if self.admin_private_key is not None and key == self.admin_private_key.get_secret_value():
-                raise ConfigError("the relayer key must not be the admin key: give the relayer an account of its own")
-            return key
-        if chain_id == LOCAL_CHAIN_ID and self.environment == "development":
-            return ANVIL_TEST_RELAYER_KEY
-        raise ConfigError(f"chain {chain_id} is not the local development chain: set PROVENANCE_RELAYER_PRIVATE_KEY")
 
 
 def ensure_password_file(settings: Settings) -> Path | None:

@@ -64,7 +64,7 @@ def run_anchorer(settings: Settings) -> None:
     anchorer = Anchorer(
         ledger.db, ledger.registry(), ledger.keys, settings.resend_after_seconds, mode=settings.anchor_mode,
         batch_max_items=settings.batch_max_items, batch_max_seconds=settings.batch_max_seconds, base_url=settings.base_url,
-        relayer_key=settings.relayer_key(ledger.deployment.chain_id),
+        relayer_key=settings.relayer_key(ledger.deployment.started_node),
         signature_validity_seconds=settings.signature_validity_seconds,
     )  # fmt: skip
     anchorer.run(stop, settings.anchorer_poll_seconds)
