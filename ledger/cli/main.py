@@ -245,7 +245,9 @@ def _admin_publisher_command(action: str, publisher: str, data_dir: Path | None,
         settings = _settings(data_dir=data_dir, rpc_url=rpc_url)
         deployment = open_deployment(settings)
         client = open_registry(settings, deployment, require_node=True)
-        tx = set_suspended(client, settings.admin_key(deployment.chain_id), publisher, action == "suspend")
+        # The development admin key only for the local node `provenance up` started (and is reached at its URL).
+        started = deployment.started_node and not settings.rpc_url
+        tx = set_suspended(client, settings.admin_key(started), publisher, action == "suspend")
     except LedgerError as exc:
         raise _fail(exc) from None
     out.print(f"publisher {publisher} {action}{'ed' if action == 'suspend' else 'd'} on chain in tx {tx}")
