@@ -25,7 +25,7 @@ from ledger.adapters.chain.bytecode import same_code
 from ledger.adapters.chain.client import RegistryClient, connect
 from ledger.adapters.chain.node import AnvilNode, GanacheNode, node_binary
 from ledger.cli.main import app
-from ledger.config import ANVIL_TEST_ADMIN_KEY, Settings
+from ledger.config import ANVIL_TEST_ADMIN_KEY, ANVIL_TEST_RELAYER_KEY, Settings
 from ledger.errors import LedgerError
 from ledger.runtime.supervisor import prepare
 from scripts.loadgen import free_port
@@ -164,7 +164,8 @@ def test_a_chain_by_url_deploy_adopt_confirmations_and_keys(
 ) -> None:
     url = separate_anvil.url
     keys = {"PROVENANCE_ADMIN_KEYSTORE": str(admin_keystore(tmp_path / "admin.json")),
-            "PROVENANCE_ADMIN_KEYSTORE_PASSWORD": TEST_ADMIN_KEYSTORE_PASSWORD}  # fmt: skip
+            "PROVENANCE_ADMIN_KEYSTORE_PASSWORD": TEST_ADMIN_KEYSTORE_PASSWORD,
+            "PROVENANCE_RELAYER_PRIVATE_KEY": ANVIL_TEST_RELAYER_KEY}  # a funded development account of that anvil  # fmt: skip
     service = RunningService(tmp_path / "var", extra_env=keys)
 
     # Neither --contract nor --deploy: nothing is deployed behind the user's back.
@@ -178,13 +179,13 @@ def test_a_chain_by_url_deploy_adopt_confirmations_and_keys(
             [pid] = child_pids(service.log(), name)
             environ = Path(f"/proc/{pid}/environ").read_bytes()
             assert b"PROVENANCE_ADMIN_" not in environ and ANVIL_TEST_ADMIN_KEY[2:].encode() not in environ
+            assert (ANVIL_TEST_RELAYER_KEY[2:].encode() in environ) == (name == "anchorer")  # the relayer's only there
             assert b"PROVENANCE_CONFIRMATIONS=3" in environ
         api_key = service.add_publisher("Remote Daily", "remote.example")
         client = RegistryClient(connect(url), deployment["address"], load_artifact()["abi"])
         [added] = client.contract.events.PublisherAdded().get_logs(from_block=deployment["block"])
-        # A chain the service did not start: nobody funds the publisher but its operator.
+        # A chain the service did not start: nobody funds the publisher; the relayer pays for its registrations.
         assert connect(url).eth.get_balance(added["args"]["publisher"]) == 0
-        client.fund(ANVIL_TEST_ADMIN_KEY, added["args"]["publisher"], 10**19)
 
         content_hash = register(service, api_key, pdq_fixtures / "bridge-mods" / "aaa-orig.jpg", "Remote bridge")
         status_url = f"{service.url}/v1/media/{content_hash}"
