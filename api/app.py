@@ -23,6 +23,7 @@ from ledger.adapters.index_feed import IndexFeed
 from ledger.adapters.store.db import Database
 from ledger.config import Settings
 from ledger.runtime.wiring import open_ledger
+from ledger.usecases.hash_answers import HashAnswers
 
 STATIC = Path(__file__).parent / "static"
 # Swagger UI's files from the swagger-ui-bundle-v2 wheel: /docs works offline and loads nothing from another host.
@@ -33,7 +34,8 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     """Build the app. ``db`` and ``deployment`` default to the ones in the settings' data directory."""
     opened = open_ledger(settings, db, deployment)
     state = AppState(opened.settings, opened.db, opened.deployment, opened.abi)
-    state.matcher = IndexFeed(state.db)
+    state.matcher = IndexFeed(state.db, contract=state.deployment.address)
+    state.hash_answers = HashAnswers(state.context, state.matcher)
     state.heatmaps = verify.HeatmapCache()
     state.decodes = DecodeGate(settings.max_concurrent_decodes, settings.decode_queue_length,
                                settings.decode_queue_seconds)  # fmt: skip

@@ -21,7 +21,8 @@ from ledger.usecases.publishers import authenticate
 READ_CHUNK = 1024 * 1024
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    # async: FastAPI would run a plain function in a worker thread for every request that uses it.
     return request.app.state.ledger  # type: ignore[no-any-return]
 
 
@@ -54,7 +55,7 @@ class PublisherRoute(APIRoute):
 
         async def key_first(request: Request) -> Response:
             header = request.headers.get("authorization", "")
-            request.state.publisher = await run_in_threadpool(publisher_from_header, get_state(request), header)
+            request.state.publisher = await run_in_threadpool(publisher_from_header, request.app.state.ledger, header)
             return await handler(request)
 
         return key_first

@@ -11,6 +11,7 @@ from ledger.core.eip712 import Domain
 from ledger.core.fingerprint import Limits
 from ledger.runtime.wiring import Ledger
 from ledger.usecases.context import Context
+from ledger.usecases.hash_answers import HashAnswers
 
 
 @dataclass
@@ -18,6 +19,7 @@ class AppState(Ledger):
     matcher: IndexFeed | None = None  # the match index kept in step with the mirror, started with the app
     heatmaps: Any = None  # api.routers.verify.HeatmapCache: change heatmaps of recent `edited` answers
     decodes: Any = None  # api.deps.DecodeGate: bounds concurrent decoding (verify uploads and registrations)
+    hash_answers: HashAnswers | None = None  # verify by hash from the hot index (kept per mirror generation)
 
     @property
     def domain(self) -> Domain:

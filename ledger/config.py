@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     # the processes). A shared backend (e.g. "redis://host:6379", needs the redis package) counts once for all.
     rate_limit_storage: str = "memory://"
     rate_limit_processes: int = Field(1, ge=1)
+    # Cache-Control max-age of GET /v1/verify/{sha256}: an answer naming a registered record may be kept by browsers
+    # and CDNs this long (a retraction reaches them within it; they revalidate with the ETag), an `unknown` only
+    # briefly (the image may be registered in the next seconds).
+    verify_cache_seconds: int = Field(60, ge=0)
+    verify_unknown_cache_seconds: int = Field(10, ge=0)
     # Peers (IPs or CIDRs) whose X-Forwarded-For is believed; otherwise the client is the TCP peer's address.
     trusted_proxies: list[str] = []
     confirmations: int = Field(0, ge=0)

@@ -14,14 +14,15 @@ import time
 from collections import OrderedDict
 from typing import Annotated
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.deps import StateDep, read_upload
+from api.state import AppState
 from ledger.core.answer import Verification
 from ledger.errors import NotFound
-from ledger.usecases.verify import verify_hash, verify_upload
+from ledger.usecases.verify import verify_upload
 
 router = APIRouter(prefix="/v1/verify", tags=["verify"])
 
@@ -75,6 +76,26 @@ def verification_diff(verification_id: str, state: StateDep) -> Response:
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=900"})
 
 
-@router.get("/{sha256}", response_model=Verification)
-def verify_hash_route(sha256: str, state: StateDep) -> Verification:
-    return verify_hash(state.context, sha256)
+@router.get("/{sha256}", response_model=Verification,
+            responses={304: {"description": "Not modified: the answer still has the ETag sent in If-None-Match"}})
+async def verify_hash_route(sha256: str, request: Request) -> Response:
+    """From the hot index (``ledger.usecases.hash_answers``): most answers need no database read and no thread.
+    ``ETag`` and ``Cache-Control`` let browsers and CDNs keep a registered answer for ``verify_cache_seconds`` and an
+    ``unknown`` one for ``verify_unknown_cache_seconds``; ``If-None-Match`` with the current ETag gets 304."""
+    state: AppState = request.app.state.ledger
+    answers = state.hash_answers
+    assert answers is not None
+    answer = answers.cached(sha256) or await run_in_threadpool(answers.answer, sha256)
+    seconds = state.settings.verify_cache_seconds if answer.registered else state.settings.verify_unknown_cache_seconds
+    headers = {"ETag": answer.etag, "Cache-Control": f"public, max-age={seconds}"}
+    if etag_matches(request.headers.get("if-none-match"), answer.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(answer.body, media_type="application/json", headers=headers)
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """If-None-Match uses the weak comparison (RFC 9110 13.1.2): W/ prefixes are ignored; ``*`` matches any."""
+    if not header:
+        return False
+    opaque = etag.removeprefix("W/")
+    return any(tag.strip() == "*" or tag.strip().removeprefix("W/") == opaque for tag in header.split(","))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger.adapters.index_feed import freshness_of
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.matching_data import registered
 from ledger.adapters.store.models import RecordRow
@@ -57,13 +58,7 @@ def iso(seconds: int | float) -> str:
 
 
 def freshness(session: Any, contract: str) -> Freshness:
-    checkpoint = repo.get_checkpoint(session, contract)
-    if checkpoint is None:
-        return Freshness()
-    updated = repo.as_utc(checkpoint.updated_at)
-    return Freshness(indexed_block=checkpoint.block_number, head_block=checkpoint.head_block,
-                     index_updated_at=updated.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                     seconds_behind=round((repo.utcnow() - updated).total_seconds(), 3))  # fmt: skip
+    return freshness_of(repo.get_checkpoint(session, contract))
 
 
 def index_freshness(ctx: Context) -> Freshness:
@@ -102,7 +97,7 @@ def describe_record(session: Any, row: RecordRow, kind: MatchKind, chain_id: int
     )
 
 
-def _facts(rows: list[RecordRow]) -> list[RecordFacts]:
+def record_facts(rows: list[RecordRow]) -> list[RecordFacts]:
     return [RecordFacts((r.block_number, r.log_index), r.revoked_at is not None) for r in rows]
 
 
@@ -112,7 +107,7 @@ def verify_hash(ctx: Context, sha256: str) -> Verification:
     with ctx.db.read() as session:
         rows = repo.records_by_content_hash(session, content_hash)
         kind = MatchKind.EXACT if rows else None
-        decision = decide_verdict(kind, _facts(rows))
+        decision = decide_verdict(kind, record_facts(rows))
         matches = [describe_record(session, row, MatchKind.EXACT, ctx.chain_id, ctx.contract) for row in rows]
         return Verification(verification_id=new_verification_id(), verdict=decision.verdict.value,
                             relation=decision.relation.value, query={"sha256": content_hash}, matches=matches,
@@ -133,7 +128,7 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
         rows = exact or repo.records_by_pixel_hash(session, fingerprint.pixel_sha256)
         if rows:
             kind = MatchKind.EXACT if exact else MatchKind.PIXELS
-            decision = decide_verdict(kind, _facts(rows))
+            decision = decide_verdict(kind, record_facts(rows))
             answer["matches"] = [describe_record(session, row, kind, ctx.chain_id, ctx.contract) for row in rows]
         else:
             found: list[tuple[PerceptualMatch, list[RecordRow]]] = []
@@ -147,7 +142,7 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
                 decision = decide_verdict(None)
             else:
                 primary, primary_rows = found[0]
-                decision = decide_verdict(primary.kind, _facts(primary_rows), primary.edited, primary.similar_scene)
+                decision = decide_verdict(primary.kind, record_facts(primary_rows), primary.edited, primary.similar_scene)
                 answer["matches"] = [
                     describe_record(session, row, match.kind, ctx.chain_id, ctx.contract).model_copy(
                         update=perceptual_fields(match))
