@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors
 from api.deps import DecodeGate
+from api.fast_hash import VerifyHashFastPath
 from api.headers import SecurityHeaders
 from api.limits import BodyLimits
 from api.ratelimit import RateLimits, Rates
@@ -30,15 +31,23 @@ STATIC = Path(__file__).parent / "static"
 SWAGGER_UI = Path(str(swagger_ui_bundle.swagger_ui_path))
 
 
-def create_app(settings: Settings, db: Database | None = None, deployment: Deployment | None = None) -> FastAPI:
-    """Build the app. ``db`` and ``deployment`` default to the ones in the settings' data directory."""
+def app_from_environment() -> FastAPI:
+    """What each worker of ``python -m api`` builds: settings from the environment, shares of this host's bounds."""
+    settings = Settings()
+    return create_app(settings, processes=settings.api_workers)
+
+
+def create_app(settings: Settings, db: Database | None = None, deployment: Deployment | None = None,
+               processes: int = 1) -> FastAPI:  # fmt: skip
+    """Build the app. ``db`` and ``deployment`` default to the ones in the settings' data directory. ``processes``:
+    how many API processes of this host share the decoding slots, queue and in-memory rate counters."""
     opened = open_ledger(settings, db, deployment)
     state = AppState(opened.settings, opened.db, opened.deployment, opened.abi)
     state.matcher = IndexFeed(state.db, contract=state.deployment.address)
     state.hash_answers = HashAnswers(state.context, state.matcher)
     state.heatmaps = verify.HeatmapCache()
-    state.decodes = DecodeGate(settings.max_concurrent_decodes, settings.decode_queue_length,
-                               settings.decode_queue_seconds)  # fmt: skip
+    state.decodes = DecodeGate(max(1, settings.max_concurrent_decodes // processes),
+                               max(0, settings.decode_queue_length // processes), settings.decode_queue_seconds)  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -57,6 +66,8 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
         docs_url=None,  # served below from local files, not a CDN
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
+        # Metrics are prometheus-client's (/metrics); FastAPI's OpenTelemetry hooks would cost a check per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.ledger = state
     errors.install(app)
@@ -76,9 +87,11 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     def api_reference() -> FileResponse:
         return FileResponse(STATIC / "docs.html")
 
-    # Outermost last: security headers on every answer, then rate limits, then body limits (before any route).
+    # Outermost last: security headers on every answer, then rate limits, then body limits (before any route), then
+    # verify by hash from the hot index (before FastAPI's routing, which costs more than the answer).
+    app.add_middleware(VerifyHashFastPath)
     app.add_middleware(BodyLimits, max_upload_bytes=settings.max_upload_bytes, max_json_bytes=settings.max_json_bytes,
                        timeout_seconds=settings.body_timeout_seconds)  # fmt: skip
-    app.add_middleware(RateLimits, rates=Rates.from_settings(settings))
+    app.add_middleware(RateLimits, rates=Rates.from_settings(settings, processes))
     app.add_middleware(SecurityHeaders)
     return app

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     keystore_password_file: Path | None = None
     admin_private_key: SecretStr | None = None
 
+    # The API's HTTP server and its worker processes (``python -m api``; each worker keeps its own match index in step
+    # with the mirror). Measured on 2 cores by scripts/bench_api.py (docs/api.md): see there for why these defaults.
+    api_server: Literal["uvicorn", "granian"] = "granian"
+    api_workers: int = Field(2, ge=1, le=64)
+
     max_upload_bytes: int = 25 * 1024 * 1024
     max_pixels: int = 50_000_000  # registrations (publishers' originals: 45-61 MP cameras exist)
     # Readers' uploads: two decodes at once at 40 MP stay under 0.7 GB even for the costliest pixel modes

@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.deps import StateDep, read_upload
+from api.fast_hash import answer_headers, etag_matches
 from api.state import AppState
 from ledger.core.answer import Verification
 from ledger.errors import NotFound
@@ -79,23 +80,16 @@ def verification_diff(verification_id: str, state: StateDep) -> Response:
 @router.get("/{sha256}", response_model=Verification,
             responses={304: {"description": "Not modified: the answer still has the ETag sent in If-None-Match"}})
 async def verify_hash_route(sha256: str, request: Request) -> Response:
-    """From the hot index (``ledger.usecases.hash_answers``): most answers need no database read and no thread.
+    """From the hot index (``ledger.usecases.hash_answers``); answers it already holds are sent by
+    ``api.fast_hash.VerifyHashFastPath`` before this route is reached, the rest read the database here.
     ``ETag`` and ``Cache-Control`` let browsers and CDNs keep a registered answer for ``verify_cache_seconds`` and an
     ``unknown`` one for ``verify_unknown_cache_seconds``; ``If-None-Match`` with the current ETag gets 304."""
     state: AppState = request.app.state.ledger
     answers = state.hash_answers
     assert answers is not None
     answer = answers.cached(sha256) or await run_in_threadpool(answers.answer, sha256)
-    seconds = state.settings.verify_cache_seconds if answer.registered else state.settings.verify_unknown_cache_seconds
-    headers = {"ETag": answer.etag, "Cache-Control": f"public, max-age={seconds}"}
+    headers = dict((k.decode(), v.decode()) for k, v in answer_headers(
+        answer, state.settings.verify_cache_seconds, state.settings.verify_unknown_cache_seconds))  # fmt: skip
     if etag_matches(request.headers.get("if-none-match"), answer.etag):
         return Response(status_code=304, headers=headers)
     return Response(answer.body, media_type="application/json", headers=headers)
-
-
-def etag_matches(header: str | None, etag: str) -> bool:
-    """If-None-Match uses the weak comparison (RFC 9110 13.1.2): W/ prefixes are ignored; ``*`` matches any."""
-    if not header:
-        return False
-    opaque = etag.removeprefix("W/")
-    return any(tag.strip() == "*" or tag.strip().removeprefix("W/") == opaque for tag in header.split(","))
