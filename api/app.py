@@ -45,7 +45,6 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     state = AppState(opened.settings, opened.db, opened.deployment, opened.abi)
     state.matcher = IndexFeed(state.db, contract=state.deployment.address)
     state.hash_answers = HashAnswers(state.context, state.matcher)
-    state.heatmaps = verify.HeatmapCache()
     state.decodes = DecodeGate(max(1, settings.max_concurrent_decodes // processes),
                                max(0, settings.decode_queue_length // processes), settings.decode_queue_seconds)  # fmt: skip
 

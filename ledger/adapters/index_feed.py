@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
-from ledger.adapters.store.models import CheckpointRow
 from ledger.adapters.store.matching_data import indexed_after
+from ledger.adapters.store.models import CheckpointRow
 from ledger.core.answer import Freshness, IndexState
 from ledger.core.match_index import MatchIndex
 from ledger.core.matcher import LocalSearch

@@ -27,7 +27,7 @@ from ledger.core.answer import Freshness, Match, Verification
 from ledger.core.types import parse_hash32
 from ledger.core.verdict import MatchKind, Verdict, decide_verdict
 from ledger.usecases.context import Context
-from ledger.usecases.verify import record_facts, describe_record, freshness
+from ledger.usecases.verify import describe_record, freshness, record_facts
 
 ANSWER_CACHE_ENTRIES = 20_000  # ~1-2 KB each: tens of MB per process at most
 

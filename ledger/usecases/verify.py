@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.adapters.index_feed import freshness_of
+from ledger.adapters.store import heatmaps
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.matching_data import registered
 from ledger.adapters.store.models import RecordRow
@@ -34,10 +35,15 @@ from ledger.core.types import parse_hash32
 from ledger.core.verdict import MatchKind, RecordFacts, decide_verdict
 from ledger.core.wild.local_features import Features
 from ledger.core.wild.shared_index import SharedLocalIndex
+from ledger.errors import NotFound
 from ledger.usecases.context import Context
 from ledger.usecases.register import MatchingData
 
 HEATMAP_LONG_SIDE = 512  # the PNG's long side; the page stretches it over the reader's image
+# Heatmaps are fetched by the page seconds after the answer; kept a while for a reader who comes back to it. At most
+# HEATMAP_MAX_ROWS in the table (5-20 KB each: 100-200 MB at most), the soonest to expire dropped first.
+HEATMAP_TTL_SECONDS = 15 * 60
+HEATMAP_MAX_ROWS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +158,18 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
                 heat = primary.heat
     verification = Verification(verdict=decision.verdict.value, relation=decision.relation.value, **answer)
     return Verified(verification, _heatmap(heat, fingerprint.width, fingerprint.height), heat)
+
+
+def keep_heatmap(ctx: Context, verification_id: str, png: bytes) -> None:
+    """Keep an `edited` answer's heatmap where every API process and host finds it (the database)."""
+    heatmaps.keep_heatmap(ctx.db, verification_id, png, HEATMAP_TTL_SECONDS, HEATMAP_MAX_ROWS)
+
+
+def find_heatmap(ctx: Context, verification_id: str) -> bytes:
+    png = heatmaps.find_heatmap(ctx.db, verification_id)
+    if png is None:
+        raise NotFound("no change heatmap for this verification: the verdict was not `edited`, or it expired")
+    return png
 
 
 def _heatmap(heat: Any, width: int, height: int) -> bytes | None:
