@@ -8,10 +8,10 @@ from pathlib import Path
 
 import swagger_ui_bundle
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api import errors
+from api import errors, metrics
 from api.deps import DecodeGate
 from api.fast_hash import VerifyHashFastPath
 from api.headers import SecurityHeaders
@@ -23,6 +23,7 @@ from ledger.adapters.chain.deployment import Deployment
 from ledger.adapters.index_feed import IndexFeed
 from ledger.adapters.store.db import Database
 from ledger.config import Settings
+from ledger.runtime.logs import configure_logging
 from ledger.runtime.wiring import open_ledger
 from ledger.usecases.hash_answers import HashAnswers
 
@@ -33,6 +34,7 @@ SWAGGER_UI = Path(str(swagger_ui_bundle.swagger_ui_path))
 
 def app_from_environment() -> FastAPI:
     """What each worker of ``python -m api`` builds: settings from the environment, shares of this host's bounds."""
+    configure_logging()  # a no-op where the server configured logging already (the same format)
     settings = Settings()
     return create_app(settings, processes=settings.api_workers)
 
@@ -54,6 +56,7 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
         state.matcher.start()  # loads the match index in the background; requests do not wait for it
         yield
         state.matcher.stop()
+        metrics.worker_exited()
         if db is None:
             state.db.dispose()
 
@@ -82,6 +85,11 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     def reader_page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        body, content_type = metrics.scrape(state.context)
+        return Response(body, media_type=content_type)
+
     @app.get("/docs", include_in_schema=False)
     def api_reference() -> FileResponse:
         return FileResponse(STATIC / "docs.html")
@@ -93,4 +101,5 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
                        timeout_seconds=settings.body_timeout_seconds)  # fmt: skip
     app.add_middleware(RateLimits, rates=Rates.from_settings(settings, processes))
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(metrics.RequestMetrics)  # outermost: every answer counted and timed, refusals included
     return app

@@ -13,6 +13,7 @@ from fastapi import Depends, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
+from api.metrics import DECODE_ACTIVE, DECODE_REJECTIONS, DECODE_WAITING
 from api.state import AppState
 from ledger.adapters.store.models import PublisherAccountRow
 from ledger.errors import Busy, TooLarge, Unauthorized
@@ -85,6 +86,7 @@ class DecodeGate:
         self._free: anyio.Semaphore | None = None  # made on first use, inside the event loop
 
     def _busy(self) -> Busy:
+        DECODE_REJECTIONS.inc()
         return Busy("the service is decoding as many images as it can; try again shortly",
                     retry_after=max(1, math.ceil(self.wait_seconds)))  # fmt: skip
 
@@ -96,17 +98,21 @@ class DecodeGate:
             raise self._busy()
         acquired = False
         self.waiting += 1
+        DECODE_WAITING.inc()
         try:
             with anyio.move_on_after(self.wait_seconds):
                 await self._free.acquire()
                 acquired = True
         finally:
             self.waiting -= 1
+            DECODE_WAITING.dec()
         if not acquired:
             raise self._busy()
         self.active += 1
+        DECODE_ACTIVE.inc()
         try:
             yield
         finally:
             self.active -= 1
+            DECODE_ACTIVE.dec()
             self._free.release()

@@ -49,6 +49,7 @@ class VerifyHashFastPath:
         if answer is None:
             await self.app(scope, receive, send)
             return
+        scope["provenance.route"] = "/v1/verify/{sha256}"  # the metrics' route label (FastAPI's router did not run)
         settings = state.settings
         headers = answer_headers(answer, settings.verify_cache_seconds, settings.verify_unknown_cache_seconds)
         if_none_match = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)

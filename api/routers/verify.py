@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from api.deps import StateDep, read_upload
 from api.fast_hash import answer_headers, etag_matches
+from api.metrics import VERIFY_STEPS
 from api.state import AppState
 from ledger.core.answer import Verification
 from ledger.usecases.verify import find_heatmap, keep_heatmap, verify_upload
@@ -28,6 +29,8 @@ async def verify_upload_route(state: StateDep, file: Annotated[UploadFile, File(
     data = await read_upload(file, state.settings.max_upload_bytes)
     async with state.decodes.slot():
         verified = await run_in_threadpool(verify_upload, state.verify_context, data)
+    for step, seconds in verified.timings.items():
+        VERIFY_STEPS.labels(step).observe(seconds)
     answer = verified.answer
     if verified.heatmap_png is not None and answer.changes is not None and answer.verification_id is not None:
         await run_in_threadpool(keep_heatmap, state.context, answer.verification_id, verified.heatmap_png)

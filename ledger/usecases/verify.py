@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +54,7 @@ class Verified:
     answer: Verification
     heatmap_png: bytes | None = None
     heat: Any = None  # the change map behind the PNG (numpy, NaN where not compared), for callers that measure it
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step (decode, lookup, match, total)
 
 
 def new_verification_id() -> str:
@@ -122,7 +124,10 @@ def verify_hash(ctx: Context, sha256: str) -> Verification:
 
 def verify_upload(ctx: Context, data: bytes) -> Verified:
     """Exact, then pixel, then perceptual lookup of a reader's image; the upload is hashed, never stored."""
+    started = time.perf_counter()
     probe = probe_bytes(data, ctx.limits)
+    decoded = time.perf_counter()
+    timings = {"decode": decoded - started}
     fingerprint = probe.fingerprint
     index_state = ctx.index.state() if ctx.index is not None else None
     answer: dict[str, Any] = {"verification_id": new_verification_id(), "query": query_of(probe),
@@ -132,6 +137,7 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
         answer.update(freshness(session, ctx.contract).model_dump())
         exact = repo.records_by_content_hash(session, fingerprint.sha256)
         rows = exact or repo.records_by_pixel_hash(session, fingerprint.pixel_sha256)
+        timings["lookup"] = time.perf_counter() - decoded
         if rows:
             kind = MatchKind.EXACT if exact else MatchKind.PIXELS
             decision = decide_verdict(kind, record_facts(rows))
@@ -144,6 +150,7 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
                     records = repo.records_by_content_hash(session, match.content_hash)
                     if records:  # a reorg may have removed what the index still holds
                         found.append((match, records))
+            timings["match"] = time.perf_counter() - decoded - timings["lookup"]
             if not found:
                 decision = decide_verdict(None)
             else:
@@ -157,7 +164,9 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
                 answer["changes"] = changes_of(primary)
                 heat = primary.heat
     verification = Verification(verdict=decision.verdict.value, relation=decision.relation.value, **answer)
-    return Verified(verification, _heatmap(heat, fingerprint.width, fingerprint.height), heat)
+    png = _heatmap(heat, fingerprint.width, fingerprint.height)
+    timings["total"] = time.perf_counter() - started
+    return Verified(verification, png, heat, timings)
 
 
 def keep_heatmap(ctx: Context, verification_id: str, png: bytes) -> None:
