@@ -56,6 +56,14 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
+def answer_digest(content_hash: str, verdict: str, relation: str, matches: list[Match], indexed_block: int | None) -> str:
+    """What the ETag covers: an answer naming records is what it says of them; `unknown` is also the block it was
+    given at (the same in every process, whichever way it was computed)."""
+    if not matches:
+        return _digest(Verdict.UNKNOWN.value, content_hash, str(indexed_block))
+    return _digest(verdict, relation, [m.model_dump() for m in matches], content_hash)
+
+
 class HashAnswers:
     def __init__(self, ctx: Context, feed: IndexFeed | None, capacity: int = ANSWER_CACHE_ENTRIES) -> None:
         self.ctx, self.feed, self.capacity = ctx, feed, capacity
@@ -98,12 +106,10 @@ class HashAnswers:
             matches = [describe_record(session, r, MatchKind.EXACT, self.ctx.chain_id, self.ctx.contract) for r in rows]
             fresh = freshness(session, self.ctx.contract) if state is None else state.freshness
         verdict, relation = decision.verdict.value, decision.relation.value
+        digest = answer_digest(content_hash, verdict, relation, matches, fresh.indexed_block)
         if state is None:  # the index is still loading: answer from the database alone, keep nothing
-            digest = _digest(verdict, relation, [m.model_dump() for m in matches], content_hash, fresh.indexed_block)
             return HashAnswer(_body(content_hash, verdict, relation, matches, fresh, digest), _etag(digest), bool(rows))
-        substance = _Substance(state.generation, verdict, relation, matches,
-                               _digest(verdict, relation, [m.model_dump() for m in matches], content_hash,
-                                       fresh.indexed_block if not rows else None))  # fmt: skip
+        substance = _Substance(state.generation, verdict, relation, matches, digest)
         if self._state() is state:  # the mirror did not move while we read it: keep the answer for this generation
             with self._lock:
                 if len(self._substance) >= self.capacity:
@@ -130,7 +136,7 @@ class HashAnswers:
             before, after = text.split(marker.encode(), 1)
             template = (state.serial, before, after, str(fresh.indexed_block))
             self._unknown = template
-        digest = _digest(Verdict.UNKNOWN.value, content_hash, template[3])
+        digest = _digest(Verdict.UNKNOWN.value, content_hash, template[3])  # = answer_digest(content_hash, ..., [], block)
         body = template[1].replace(b"{digest}", digest[:16].encode()) + content_hash.encode() + template[2]
         return HashAnswer(body, _etag(digest), False)
 
