@@ -43,6 +43,12 @@ from ledger.core.wild.local_features import Features
 MAX_CANDIDATES = 4  # second-stage comparisons per step (each ~10-30 ms); the closest hashes first
 EXTENDED_CANDIDATES = 3  # for the confirm-only steps (thirds, 64-96 bits)
 MAX_WILD_MATCHES = 3  # a reader's image rarely holds more than a few registered pictures
+# Which keypoint candidates are verified (each ~5-10 ms, ~40 ms more when zoomed): a copy's picture collects
+# several votes (>= 4 on the benchmark's whole-image copies, 0.8-1.5 for a small photo in a feed screenshot, where
+# the picture regions' own vote finds it too); chance candidates 0.1-0.5. The best-voted are always verified.
+WILD_ALWAYS = 2  # verified whatever their votes; the only ones zoomed where their nearest keypoints gather
+WILD_MIN_VOTES = 1.0  # other candidates need this many
+WILD_FOLLOW_SHARE = 1 / 3  # once a copy is found, other candidates need this share of its votes
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,11 +190,11 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
             query = wild.prepare(probe.detail)
         return query
 
-    def look(content_hash: str) -> tuple[wild.Seen, tuple[str, ...]] | None:
+    def look(content_hash: str, near: bool = True) -> tuple[wild.Seen, tuple[str, ...]] | None:
         facts = registered(content_hash)
         if facts.features is None or facts.reference is None:
             return None
-        seen = wild.examine(prepared(), facts.features, facts.reference.image)
+        seen = wild.examine(prepared(), facts.features, facts.reference.image, near)
         return None if seen is None else (seen, _wild_words(seen, probe, facts))
 
     revised = []
@@ -201,16 +207,21 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
     tried = set(exclude) | {m.content_hash for m in revised}  # hash candidates the PDQ steps rejected are tried again
 
     def verify_candidates(candidates: list[wild.Candidate]) -> None:
-        for candidate in candidates:
+        copy_votes = 0.0  # votes of the best-voted copy found so far
+        for rank, candidate in enumerate(candidates):  # most votes first
+            if rank >= WILD_ALWAYS and candidate.votes < WILD_MIN_VOTES or candidate.votes < copy_votes * WILD_FOLLOW_SHARE:
+                return
             content_hash = local.content_of(candidate.image)
             if content_hash is None or content_hash in tried:
                 continue
             tried.add(content_hash)
-            looked = look(content_hash)
+            looked = look(content_hash, near=rank < WILD_ALWAYS)
             if looked is not None:
                 result, words = looked
                 found.append(PerceptualMatch(content_hash, MatchKind.KEYPOINTS, None,
                                              Judgement(Acceptance.CONFIRMED, result.edited), None, words, result))  # fmt: skip
+                if not result.relation == "similar_scene":
+                    copy_votes = max(copy_votes, candidate.votes)
                 if sum(not m.similar_scene for m in found) >= MAX_WILD_MATCHES:
                     return
 

@@ -163,3 +163,33 @@ def png_bytes(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+def _feed_screen(photo: Image.Image) -> Image.Image:
+    """A light phone screenshot whose photo runs past the bottom of the viewport, under the navigation bar."""
+    screen = Image.new("RGB", (1080, 2340), (250, 250, 250))
+    draw = ImageDraw.Draw(screen)
+    for row in range(12):
+        draw.text((60, 200 + 40 * row), "Officials deny the report, witnesses say otherwise", fill=(20, 20, 20))
+    screen.paste(photo.resize((1000, 667), Image.Resampling.LANCZOS), (40, 1750))  # 667 px tall from y=1750: past 2340
+    draw.rectangle([0, 2340 - 140, 1080, 2340], fill=(250, 250, 250))  # the navigation bar covers the photo's foot
+    for i, label in enumerate(("Home", "Search", "Alerts", "Inbox")):
+        draw.text((int((i + 0.3) * 270), 2340 - 90), label, fill=(90, 90, 90))
+    return screen
+
+
+def test_a_photo_running_under_the_screen_bars_is_a_copy_and_an_edit_inside_it_is_still_found(registry) -> None:  # type: ignore[no-untyped-def]
+    """The bars at the screen's edge differ from the photo they cover, but they are the phone's, not an edit;
+    a box pasted into the visible part of the photo is."""
+    registry_, names, photos = registry
+    photo = Image.fromarray(photos["coffee"])
+    verified, name = answer(registry_, names, png_bytes(_feed_screen(photo)))
+    assert name == "coffee" and verified.answer.verdict == "copy", verified.answer
+    edited = photo.copy()
+    ImageDraw.Draw(edited).rectangle((150, 100, 330, 230), fill=(200, 30, 30))  # ~8% of the picture
+    verified, name = answer(registry_, names, png_bytes(_feed_screen(edited)))
+    assert name == "coffee" and verified.answer.verdict == "edited", verified.answer
+    [region] = verified.answer.changes.regions
+    # The box at (150..330, 100..230) of the 600 x 400 photo, shown at 1000 x 667 from (40, 1750) of the screen.
+    cx, cy = (40 + 240 / 600 * 1000) / 1080, (1750 + 165 / 400 * 667) / 2340
+    assert region.x < cx < region.x + region.width and region.y < cy < region.y + region.height

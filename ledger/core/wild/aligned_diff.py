@@ -3,8 +3,9 @@
 The copy is warped into the reference copy's frame (warp.align), so rotation, perspective, mirror, crop and
 screenshot surroundings are undone before comparing; only the overlap is compared.
 
-1. Colour: a per-channel linear fit copy -> reference on the overlap, refitted on the pixels that agree (global
-   brightness / contrast / colour casts and JPEG-level shifts cancel, pasted content does not drive the fit).
+1. Colour: a per-channel linear fit copy -> reference on the overlap, refitted on the pixels that agree, from
+   three starts, keeping the line most pixels agree with (global brightness / contrast / colour casts and
+   JPEG-level shifts cancel; pasted content and a screenshot's bars do not drive the fit).
 2. Difference on a blurred copy of both (sigma ~ 1 work px: resampling and JPEG noise), shift tolerant: each pixel
    takes the smallest difference over the reference shifted by up to 1 px (residual alignment error).
    Colour difference = max over channels, so a coloured box on a similar-luma background still shows.
@@ -34,6 +35,11 @@ EDITED_MIN_SHARE = 0.012  # 1.2 % of the overlap changed -> edited (pasted boxes
 OPEN_PX = 3
 CLOSE_PX = 7
 HEAT_SIDE = 512  # heatmap long side (query frame)
+# A picture inside a screenshot runs under the phone's status and navigation bars where the viewport cuts it:
+# those bars differ from the picture but are the screen's, not an edit. With ``inside=True`` a changed component
+# whose box reaches the reader's image border (within this share) is left out of the regions, the changed share
+# and the heatmap (feed screenshots of scripts/matchbench: 27 of 36 such copies were called edited for the bars).
+SCREEN_EDGE = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,30 +61,46 @@ def _sample(values: np.ndarray) -> np.ndarray:
     return values[:: max(1, len(values) // FIT_SAMPLE)]
 
 
+def _line_fit(x: np.ndarray, y: np.ndarray, a: float, b: float) -> tuple[float, float, float]:
+    """Refit y ~ a x + b on the samples that agree with the current line; returns (a, b, median residual)."""
+    for _ in range(3):
+        res = np.abs(a * x + b - y)
+        keep = res < max(12.0, 2.5 * float(np.median(res)))
+        if keep.sum() < 50:
+            break
+        xs, ys = x[keep], y[keep]
+        vx = xs.var()
+        a = float(((xs - xs.mean()) * (ys - ys.mean())).mean() / vx) if vx > 1e-3 else 1.0
+        a = min(max(a, 0.3), 3.0)
+        b = float(ys.mean() - a * xs.mean())
+    return a, b, float(np.median(np.abs(a * x + b - y)))
+
+
 def _colour_fit(q: np.ndarray, r: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Per channel, a robust linear map of the copy's levels onto the reference's (brightness, contrast, colour)."""
+    """Per channel, a robust linear map of the copy's levels onto the reference's (brightness, contrast, colour).
+    Refitted from three starts (no change; matched quartiles; least squares on everything), keeping the line that
+    most of the picture agrees with: a screenshot's bars and a pasted box can cover a third of the overlap, and a
+    least-squares start alone then lands between picture and paste, where no pixel agrees."""
     out = np.empty_like(q)
-    m = valid
     for c in range(3):
-        x, y = _sample(q[..., c][m]), _sample(r[..., c][m])
-        keep = np.ones(len(x), bool)
-        a, b = 1.0, 0.0
-        for _ in range(2):
-            if keep.sum() < 50:
-                break
-            xs, ys = x[keep], y[keep]
-            vx = xs.var()
-            a = float(((xs - xs.mean()) * (ys - ys.mean())).mean() / vx) if vx > 1e-3 else 1.0
-            a = min(max(a, 0.3), 3.0)
-            b = float(ys.mean() - a * xs.mean())
-            res = np.abs(a * x + b - y)
-            keep = res < max(12.0, 2.5 * np.median(res))
+        x, y = _sample(q[..., c][valid]), _sample(r[..., c][valid])
+        if len(x) < 50:
+            out[..., c] = q[..., c]
+            continue
+        (x25, x50, x75), (y25, y50, y75) = np.percentile(x, (25, 50, 75)), np.percentile(y, (25, 50, 75))
+        a_q = min(max(float((y75 - y25) / (x75 - x25)), 0.3), 3.0) if x75 - x25 > 1 else 1.0
+        vx = x.var()
+        a_ls = min(max(float(((x - x.mean()) * (y - y.mean())).mean() / vx), 0.3), 3.0) if vx > 1e-3 else 1.0
+        starts = ((1.0, 0.0), (a_q, float(y50 - a_q * x50)), (a_ls, float(y.mean() - a_ls * x.mean())))
+        a, b, _ = min((_line_fit(x, y, a0, b0) for a0, b0 in starts), key=lambda fit: fit[2])
         out[..., c] = a * q[..., c] + b
     return out
 
 
-def diff(al: Aligned, query_size: tuple[int, int]) -> Diff:
-    """Changed regions of the aligned copy. ``query_size``: (width, height) of the query image ``al`` came from."""
+def diff(al: Aligned, query_size: tuple[int, int], inside: bool = False) -> Diff:
+    """Changed regions of the aligned copy. ``query_size``: (width, height) of the query image ``al`` came from.
+    ``inside``: the picture is a part of the reader's image (a screenshot): changes at that image's border are the
+    screen's bars (SCREEN_EDGE)."""
     valid = al.valid
     qw, qh = query_size
     hs = HEAT_SIDE / max(qw, qh)
@@ -104,22 +126,24 @@ def diff(al: Aligned, query_size: tuple[int, int]) -> Diff:
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((CLOSE_PX, CLOSE_PX), np.uint8)) & valid.astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     area_valid = float(valid.sum())
-    boxes_work, changed = [], 0
+    H = al.work_to_query
+    regions, changed, at_edge = [], 0, []
     for i in range(1, n):
         x, y, w, h, a = stats[i]
         if a < MIN_REGION_SHARE * area_valid:
             continue
-        changed += a
-        boxes_work.append((x, y, x + w, y + h))
-    # regions in the query frame: map the box corners, take their bounding box, clip
-    regions = []
-    H = al.work_to_query
-    for x0, y0, x1, y1 in boxes_work:
-        pts = cv2.perspectiveTransform(np.float32([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]]), H)[0]
+        # the region in the query frame: map the box corners, take their bounding box, clip
+        pts = cv2.perspectiveTransform(np.float32([[[x, y], [x + w, y], [x + w, y + h], [x, y + h]]]), H)[0]
         bx0, by0 = np.clip(pts.min(0) / (qw, qh), 0, 1)
         bx1, by1 = np.clip(pts.max(0) / (qw, qh), 0, 1)
+        if inside and min(bx0, by0) <= SCREEN_EDGE or inside and max(bx1, by1) >= 1 - SCREEN_EDGE:
+            at_edge.append(i)
+            continue
+        changed += a
         regions.append((float(bx0), float(by0), float(bx1), float(by1)))
     regions = merge_boxes(regions, 0.01)
+    if at_edge:
+        valid = valid & ~np.isin(labels, at_edge)
     # heatmap: difference over the level, warped into the (reduced) query frame; NaN outside the overlap
     heat_work = np.where(valid, best / level, np.nan).astype(np.float32)
     S = np.diag([heat_size[0] / qw, heat_size[1] / qh, 1.0]) @ H

@@ -33,6 +33,7 @@ RANSAC_PX = 4.0  # reprojection threshold in reference px (512 px frame)
 RANSAC_ITERS = 2000
 MIN_INLIERS = 14  # distinct pairs (all 33 photos, exp_calib.py run 1 + eval_quick exhaustive pass): max 7; margin 2x
 MIN_SCALE, MAX_SCALE = 1 / 16, 16  # query px per reference px
+INSIDE_OCCUPIES = 0.6  # the registered picture covers less of the reader's image: inside a screenshot or a larger picture
 MAX_PERSPECTIVE = 0.6  # |h20|, |h21| x reference size: bounded foreshortening (8 % corner moves ~ 0.15)
 
 
@@ -236,7 +237,7 @@ def describe(v: Verification, ref_size: tuple[int, int], query_size: tuple[int, 
         words.append(f"rotated {abs(r):.0f} degrees " + ("counter-clockwise" if r > 0 else "clockwise"))
     if covered < 0.92:
         words.append(f"cropped to {100 * covered:.0f}% of the picture")
-    if occupies < 0.6:
+    if occupies < INSIDE_OCCUPIES:
         words.append(f"inside a screenshot or larger picture ({100 * occupies:.0f}% of it)")
     elif occupies < 0.95 and covered > 0.92 and abs(r) < 1.5:
         words.append("framed or padded")

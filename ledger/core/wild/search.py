@@ -135,15 +135,23 @@ def _likely_region(query: Query, features: Features) -> tuple[int, int, int, int
 PICTURE_MIN_SHARE = 0.03  # a picture region in a screenshot covers at least this share of it
 PICTURE_STROKE_PX = 21  # text strokes and thin interface lines are narrower than this (at <= 1280 px)
 MAX_PICTURE_REGIONS = 3
+# A screenshot's border is mostly its interface's background (feed and AugLy screenshots of scripts/matchbench:
+# >= 77% of the border within 24 levels of its commonest colour); a photo's border rarely is (most 5-70%). Below
+# this share the image is not treated as a screenshot: its "regions" would be arbitrary blobs, each costing a
+# keypoint extraction and a vote (~60 ms).
+SCREENSHOT_BACKGROUND_SHARE = 0.75
 
 
 def picture_regions(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
     """Boxes of the solid picture areas of a screenshot: pixels away from the background colour (the commonest
-    colour of the border), with text and thin lines opened away. Largest first."""
+    colour of the border), with text and thin lines opened away. Largest first. None for an image whose border is
+    not mostly one background colour."""
     small = rgb[::2, ::2].astype(np.int16)
     border = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]])
     colours, counts = np.unique(border // 8, axis=0, return_counts=True)
     background = colours[np.argmax(counts)] * 8 + 4
+    if (np.abs(border - background).max(axis=1) <= 24).mean() < SCREENSHOT_BACKGROUND_SHARE:
+        return []
     mask = (np.abs(small - background).max(axis=2) > 24).astype(np.uint8)
     side = max(3, PICTURE_STROKE_PX // 2) | 1
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((side, side), np.uint8))
@@ -155,12 +163,12 @@ def picture_regions(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
     return [b[:4] for b in boxes[:MAX_PICTURE_REGIONS]]
 
 
-def _zoomed(query: Query, features: Features) -> geometry.Verification | None:
+def _zoomed(query: Query, features: Features, near: bool) -> geometry.Verification | None:
     height, width = query.rgb.shape[:2]
     boxes = list(query.regions())
-    near = _likely_region(query, features)
-    if near is not None and near not in boxes:
-        boxes.append(near)
+    likely = _likely_region(query, features) if near else None
+    if likely is not None and likely not in boxes:
+        boxes.append(likely)
     best = None
     for box in boxes:
         found = geometry.verify(features, query.part(box).matcher)
@@ -177,17 +185,20 @@ def _zoomed(query: Query, features: Features) -> geometry.Verification | None:
     xy = np.clip(corners[:, :2] / corners[:, 2:], 0, 1)
     occupies = 0.5 * abs(float(np.dot(xy[:, 0], np.roll(xy[:, 1], 1)) - np.dot(xy[:, 1], np.roll(xy[:, 0], 1))))
     words = tuple(w for w in verified.words if not w.startswith(("inside a screenshot", "framed")))
-    if occupies < 0.6:
+    if occupies < geometry.INSIDE_OCCUPIES:
         words = (*words, f"inside a screenshot or larger picture ({100 * occupies:.0f}% of it)")
     return replace(verified, H=transform, words=words, occupies=occupies)
 
 
-def examine(query: Query, features: Features, reference: np.ndarray | None) -> Seen | None:
+def examine(query: Query, features: Features, reference: np.ndarray | None, near: bool = True) -> Seen | None:
     """Verify one registered picture against the query. None: not found in it. Without a reference copy only the
-    geometry is known, which cannot tell a copy from another photograph of the same scene: nothing is claimed."""
+    geometry is known, which cannot tell a copy from another photograph of the same scene: nothing is claimed.
+    ``near``: also zoom into the region this candidate's nearest keypoints point at (new keypoints of that region,
+    ~30-50 ms: worth it only for the best-voted candidates; the screenshot's picture regions are tried always,
+    they are described once per query)."""
     if reference is None:
         return None
-    verified = geometry.verify(features, query.matcher) or _zoomed(query, features)
+    verified = geometry.verify(features, query.matcher) or _zoomed(query, features, near)
     if verified is None:
         return None
     aligned = align(reference, query.rgb, verified.H)
@@ -197,7 +208,8 @@ def examine(query: Query, features: Features, reference: np.ndarray | None) -> S
     if not scene.same_picture:
         return Seen("similar_scene", regions=(), **common)
     height, width = query.rgb.shape[:2]
-    diff = aligned_diff.diff(same_scene.refine(aligned, scene.refit), (width, height))  # the refit: sub-pixel alignment
+    refined = same_scene.refine(aligned, scene.refit)  # the refit: sub-pixel alignment
+    diff = aligned_diff.diff(refined, (width, height), inside=verified.occupies < geometry.INSIDE_OCCUPIES)
     relation = "edited" if diff.edited else "copy"
     return Seen(relation, regions=tuple(diff.regions) if diff.edited else (), heat=diff.heat,
                 changed_share=diff.changed_share, **common)  # fmt: skip
