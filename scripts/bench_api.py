@@ -259,9 +259,24 @@ def parse_wrk(text: str) -> dict[str, Any]:
     }
 
 
+def wait_idle(service: Service, timeout: float = 180) -> None:
+    """Until no decode runs or waits (from /metrics): wrk leaves the requests it had in flight when a run ends, and
+    the service still works through them, which would make the next run start against a full queue."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = httpx.get(service.url + "/metrics", timeout=30).text
+        busy = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                if line.startswith(("provenance_decode_active ", "provenance_decode_waiting "))]  # fmt: skip
+        if busy and not any(busy):
+            return
+        time.sleep(0.2)
+    raise SystemExit("the service did not go idle")
+
+
 def measured(service: Service, run: Any, repeats: int) -> list[dict[str, Any]]:
     rows = []
     for _ in range(repeats):
+        wait_idle(service)
         load = load_average()
         before = cpu_seconds(service.server_pids())
         api_before = cpu_seconds(service.api_pids())
@@ -328,6 +343,7 @@ def registrations(service: Service, key: str, work: Path, seconds: float, repeat
         script.write_text(WRK_UPLOAD_LUA % {"bodies": folder / "bodies.txt", "threads": 2, "distinct": "true",
                                             "boundary": BOUNDARY, "auth": f', ["Authorization"] = "Bearer {key}"',
                                             "path": "/v1/media"})  # fmt: skip
+        wait_idle(service)
         wait_anchored(service)
         submitted_before, _, records_before = outbox_counts(service)
         load = load_average()
@@ -336,6 +352,7 @@ def registrations(service: Service, key: str, work: Path, seconds: float, repeat
         started = time.monotonic()
         row = wrk(service.url, script, connections, seconds, timeout=60)
         sent_seconds = time.monotonic() - started
+        wait_idle(service)  # the requests wrk left in flight are accepted too: count them
         accepted = outbox_counts(service)[0] - submitted_before
         done = wait_anchored(service)
         answered_202 = row["requests"] - row["non_2xx"]  # wrk counts answers it read; a few more may be in flight
@@ -488,6 +505,7 @@ def main() -> int:
             per_repeat = int(max(40, 60 * args.seconds))
             results["registrations"] = {"workers_2": registrations(service, key, work, args.seconds, args.repeats,
                                                                    per_repeat, connections=4)}  # fmt: skip
+            wait_idle(service)
             results["hostile_memory"] = hostile_memory(service)
             results["chunked_80mb"] = chunked_body(service)
         finally:
