@@ -244,7 +244,7 @@ def parse_wrk(text: str) -> dict[str, Any]:
         return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
     found = re.search(r"(\d+) requests in", text)
-    if found is None or re.search(r"50%\s+[\d.]+\w+", text) is None:
+    if found is None or re.search(r"^\s+50%\s+[\d.]+\w+", text, re.M) is None:
         raise SystemExit(f"wrk said:\n{text}")
     requests = int(found.group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
@@ -252,8 +252,9 @@ def parse_wrk(text: str) -> dict[str, Any]:
     return {
         "requests": requests,
         "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),  # type: ignore[union-attr]
-        "p50_ms": ms(re.search(r"50%\s+(\S+)", text).group(1)),  # type: ignore[union-attr]
-        "p99_ms": ms(re.search(r"99%\s+(\S+)", text).group(1)),  # type: ignore[union-attr]
+        # Anchored at the line start: the thread stats' "+/- Stdev" column also ends in "50%" at times.
+        "p50_ms": ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1)),  # type: ignore[union-attr]
+        "p99_ms": ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1)),  # type: ignore[union-attr]
         "non_2xx": int(non2xx.group(1)) if non2xx else 0,
         "socket_errors": sum(int(g) for g in errors.groups()) if errors else 0,
     }
