@@ -193,3 +193,23 @@ def test_a_photo_running_under_the_screen_bars_is_a_copy_and_an_edit_inside_it_i
     # The box at (150..330, 100..230) of the 600 x 400 photo, shown at 1000 x 667 from (40, 1750) of the screen.
     cx, cy = (40 + 240 / 600 * 1000) / 1080, (1750 + 165 / 400 * 667) / 2340
     assert region.x < cx < region.x + region.width and region.y < cy < region.y + region.height
+
+
+def test_another_photograph_of_the_same_flat_object_is_not_a_copy() -> None:
+    """Two photographs of one printed coaster (PDQ's test images): a homography maps the coaster exactly, but the
+    light falls differently across it, which no copy's global colour change does."""
+    from pathlib import Path
+
+    pdq = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "pdq"
+    coaster = np.asarray(Image.open(pdq / "misc-images" / "c.png").convert("RGB"))
+    other = np.asarray(Image.open(pdq / "reg-test-input" / "pen-and-coaster.png").convert("RGB"))
+    registry_ = InMemoryRegistry()
+    h, w = coaster.shape[:2]
+    registry_.register(jpeg(np.ascontiguousarray(coaster[h // 4 : 3 * h // 4, w // 5 : 3 * w // 4]), 92))  # the coaster
+    for copy in (other, rotated(other, 5), other[::-1].copy()):
+        verified, _ = registry_.verify(jpeg(np.ascontiguousarray(copy)))
+        assert verified.answer.verdict in ("unknown", "similar_scene"), verified.answer
+    # ... while a copy of the registered photograph itself, relit globally, is found.
+    brighter = np.clip(coaster[h // 4 : 3 * h // 4, w // 5 : 3 * w // 4].astype(np.float32) * 1.15 + 10, 0, 255).astype(np.uint8)
+    verified, _ = registry_.verify(jpeg(rotated(brighter, 7)))
+    assert verified.answer.verdict == "copy", verified.answer

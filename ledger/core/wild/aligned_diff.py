@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from ledger.core.boxes import merge_boxes
-from ledger.core.wild.warp import Aligned
+from ledger.core.wild.warp import Aligned, luma
 
 BLUR_SIGMA = 1.2  # work px
 CHANGE_LEVEL = 40.0  # 8-bit levels after colour fit (max over channels); calibrated: geometry-only copies stay below
@@ -95,6 +95,32 @@ def _colour_fit(q: np.ndarray, r: np.ndarray, valid: np.ndarray) -> np.ndarray:
         a, b, _ = min((_line_fit(x, y, a0, b0) for a0, b0 in starts), key=lambda fit: fit[2])
         out[..., c] = a * q[..., c] + b
     return out
+
+
+LIGHT_GRID = 6  # cells per side for the lighting test
+LIGHT_MIN_CELLS = 9  # cells at least 70% inside the overlap needed to judge
+LIGHT_MAX_SPREAD = 3.0  # levels: copies <= 0.8 (matchbench held-out), the two coaster photographs 3.9-9.4
+
+
+def lighting_spread(al: Aligned) -> float | None:
+    """How unevenly the copy's light differs from the reference's, after the best global colour map: the median,
+    over a grid of cells, of each cell's median luminance residual (levels). A copy's colour changes are global
+    (brightness, contrast, colour casts, re-encoding), so every cell agrees once the map is applied (<= 0.8
+    levels on the copies of scripts/matchbench that reach this test); another photograph of the same flat object
+    (a print, a coaster, a page) maps exactly through a homography, but the light falls differently across it
+    (3.9-9.4 levels on the benchmark's two photographs of one coaster). A pasted box moves only the cells it
+    covers, not the median. None: too little overlap to judge."""
+    fitted = _colour_fit(al.query, al.ref, al.valid)
+    residual = luma(fitted) - luma(al.ref)  # luminance: a grayscale or desaturated copy mixes channels, not light
+    h, w = residual.shape
+    cells = []
+    for i in range(LIGHT_GRID):
+        for j in range(LIGHT_GRID):
+            rows, cols = slice(i * h // LIGHT_GRID, (i + 1) * h // LIGHT_GRID), slice(j * w // LIGHT_GRID, (j + 1) * w // LIGHT_GRID)
+            inside = al.valid[rows, cols]
+            if inside.mean() >= 0.7:
+                cells.append(abs(float(np.median(residual[rows, cols][inside]))))
+    return float(np.median(cells)) if len(cells) >= LIGHT_MIN_CELLS else None
 
 
 def diff(al: Aligned, query_size: tuple[int, int], inside: bool = False) -> Diff:

@@ -209,6 +209,9 @@ def examine(query: Query, features: Features, reference: np.ndarray | None, near
         return Seen("similar_scene", regions=(), **common)
     height, width = query.rgb.shape[:2]
     refined = same_scene.refine(aligned, scene.refit)  # the refit: sub-pixel alignment
+    light = aligned_diff.lighting_spread(refined)
+    if light is not None and light >= aligned_diff.LIGHT_MAX_SPREAD:  # the same flat object photographed again
+        return Seen("similar_scene", regions=(), **common)
     diff = aligned_diff.diff(refined, (width, height), inside=verified.occupies < geometry.INSIDE_OCCUPIES)
     relation = "edited" if diff.edited else "copy"
     return Seen(relation, regions=tuple(diff.regions) if diff.edited else (), heat=diff.heat,
