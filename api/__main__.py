@@ -1,25 +1,67 @@
-"""``python -m api``: the API worker that ``provenance up`` starts (settings from the environment)."""
+"""``python -m api``: the API that ``provenance up`` starts (settings from the environment): ``api_workers``
+processes of ``api_server`` (granian or uvicorn) on one port, each building the app with ``create_app``."""
 
 from __future__ import annotations
 
-import uvicorn
+import os
+import shutil
+import tempfile
 
-from api.app import create_app
 from ledger.cli.main import configure_logging
 from ledger.config import Settings
 from ledger.errors import LedgerError
+from ledger.runtime import logs
 from ledger.runtime.workers import watch_parent
+
+APP_FACTORY = "api.app:app_from_environment"
 
 
 def main() -> None:
     configure_logging()
     watch_parent(None)
+    settings = Settings()
+    metrics_dir = prepare_metrics_dir()  # before prometheus-client is imported (it reads the variable then)
     try:
-        app = create_app(Settings())
+        from api.app import app_from_environment
+
+        app_from_environment().state.ledger.db.dispose()  # settings and deployment checked once here: a bad one stops the start with its code
     except LedgerError as exc:
         raise SystemExit(f"error ({exc.code}): {exc.message}") from None
-    settings = app.state.ledger.settings
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
+    try:
+        if settings.api_server == "granian":
+            serve_granian(settings)
+        else:
+            serve_uvicorn(settings)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def prepare_metrics_dir() -> str | None:
+    """prometheus-client's multiprocess mode: every worker writes its samples into one directory, /metrics merges
+    them. A fresh directory per start (old workers' files would be counted again), removed at the end; one given in
+    the environment is used as it is."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    path = tempfile.mkdtemp(prefix="provenance-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def serve_granian(settings: Settings) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    Granian(APP_FACTORY, factory=True, interface=Interfaces.ASGI, address=settings.host, port=settings.port,
+            workers=settings.api_workers, log_access=False, log_dictconfig=logs.dict_config(),
+            respawn_failed_workers=True, workers_kill_timeout=10).serve()  # fmt: skip
+
+
+def serve_uvicorn(settings: Settings) -> None:
+    import uvicorn
+
+    uvicorn.run(APP_FACTORY, factory=True, host=settings.host, port=settings.port, workers=settings.api_workers,
+                log_level="info", access_log=False, log_config=logs.dict_config())  # fmt: skip
 
 
 if __name__ == "__main__":

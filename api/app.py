@@ -8,11 +8,12 @@ from pathlib import Path
 
 import swagger_ui_bundle
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api import errors
+from api import errors, metrics
 from api.deps import DecodeGate
+from api.fast_hash import VerifyHashFastPath
 from api.headers import SecurityHeaders
 from api.limits import BodyLimits
 from api.ratelimit import RateLimits, Rates
@@ -22,21 +23,32 @@ from ledger.adapters.chain.deployment import Deployment
 from ledger.adapters.index_feed import IndexFeed
 from ledger.adapters.store.db import Database
 from ledger.config import Settings
+from ledger.runtime.logs import configure_logging
 from ledger.runtime.wiring import open_ledger
+from ledger.usecases.hash_answers import HashAnswers
 
 STATIC = Path(__file__).parent / "static"
 # Swagger UI's files from the swagger-ui-bundle-v2 wheel: /docs works offline and loads nothing from another host.
 SWAGGER_UI = Path(str(swagger_ui_bundle.swagger_ui_path))
 
 
-def create_app(settings: Settings, db: Database | None = None, deployment: Deployment | None = None) -> FastAPI:
-    """Build the app. ``db`` and ``deployment`` default to the ones in the settings' data directory."""
+def app_from_environment() -> FastAPI:
+    """What each worker of ``python -m api`` builds: settings from the environment, shares of this host's bounds."""
+    configure_logging()  # a no-op where the server configured logging already (the same format)
+    settings = Settings()
+    return create_app(settings, processes=settings.api_workers)
+
+
+def create_app(settings: Settings, db: Database | None = None, deployment: Deployment | None = None,
+               processes: int = 1) -> FastAPI:  # fmt: skip
+    """Build the app. ``db`` and ``deployment`` default to the ones in the settings' data directory. ``processes``:
+    how many API processes of this host share the decoding slots, queue and in-memory rate counters."""
     opened = open_ledger(settings, db, deployment)
     state = AppState(opened.settings, opened.db, opened.deployment, opened.abi)
-    state.matcher = IndexFeed(state.db)
-    state.heatmaps = verify.HeatmapCache()
-    state.decodes = DecodeGate(settings.max_concurrent_decodes, settings.decode_queue_length,
-                               settings.decode_queue_seconds)  # fmt: skip
+    state.matcher = IndexFeed(state.db, contract=state.deployment.address)
+    state.hash_answers = HashAnswers(state.context, state.matcher)
+    state.decodes = DecodeGate(max(1, settings.max_concurrent_decodes // processes),
+                               max(0, settings.decode_queue_length // processes), settings.decode_queue_seconds)  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -44,6 +56,7 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
         state.matcher.start()  # loads the match index in the background; requests do not wait for it
         yield
         state.matcher.stop()
+        metrics.worker_exited()
         if db is None:
             state.db.dispose()
 
@@ -55,6 +68,8 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
         docs_url=None,  # served below from local files, not a CDN
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
+        # Metrics are prometheus-client's (/metrics); FastAPI's OpenTelemetry hooks would cost a check per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.ledger = state
     errors.install(app)
@@ -71,13 +86,21 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     def reader_page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        body, content_type = metrics.scrape(state.context)
+        return Response(body, media_type=content_type)
+
     @app.get("/docs", include_in_schema=False)
     def api_reference() -> FileResponse:
         return FileResponse(STATIC / "docs.html")
 
-    # Outermost last: security headers on every answer, then rate limits, then body limits (before any route).
+    # Outermost last: security headers on every answer, then rate limits, then body limits (before any route), then
+    # verify by hash from the hot index (before FastAPI's routing, which costs more than the answer).
+    app.add_middleware(VerifyHashFastPath)
     app.add_middleware(BodyLimits, max_upload_bytes=settings.max_upload_bytes, max_json_bytes=settings.max_json_bytes,
                        timeout_seconds=settings.body_timeout_seconds)  # fmt: skip
-    app.add_middleware(RateLimits, rates=Rates.from_settings(settings))
+    app.add_middleware(RateLimits, rates=Rates.from_settings(settings, processes))
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(metrics.RequestMetrics)  # outermost: every answer counted and timed, refusals included
     return app

@@ -13,6 +13,7 @@ from fastapi import Depends, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
+from api.metrics import DECODE_ACTIVE, DECODE_REJECTIONS, DECODE_WAITING
 from api.state import AppState
 from ledger.adapters.store.models import PublisherAccountRow
 from ledger.errors import Busy, TooLarge, Unauthorized
@@ -21,7 +22,8 @@ from ledger.usecases.publishers import authenticate
 READ_CHUNK = 1024 * 1024
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    # async: FastAPI would run a plain function in a worker thread for every request that uses it.
     return request.app.state.ledger  # type: ignore[no-any-return]
 
 
@@ -54,7 +56,7 @@ class PublisherRoute(APIRoute):
 
         async def key_first(request: Request) -> Response:
             header = request.headers.get("authorization", "")
-            request.state.publisher = await run_in_threadpool(publisher_from_header, get_state(request), header)
+            request.state.publisher = await run_in_threadpool(publisher_from_header, request.app.state.ledger, header)
             return await handler(request)
 
         return key_first
@@ -84,6 +86,7 @@ class DecodeGate:
         self._free: anyio.Semaphore | None = None  # made on first use, inside the event loop
 
     def _busy(self) -> Busy:
+        DECODE_REJECTIONS.inc()
         return Busy("the service is decoding as many images as it can; try again shortly",
                     retry_after=max(1, math.ceil(self.wait_seconds)))  # fmt: skip
 
@@ -95,17 +98,21 @@ class DecodeGate:
             raise self._busy()
         acquired = False
         self.waiting += 1
+        DECODE_WAITING.inc()
         try:
             with anyio.move_on_after(self.wait_seconds):
                 await self._free.acquire()
                 acquired = True
         finally:
             self.waiting -= 1
+            DECODE_WAITING.dec()
         if not acquired:
             raise self._busy()
         self.active += 1
+        DECODE_ACTIVE.inc()
         try:
             yield
         finally:
             self.active -= 1
+            DECODE_ACTIVE.dec()
             self._free.release()

@@ -82,8 +82,10 @@ class Rates:
     storage: str
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Rates:
-        processes = settings.rate_limit_processes
+    def from_settings(cls, settings: Settings, local_processes: int = 1) -> Rates:
+        # Memory counters are per process: this host's workers and the other hosts' processes share each rate.
+        memory = settings.rate_limit_storage.startswith("memory")
+        processes = settings.rate_limit_processes * (local_processes if memory else 1)
         return cls(per_process(settings.rate_limit_verify_uploads, processes),
                    per_process(settings.rate_limit_public, processes), parse_networks(settings.trusted_proxies),
                    settings.rate_limit_storage)  # fmt: skip

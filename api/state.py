@@ -1,5 +1,5 @@
 """What the API process holds: the opened ledger (settings, database, deployment, ABI, publisher keys), the
-match index it keeps in step with the mirror, and recent heatmaps."""
+match index it keeps in step with the mirror, the hot answers of verify by hash, and the decoding gate."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from ledger.core.eip712 import Domain
 from ledger.core.fingerprint import Limits
 from ledger.runtime.wiring import Ledger
 from ledger.usecases.context import Context
+from ledger.usecases.hash_answers import HashAnswers
 
 
 @dataclass
 class AppState(Ledger):
     matcher: IndexFeed | None = None  # the match index kept in step with the mirror, started with the app
-    heatmaps: Any = None  # api.routers.verify.HeatmapCache: change heatmaps of recent `edited` answers
     decodes: Any = None  # api.deps.DecodeGate: bounds concurrent decoding (verify uploads and registrations)
+    hash_answers: HashAnswers | None = None  # verify by hash from the hot index (kept per mirror generation)
 
     @property
     def domain(self) -> Domain:

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     admin_keystore_password: SecretStr | None = None
     admin_keystore_password_file: Path | None = None
 
+    # The API's HTTP server and its worker processes (``python -m api``; each worker keeps its own match index in step
+    # with the mirror). Measured on 2 cores by scripts/bench_api.py (docs/api.md): see there for why these defaults.
+    api_server: Literal["uvicorn", "granian"] = "granian"
+    api_workers: int = Field(2, ge=1, le=64)
+
     max_upload_bytes: int = 25 * 1024 * 1024
     max_pixels: int = 50_000_000  # registrations (publishers' originals: 45-61 MP cameras exist)
     # Readers' uploads: two decodes at once at 40 MP stay under 0.7 GB even for the costliest pixel modes
@@ -77,6 +82,11 @@ class Settings(BaseSettings):
     # the processes). A shared backend (e.g. "redis://host:6379", needs the redis package) counts once for all.
     rate_limit_storage: str = "memory://"
     rate_limit_processes: int = Field(1, ge=1)
+    # Cache-Control max-age of GET /v1/verify/{sha256}: an answer naming a registered record may be kept by browsers
+    # and CDNs this long (a retraction reaches them within it; they revalidate with the ETag), an `unknown` only
+    # briefly (the image may be registered in the next seconds).
+    verify_cache_seconds: int = Field(60, ge=0)
+    verify_unknown_cache_seconds: int = Field(10, ge=0)
     # Peers (IPs or CIDRs) whose X-Forwarded-For is believed; otherwise the client is the TCP peer's address.
     trusted_proxies: list[str] = []
     confirmations: int | None = Field(None, ge=0)  # default: 0 on a node the service started, else REMOTE_CONFIRMATIONS

@@ -153,7 +153,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService
 
 @pytest.fixture(scope="session")
 def published(service: RunningService, pdq_fixtures: Path) -> Published:
-    """One photo registered through the API and anchored (the indexer has mirrored it)."""
+    """One photo registered through the API and anchored (the indexer has mirrored it, the API's index holds it)."""
     api_key = service.add_publisher()
     image = pdq_fixtures / "reg-test-input" / "labelme-subset" / "q0746.jpg"
     response = httpx.post(
@@ -172,4 +172,6 @@ def published(service: RunningService, pdq_fixtures: Path) -> Published:
         return status.json()["status"] == "anchored"
 
     wait_for(anchored)
+    # Verify by hash answers from the API's hot index, which takes a mirrored record at its next poll (0.5 s).
+    wait_for(lambda: httpx.get(f"{service.url}/v1/verify/{content_hash}").json()["verdict"] == "original")
     return Published(service, api_key, image, content_hash)

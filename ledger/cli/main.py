@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +12,7 @@ from rich.console import Console
 
 from ledger.config import Settings
 from ledger.errors import ConfigError, LedgerError
+from ledger.runtime import logs
 
 app = typer.Typer(help="Media provenance ledger: register images at publication, verify circulating copies.",
                   no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
@@ -53,10 +52,7 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")  # fmt: skip
-    for noisy in ("httpx", "web3", "urllib3", "alembic.runtime.migration", "faiss.loader"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure_logging()  # JSON lines unless PROVENANCE_LOG_FORMAT=text (ledger/runtime/logs.py)
 
 
 def _fail(exc: LedgerError) -> typer.Exit:

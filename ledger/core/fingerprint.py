@@ -379,22 +379,31 @@ def _bar_lines(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return near >= TRIM_BAR_SHARE, near
 
 
-def _content_start(bar: np.ndarray) -> int:
-    run = max(2, int(round(TRIM_CONTENT_RUN * len(bar))))
+def _content_start(array: np.ndarray) -> tuple[int, np.ndarray]:
+    """Where the picture starts from the first row of ``array`` (H, W, 3): the first run of TRIM_CONTENT_RUN
+    non-bar rows (0 when there is none), and the bar shares of the rows before it. Rows are judged in chunks from
+    the edge inwards, so a photo without bars costs a few rows, not all of them (~9 ms a registration before)."""
+    n = len(array)
+    run = max(2, int(round(TRIM_CONTENT_RUN * n)))
+    chunk = max(16, 4 * run)
+    shares: list[np.ndarray] = []
     count = 0
-    for i, is_bar in enumerate(bar):
-        count = 0 if is_bar else count + 1
-        if count >= run:
-            return i - run + 1
-    return 0
+    for first in range(0, n, chunk):
+        bar, share = _bar_lines(array[first : first + chunk])
+        shares.append(share)
+        for offset, is_bar in enumerate(bar):
+            count = 0 if is_bar else count + 1
+            if count >= run:
+                start = first + offset - run + 1
+                return start, np.concatenate(shares)[:start]
+    return 0, np.zeros(0)
 
 
 def _trim_axis(array: np.ndarray) -> tuple[int, int, float]:
-    bar, share = _bar_lines(array)
-    top = _content_start(bar)
-    bottom = len(bar) - _content_start(bar[::-1])
-    removed = np.concatenate([share[:top], share[bottom:]])
-    return top, bottom, float(removed.min()) if removed.size else 1.0
+    top, top_shares = _content_start(array)
+    end, bottom_shares = _content_start(array[::-1])
+    removed = np.concatenate([top_shares, bottom_shares])
+    return top, len(array) - end, float(removed.min()) if removed.size else 1.0
 
 
 FRAME_SHARE = 0.9  # the outermost rows and columns are one colour (a frame) when this share of them is near it

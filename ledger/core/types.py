@@ -3,6 +3,7 @@
 All are 0x-prefixed lower-case hex strings of 32 bytes unless said otherwise.
 """
 
+import re
 from typing import NewType
 
 ContentHash = NewType("ContentHash", str)  # SHA-256 of the file bytes
@@ -13,6 +14,7 @@ RecordUid = NewType("RecordUid", str)  # keccak256(abi.encode(publisher, content
 Address = NewType("Address", str)  # EIP-55 checksummed account address
 
 ZERO_HASH = "0x" + "00" * 32
+_HEX64 = re.compile(r"[0-9a-f]{64}")  # one regex call: verify by hash parses one per request
 
 
 def parse_hash32(value: str, what: str = "hash") -> str:
@@ -22,6 +24,6 @@ def parse_hash32(value: str, what: str = "hash") -> str:
     text = value.strip().lower()
     if text.startswith("0x"):
         text = text[2:]
-    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+    if _HEX64.fullmatch(text) is None:
         raise InvalidHash(f"{what} must be 32 bytes of hex (64 hex digits), got {value!r}")
     return "0x" + text

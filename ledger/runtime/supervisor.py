@@ -56,7 +56,7 @@ class Child:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             log.warning("%s did not stop within %.0f s; killing it", self.name, timeout)
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)  # its own session: the API's worker processes too
             self.process.wait()
 
 

@@ -16,7 +16,7 @@ from ledger.adapters.store.outbox import OutboxStatus
 from ledger.core.eip712 import Domain, sign_registration
 from ledger.core.fingerprint import Fingerprint, Probe, registration_probe
 from ledger.core.manifest import Manifest, build_manifest
-from ledger.core.match_index import IndexedHash, index_variants, pack_variants
+from ledger.core.match_index import TRIMMED, IndexedHash, pack_variants
 from ledger.core.records import Registration, record_uid
 from ledger.core.reference import ReferenceCopy, make_reference
 from ledger.core.types import ZERO_HASH, parse_hash32
@@ -40,11 +40,20 @@ class MatchingData:
         the reference copy the wild path cannot tell a copy from another photograph of the scene, so its features
         would be of no use)."""
         fp = probe.fingerprint
+        variants = _probe_variants(probe)
         if not keep_reference:
-            return cls(index_variants(probe.image), None)
+            return cls(variants, None)
         reference = make_reference(probe.image, fp.width, fp.height)
         features = register_features(probe.image).to_bytes()
-        return cls(index_variants(probe.image), reference, features)
+        return cls(variants, reference, features)
+
+
+def _probe_variants(probe: Probe) -> list[IndexedHash]:
+    """``index_variants(probe.image)``, which the probe has already computed (its trim and trimmed hash come from
+    the same hash image): ~5 ms less a registration."""
+    if probe.trim is None or probe.trimmed_pdq is None or probe.trimmed_quality is None:
+        return []
+    return [IndexedHash(TRIMMED, probe.trimmed_pdq, probe.trimmed_quality)]
 
 
 @dataclass(frozen=True, slots=True)

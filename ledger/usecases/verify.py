@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger.adapters.index_feed import freshness_of
+from ledger.adapters.store import heatmaps
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.matching_data import registered
 from ledger.adapters.store.models import RecordRow
@@ -32,13 +35,18 @@ from ledger.core.matcher import LocalSearch, PerceptualMatch, Registered, find_m
 from ledger.core.reference import load_reference
 from ledger.core.second_stage import heatmap_png
 from ledger.core.types import ZERO_HASH, parse_hash32
-from ledger.core.verdict import MatchKind, RecordFacts, decide_verdict, earliest
+from ledger.core.verdict import Decision, MatchKind, RecordFacts, decide_verdict, earliest
 from ledger.core.wild.local_features import Features
 from ledger.core.wild.shared_index import SharedLocalIndex
+from ledger.errors import NotFound
 from ledger.usecases.context import Context
 from ledger.usecases.register import MatchingData
 
 HEATMAP_LONG_SIDE = 512  # the PNG's long side; the page stretches it over the reader's image
+# Heatmaps are fetched by the page seconds after the answer; kept a while for a reader who comes back to it. At most
+# HEATMAP_MAX_ROWS in the table (5-20 KB each: 100-200 MB at most), the soonest to expire dropped first.
+HEATMAP_TTL_SECONDS = 15 * 60
+HEATMAP_MAX_ROWS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +56,7 @@ class Verified:
     answer: Verification
     heatmap_png: bytes | None = None
     heat: Any = None  # the change map behind the PNG (numpy, NaN where not compared), for callers that measure it
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step (decode, lookup, match, total)
 
 
 def new_verification_id() -> str:
@@ -59,13 +68,7 @@ def iso(seconds: int | float) -> str:
 
 
 def freshness(session: Any, contract: str) -> Freshness:
-    checkpoint = repo.get_checkpoint(session, contract)
-    if checkpoint is None:
-        return Freshness()
-    updated = repo.as_utc(checkpoint.updated_at)
-    return Freshness(indexed_block=checkpoint.block_number, head_block=checkpoint.head_block,
-                     index_updated_at=updated.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                     seconds_behind=round((repo.utcnow() - updated).total_seconds(), 3))  # fmt: skip
+    return freshness_of(repo.get_checkpoint(session, contract))
 
 
 def index_freshness(ctx: Context) -> Freshness:
@@ -127,13 +130,13 @@ def describe_record(session: Any, row: RecordRow, kind: MatchKind, chain_id: int
     )
 
 
-def _facts(rows: list[RecordRow]) -> list[RecordFacts]:
+def record_facts(rows: list[RecordRow]) -> list[RecordFacts]:
     return [RecordFacts((r.block_number, r.log_index), r.revoked_at is not None) for r in rows]
 
 
 def _label_earliest(matches: list[Match], rows: list[RecordRow]) -> list[Match]:
     """Mark the earliest registration among ``rows`` (one per match, same order): a fact about time, not ownership."""
-    first = earliest(_facts(rows))
+    first = earliest(record_facts(rows))
     return [m.model_copy(update={"earliest": i == first}) for i, m in enumerate(matches)]
 
 
@@ -157,18 +160,27 @@ def verify_hash(ctx: Context, sha256: str) -> Verification:
     """The verdict for a bare SHA-256 of a file (exact lookup; other files of the same pixels are shown beside)."""
     content_hash = parse_hash32(sha256, "sha256")
     with ctx.db.read() as session:
-        exact = repo.records_by_content_hash(session, content_hash)
-        exact, pixels = _same_picture(session, exact, exact[0].pixel_hash) if exact else ([], [])
-        decision = decide_verdict(MatchKind.EXACT if exact else None, _facts([*exact, *pixels]))
+        decision, matches = hash_decision(ctx, session, content_hash)
         return Verification(verification_id=new_verification_id(), verdict=decision.verdict.value,
                             relation=decision.relation.value, query={"sha256": content_hash},
-                            matches=_record_matches(ctx, session, exact, pixels), changes=None,
+                            matches=matches, changes=None,
                             **freshness(session, ctx.contract).model_dump(), **chain_label(ctx.development_chain))  # fmt: skip
+
+
+def hash_decision(ctx: Context, session: Any, content_hash: str) -> tuple[Decision, list[Match]]:
+    """The verdict and records for a file's SHA-256 (also what the hot hash index keeps, ``hash_answers``)."""
+    exact = repo.records_by_content_hash(session, content_hash)
+    exact, pixels = _same_picture(session, exact, exact[0].pixel_hash) if exact else ([], [])
+    decision = decide_verdict(MatchKind.EXACT if exact else None, record_facts([*exact, *pixels]))
+    return decision, _record_matches(ctx, session, exact, pixels)
 
 
 def verify_upload(ctx: Context, data: bytes) -> Verified:
     """Exact, then pixel, then perceptual lookup of a reader's image; the upload is hashed, never stored."""
+    started = time.perf_counter()
     probe = probe_bytes(data, ctx.limits)
+    decoded = time.perf_counter()
+    timings = {"decode": decoded - started}
     fingerprint = probe.fingerprint
     index_state = ctx.index.state() if ctx.index is not None else None
     answer: dict[str, Any] = {"verification_id": new_verification_id(), "query": query_of(probe),
@@ -179,9 +191,10 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
         answer.update(freshness(session, ctx.contract).model_dump())
         exact, pixels = _same_picture(session, repo.records_by_content_hash(session, fingerprint.sha256),
                                       fingerprint.pixel_sha256)  # fmt: skip
+        timings["lookup"] = time.perf_counter() - decoded
         if exact or pixels:
             kind = MatchKind.EXACT if exact else MatchKind.PIXELS
-            decision = decide_verdict(kind, _facts([*exact, *pixels]))
+            decision = decide_verdict(kind, record_facts([*exact, *pixels]))
             answer["matches"] = _record_matches(ctx, session, exact, pixels)
         else:
             found: list[tuple[PerceptualMatch, list[RecordRow]]] = []
@@ -191,6 +204,7 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
                     records = repo.records_by_content_hash(session, match.content_hash)
                     if records:  # a reorg may have removed what the index still holds
                         found.append((match, records))
+            timings["match"] = time.perf_counter() - decoded - timings["lookup"]
             if not found:
                 decision = decide_verdict(None)
             else:
@@ -199,7 +213,7 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
                 # A different photograph of the same scene is shown but is not the picture: it neither keeps a
                 # retracted copy's verdict alive nor is retracted itself.
                 same = [row for match, records in found for row in records if not match.similar_scene]
-                decision = decide_verdict(primary.kind, _facts(same), primary.edited, primary.similar_scene)
+                decision = decide_verdict(primary.kind, record_facts(same), primary.edited, primary.similar_scene)
                 described = [
                     describe_record(session, row, match.kind, ctx.chain_id, ctx.contract).model_copy(
                         update=perceptual_fields(match))
@@ -209,7 +223,21 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
                 answer["changes"] = changes_of(primary)
                 heat = primary.heat
     verification = Verification(verdict=decision.verdict.value, relation=decision.relation.value, **answer)
-    return Verified(verification, _heatmap(heat, fingerprint.width, fingerprint.height), heat)
+    png = _heatmap(heat, fingerprint.width, fingerprint.height)
+    timings["total"] = time.perf_counter() - started
+    return Verified(verification, png, heat, timings)
+
+
+def keep_heatmap(ctx: Context, verification_id: str, png: bytes) -> None:
+    """Keep an `edited` answer's heatmap where every API process and host finds it (the database)."""
+    heatmaps.keep_heatmap(ctx.db, verification_id, png, HEATMAP_TTL_SECONDS, HEATMAP_MAX_ROWS)
+
+
+def find_heatmap(ctx: Context, verification_id: str) -> bytes:
+    png = heatmaps.find_heatmap(ctx.db, verification_id)
+    if png is None:
+        raise NotFound("no change heatmap for this verification: the verdict was not `edited`, or it expired")
+    return png
 
 
 def _heatmap(heat: Any, width: int, height: int) -> bytes | None:

@@ -17,12 +17,21 @@ from scripts.loadgen import free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def api_server(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """(url, pid) of a fresh API process with the production defaults."""
+def serving_pid(pid: int) -> int:
+    """The process that runs the app: uvicorn's own, or granian's worker (its only child)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    found = children.read_text().split() if children.exists() else []
+    return int(found[0]) if found else pid
+
+
+@pytest.fixture(params=["granian", "uvicorn"])
+def api_server(tmp_path: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """(url, pid of the process running the app) of a fresh API with the production defaults, behind granian (what
+    ``python -m api`` runs) and uvicorn (its alternative)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PROVENANCE_API_SERVER"] = request.param
     log = open(tmp_path / "server.log", "wb")  # noqa: SIM115
     process = subprocess.Popen([sys.executable, "-m", "tests.api.serve_app", str(tmp_path), str(port)], cwd=ROOT,
                                env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
@@ -38,7 +47,7 @@ def api_server(tmp_path: Path):  # type: ignore[no-untyped-def]
                 time.sleep(0.2)
         else:
             raise AssertionError("the API did not start within 60 s")
-        yield url, process.pid
+        yield url, serving_pid(process.pid)
     finally:
         process.terminate()
         try:

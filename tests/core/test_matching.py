@@ -20,6 +20,7 @@ from ledger.core.fingerprint import (
     hamming,
     pdq_array,
     probe_bytes,
+    registration_probe,
     trim_box,
 )
 from ledger.core.match_index import (
@@ -39,6 +40,7 @@ from ledger.core.match_index import (
     unpack_variants,
     variant_box,
 )
+from ledger.usecases.register import MatchingData
 from ledger.usecases.verify import compare_offline
 
 BIG = Limits(max_bytes=100_000_000, max_pixels=100_000_000)
@@ -169,6 +171,12 @@ def test_registration_stores_only_the_trimmed_hash_and_scheme_1_windows_still_re
     framed = np.asarray(ImageOps.expand(Image.fromarray(photo.image), 30, fill="white"))
     [trimmed] = index_variants(framed)
     assert trimmed.variant == TRIMMED and hamming(trimmed.pdq, photo.fingerprint.pdq) <= 31
+    # Registration takes the same hash from its probe instead of computing it again.
+    framed_png = io.BytesIO()
+    Image.fromarray(framed).save(framed_png, format="PNG")
+    registered = registration_probe(framed_png.getvalue())
+    assert MatchingData.from_probe(registered).variants == index_variants(registered.image)
+    assert MatchingData.from_probe(probe_bytes(bridge(pdq_fixtures))).variants == []
     # Variant codes stored by scheme 1 (centre crops and grid windows) still name their windows.
     assert variant_box(10) == pytest.approx((0.0528, 0.0528, 0.9472, 0.9472), abs=1e-3)
     assert variant_box(100) == (0.0, 0.0, 0.95, 0.95)

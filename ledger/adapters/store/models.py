@@ -263,3 +263,18 @@ class LocalFeatureRow(Base):
     count: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class HeatmapRow(Base):
+    """The change heatmap of a recent `edited` answer (a transparent PNG, 512 px on its long side), served at
+    ``/v1/verify/{verification_id}/diff.png`` by whichever API process or host the page's request reaches. Derived
+    from the reader's upload (where it differs from the registered picture), never the upload itself; expires after
+    minutes and the table is bounded (``ledger.adapters.store.heatmaps``)."""
+
+    __tablename__ = "heatmaps"
+    __table_args__ = (Index("ix_heatmaps_expires_at", "expires_at"),)
+
+    verification_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

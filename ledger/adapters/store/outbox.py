@@ -255,3 +255,25 @@ def send_again_to_new_contract(session: Session, problem: str) -> int:
         values = {"status": OutboxStatus.PENDING, "tx_hash": None, "last_error": problem, "attempts": 0, "updated_at": utcnow()}
         total += session.execute(query.values(**values)).rowcount or 0
     return total
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """Registrations and retractions accepted and not yet anchored: how many, and the oldest one's age."""
+
+    registrations: int
+    retractions: int
+    oldest_seconds: float | None
+
+
+def queue_stats(db: Database) -> QueueStats:
+    with db.read() as session:
+        registrations, oldest = session.execute(
+            select(func.count(), func.min(SubmissionRow.created_at)).where(SubmissionRow.status.in_(OPEN))
+        ).one()
+        retractions, oldest_retraction = session.execute(
+            select(func.count(), func.min(RetractionRow.created_at)).where(RetractionRow.status.in_(OPEN))
+        ).one()
+    times = [as_utc(t) for t in (oldest, oldest_retraction) if t is not None]
+    age = (utcnow() - min(times)).total_seconds() if times else None
+    return QueueStats(int(registrations or 0), int(retractions or 0), age)
