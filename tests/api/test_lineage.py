@@ -11,7 +11,7 @@ from PIL import Image
 from ledger.adapters.indexer import mirror
 from ledger.adapters.indexer.decode import DecodedEvent
 from tests.api.test_api import API_KEY, error_code, photo, register, setup  # noqa: F401 (fixture)
-from tests.api.test_publisher_verdicts import mine
+from tests.api.test_publisher_verdicts import fresh, mine
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
@@ -36,11 +36,11 @@ def test_parent_successor_and_links(setup, pdq_fixtures: Path) -> None:  # type:
     mine(db, first["uid"], 10, 1795880600)
     mine(db, derived["uid"], 11, 1795880660)
 
-    answer = client.get(f"/v1/verify/{first['content_hash']}").json()
+    answer = fresh(client).get(f"/v1/verify/{first['content_hash']}").json()
     [record] = answer["matches"]
     assert record["derived_from"] is None
     assert [(link["uid"], link["caption"]) for link in record["derived_into"]] == [(derived["uid"], "Detail: the banner")]
-    child = client.get(f"/v1/verify/{derived['content_hash']}").json()["matches"][0]
+    child = fresh(client).get(f"/v1/verify/{derived['content_hash']}").json()["matches"][0]
     assert child["derived_from"]["uid"] == first["uid"] and child["derived_from"]["caption"] == "Protest at city hall"
     assert child["derived_from"]["content_hash"] == first["content_hash"]
 
@@ -56,7 +56,7 @@ def test_parent_successor_and_links(setup, pdq_fixtures: Path) -> None:  # type:
     retracted = client.post(f"/v1/media/{first['content_hash']}/retract", headers=AUTH,
                             json={"reason_code": 1, "reason": "Wrong place.", "successor": corrected["uid"]})  # fmt: skip
     assert retracted.status_code == 202, retracted.text
-    assert client.get(f"/v1/verify/{first['content_hash']}").json()["matches"][0]["successor"] is None  # not yet on chain
+    assert fresh(client).get(f"/v1/verify/{first['content_hash']}").json()["matches"][0]["successor"] is None  # not yet on chain
     mine(db, corrected["uid"], 12, 1795880720)
     with db.write() as session:
         mirror.apply_events(session, [DecodedEvent("Revoked", {"uid": first["uid"], "revokedAt": 1795990000,

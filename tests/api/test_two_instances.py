@@ -31,9 +31,9 @@ def prepared_database(url: str, keystore_dir: Path) -> Database:
     upgrade(db.engine)
     address, key_file = create_key(keystore_dir, PASSWORD)
     with db.write() as session:
-        session.add(PublisherAccountRow(address=address, name="Daily Example", domain="example.org",
-                                        api_key_hash=repo.api_key_hash(API_KEY), keystore_file=key_file,
+        session.add(PublisherAccountRow(address=address, name="Daily Example", domain="example.org", keystore_file=key_file,
                                         next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
+        repo.add_api_key(session, address, "initial", API_KEY)
         mirror.apply_events(session, [DecodedEvent("PublisherAdded", {"publisher": address, "name": "Daily Example",
                                                                   "domain": "example.org"}, 2, "0x" + "22" * 32,
                                                "0x" + "aa" * 32, 0)])  # fmt: skip
