@@ -99,6 +99,7 @@ def _colour_fit(q: np.ndarray, r: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 LIGHT_GRID = 6  # cells per side for the lighting test
 LIGHT_MIN_CELLS = 9  # cells at least 70% inside the overlap needed to judge
+LIGHT_CELL_AGREE = 8.0  # levels (median absolute deviation within a cell): the cell's content agrees up to an offset
 LIGHT_MAX_SPREAD = 3.0  # levels: copies <= 0.8 (matchbench held-out), the two coaster photographs 3.9-9.4
 
 
@@ -118,8 +119,14 @@ def lighting_spread(al: Aligned) -> float | None:
         for j in range(LIGHT_GRID):
             rows, cols = slice(i * h // LIGHT_GRID, (i + 1) * h // LIGHT_GRID), slice(j * w // LIGHT_GRID, (j + 1) * w // LIGHT_GRID)
             inside = al.valid[rows, cols]
-            if inside.mean() >= 0.7:
-                cells.append(abs(float(np.median(residual[rows, cols][inside]))))
+            if inside.mean() < 0.7:
+                continue
+            values = residual[rows, cols][inside]
+            offset = float(np.median(values))
+            # Only cells whose content agrees up to that offset say something about light: a phone's bar or a
+            # pasted box over the picture differs by its content, not by an offset.
+            if float(np.median(np.abs(values - offset))) <= LIGHT_CELL_AGREE:
+                cells.append(abs(offset))
     return float(np.median(cells)) if len(cells) >= LIGHT_MIN_CELLS else None
 
 
