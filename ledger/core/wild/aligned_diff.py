@@ -110,7 +110,8 @@ def lighting_spread(al: Aligned) -> float | None:
     levels on the copies of scripts/matchbench that reach this test); another photograph of the same flat object
     (a print, a coaster, a page) maps exactly through a homography, but the light falls differently across it
     (3.9-9.4 levels on the benchmark's two photographs of one coaster). A pasted box moves only the cells it
-    covers, not the median. None: too little overlap to judge."""
+    covers, not the median, and a cell whose content differs (a pasted box, a phone's bar) is not counted. None:
+    too little overlap to judge."""
     fitted = _colour_fit(al.query, al.ref, al.valid)
     residual = luma(fitted) - luma(al.ref)  # luminance: a grayscale or desaturated copy mixes channels, not light
     h, w = residual.shape
