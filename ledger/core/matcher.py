@@ -209,7 +209,8 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
     def verify_candidates(candidates: list[wild.Candidate]) -> None:
         copy_votes = 0.0  # votes of the best-voted copy found so far
         for rank, candidate in enumerate(candidates):  # most votes first
-            if rank >= WILD_ALWAYS and candidate.votes < WILD_MIN_VOTES or candidate.votes < copy_votes * WILD_FOLLOW_SHARE:
+            weak = rank >= WILD_ALWAYS and candidate.votes < WILD_MIN_VOTES
+            if weak or candidate.votes < copy_votes * WILD_FOLLOW_SHARE:
                 return
             content_hash = local.content_of(candidate.image)
             if content_hash is None or content_hash in tried:
@@ -220,7 +221,7 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
                 result, words = looked
                 found.append(PerceptualMatch(content_hash, MatchKind.KEYPOINTS, None,
                                              Judgement(Acceptance.CONFIRMED, result.edited), None, words, result))  # fmt: skip
-                if not result.relation == "similar_scene":
+                if result.relation != "similar_scene":
                     copy_votes = max(copy_votes, candidate.votes)
                 if sum(not m.similar_scene for m in found) >= MAX_WILD_MATCHES:
                     return

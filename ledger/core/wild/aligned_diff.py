@@ -170,7 +170,7 @@ def diff(al: Aligned, query_size: tuple[int, int], inside: bool = False) -> Diff
         pts = cv2.perspectiveTransform(np.float32([[[x, y], [x + w, y], [x + w, y + h], [x, y + h]]]), H)[0]
         bx0, by0 = np.clip(pts.min(0) / (qw, qh), 0, 1)
         bx1, by1 = np.clip(pts.max(0) / (qw, qh), 0, 1)
-        if inside and min(bx0, by0) <= SCREEN_EDGE or inside and max(bx1, by1) >= 1 - SCREEN_EDGE:
+        if inside and (min(bx0, by0) <= SCREEN_EDGE or max(bx1, by1) >= 1 - SCREEN_EDGE):
             at_edge.append(i)
             continue
         changed += a

@@ -144,8 +144,8 @@ SCREENSHOT_BACKGROUND_SHARE = 0.75
 
 def picture_regions(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
     """Boxes of the solid picture areas of a screenshot: pixels away from the background colour (the commonest
-    colour of the border), with text and thin lines opened away. Largest first. None for an image whose border is
-    not mostly one background colour."""
+    colour of the border), with text and thin lines opened away. Largest first. None (an empty list) for an image
+    whose border is not mostly one background colour."""
     small = rgb[::2, ::2].astype(np.int16)
     border = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]])
     colours, counts = np.unique(border // 8, axis=0, return_counts=True)
