@@ -103,7 +103,13 @@ LIGHT_CELL_AGREE = 8.0  # levels (median absolute deviation within a cell): the 
 LIGHT_MAX_SPREAD = 3.0  # levels: copies <= 0.8 (matchbench held-out), the two coaster photographs 3.9-9.4
 
 
-def lighting_spread(al: Aligned) -> float | None:
+def colour_fit(al: Aligned) -> np.ndarray:
+    """The copy's colours mapped onto the reference's (``_colour_fit`` over the overlap): computed once per
+    candidate and given to both ``lighting_spread`` and ``diff``."""
+    return _colour_fit(al.query, al.ref, al.valid)
+
+
+def lighting_spread(al: Aligned, fitted: np.ndarray) -> float | None:
     """How unevenly the copy's light differs from the reference's, after the best global colour map: the median,
     over a grid of cells, of each cell's median luminance residual (levels). A copy's colour changes are global
     (brightness, contrast, colour casts, re-encoding), so every cell agrees once the map is applied (<= 0.8
@@ -112,7 +118,6 @@ def lighting_spread(al: Aligned) -> float | None:
     (3.9-9.4 levels on the benchmark's two photographs of one coaster). A pasted box moves only the cells it
     covers, not the median, and a cell whose content differs (a pasted box, a phone's bar) is not counted. None:
     too little overlap to judge."""
-    fitted = _colour_fit(al.query, al.ref, al.valid)
     residual = luma(fitted) - luma(al.ref)  # luminance: a grayscale or desaturated copy mixes channels, not light
     h, w = residual.shape
     cells = []
@@ -131,10 +136,10 @@ def lighting_spread(al: Aligned) -> float | None:
     return float(np.median(cells)) if len(cells) >= LIGHT_MIN_CELLS else None
 
 
-def diff(al: Aligned, query_size: tuple[int, int], inside: bool = False) -> Diff:
+def diff(al: Aligned, query_size: tuple[int, int], fitted: np.ndarray, inside: bool = False) -> Diff:
     """Changed regions of the aligned copy. ``query_size``: (width, height) of the query image ``al`` came from.
-    ``inside``: the picture is a part of the reader's image (a screenshot): changes at that image's border are the
-    screen's bars (SCREEN_EDGE)."""
+    ``fitted``: ``colour_fit(al)``. ``inside``: the picture is a part of the reader's image (a screenshot): changes
+    at that image's border are the screen's bars (SCREEN_EDGE)."""
     valid = al.valid
     qw, qh = query_size
     hs = HEAT_SIDE / max(qw, qh)
@@ -142,7 +147,7 @@ def diff(al: Aligned, query_size: tuple[int, int], inside: bool = False) -> Diff
     if valid.sum() < 500:
         return Diff(0.0, (), np.full((heat_size[1], heat_size[0]), np.nan, np.float32), int(valid.sum()))
     r = cv2.GaussianBlur(al.ref, (0, 0), BLUR_SIGMA)
-    q = cv2.GaussianBlur(_colour_fit(al.query, al.ref, valid), (0, 0), BLUR_SIGMA)
+    q = cv2.GaussianBlur(fitted, (0, 0), BLUR_SIGMA)
     best = None
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):

@@ -209,10 +209,11 @@ def examine(query: Query, features: Features, reference: np.ndarray | None, near
         return Seen("similar_scene", regions=(), **common)
     height, width = query.rgb.shape[:2]
     refined = same_scene.refine(aligned, scene.refit)  # the refit: sub-pixel alignment
-    light = aligned_diff.lighting_spread(refined)
+    fitted = aligned_diff.colour_fit(refined)
+    light = aligned_diff.lighting_spread(refined, fitted)
     if light is not None and light >= aligned_diff.LIGHT_MAX_SPREAD:  # the same flat object photographed again
         return Seen("similar_scene", regions=(), **common)
-    diff = aligned_diff.diff(refined, (width, height), inside=verified.occupies < geometry.INSIDE_OCCUPIES)
+    diff = aligned_diff.diff(refined, (width, height), fitted, inside=verified.occupies < geometry.INSIDE_OCCUPIES)
     relation = "edited" if diff.edited else "copy"
     return Seen(relation, regions=tuple(diff.regions) if diff.edited else (), heat=diff.heat,
                 changed_share=diff.changed_share, **common)  # fmt: skip
