@@ -77,6 +77,12 @@ class NotAnImage(LedgerValueError):
     code = "not_an_image"
 
 
+class InvalidText(LedgerValueError):
+    """A caption, credit, URL or date with control characters (NUL, escape sequences): refused, never stored."""
+
+    code = "invalid_text"
+
+
 class InvalidTree(LedgerValueError):
     """No leaves, a duplicate registration, a malformed dump, or a tree whose nodes do not hash up."""
 

@@ -53,6 +53,7 @@ MAX_PIXELS_DEFAULT = 50_000_000
 # 40 MP lossless WebP peaks at 630 MB). WebP is a delivery format that no camera writes; CMSs and social networks
 # emit it at <= 4096 px, so 4096 x 4096 keeps every real WebP and one decode under ~270 MB.
 WEBP_MAX_PIXELS = 4096 * 4096
+HEIF_HEADER_BYTES = 64 * 1024
 # Conversions to canonical RGB work on strips of rows this many pixels large, so their temporaries stay a few MB
 # instead of several copies of the whole picture (a float64 copy of a 50 MP image alone is 400 MB).
 STRIP_PIXELS = 1 << 20
@@ -199,6 +200,10 @@ def decode_image(data: bytes, limits: Limits = Limits(), draft: int | None = Non
     webp = webp_size(data)
     if webp is not None:
         _check_pixels(webp[0], webp[1], min(limits.max_pixels, WEBP_MAX_PIXELS), "WebP ")
+    # libavif and libheif refuse a large 'ispe' themselves, but as an unreadable file: say what it is.
+    heif = heif_size(data)
+    if heif is not None:
+        _check_pixels(heif[0], heif[1], limits.max_pixels, "AVIF/HEIC ")
     try:
         with warnings.catch_warnings():
             # Pillow warns, then errors, at its own bomb threshold; ours is checked explicitly below.
@@ -246,6 +251,20 @@ def webp_size(data: bytes) -> tuple[int, int] | None:
     if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":  # lossy key frame: 14-bit width and height
         return int.from_bytes(data[26:28], "little") & 0x3FFF, int.from_bytes(data[28:30], "little") & 0x3FFF
     return None
+
+
+def heif_size(data: bytes) -> tuple[int, int] | None:
+    """The largest 'ispe' (image spatial extents) property in an AVIF or HEIC file's metadata, or None if it is
+    not one (an 'ftyp' box first) or declares none. The properties sit near the start; a bounded look is enough."""
+    if data[4:8] != b"ftyp":
+        return None
+    head, found, at = data[:HEIF_HEADER_BYTES], None, 0
+    while (at := head.find(b"ispe", at) + 1) > 0:
+        fields = head[at + 7:at + 15]  # after the box type: 4 bytes of version and flags, then width and height
+        if len(fields) == 8:
+            size = int.from_bytes(fields[:4], "big"), int.from_bytes(fields[4:], "big")
+            found = size if found is None or size[0] * size[1] > found[0] * found[1] else found
+    return found
 
 
 def _strips(size: tuple[int, int]) -> Iterator[tuple[int, int, int, int]]:

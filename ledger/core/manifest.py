@@ -8,6 +8,7 @@ JSON library that sorts keys and uses compact separators.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from eth_utils import keccak
 
 from ledger.core.fingerprint import Fingerprint
 from ledger.core.types import ZERO_HASH
-from ledger.errors import LedgerValueError
+from ledger.errors import InvalidText, LedgerValueError
 
 MANIFEST_VERSION = 1
 MAX_TEXT = 2000  # caption and credit; long enough for a wire caption, short enough to show
@@ -49,6 +50,11 @@ def canonical_json(value: dict[str, Any]) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
+# C0 controls but tab and line breaks, and DEL: NUL cannot be stored in a PostgreSQL text column, and escape
+# sequences in a caption would reach every terminal that prints it (`provenance audit`, logs).
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _text(name: str, value: str | None, required: bool) -> str | None:
     text = (value or "").strip()
     if not text:
@@ -57,6 +63,10 @@ def _text(name: str, value: str | None, required: bool) -> str | None:
         return None
     if len(text) > MAX_TEXT:
         raise LedgerValueError(f"{name} is {len(text)} characters; at most {MAX_TEXT} are accepted")
+    bad = CONTROL_CHARACTERS.search(text)
+    if bad is not None:
+        raise InvalidText(f"{name} contains the control character U+{ord(bad.group()):04X} at position {bad.start()}; "
+                          "only tabs and line breaks are accepted")
     return text
 
 

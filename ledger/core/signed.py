@@ -16,10 +16,10 @@ from eth_account import Account
 from eth_utils import is_address, to_checksum_address
 
 from ledger.core.eip712 import REGISTRATION_TYPES, Domain, recover_registration_signer, registration_message
-from ledger.core.manifest import MANIFEST_VERSION, Manifest, parse_timestamp, parse_url
+from ledger.core.manifest import CONTROL_CHARACTERS, MANIFEST_VERSION, Manifest, parse_timestamp, parse_url
 from ledger.core.records import Registration
 from ledger.core.types import parse_hash32
-from ledger.errors import LedgerValueError
+from ledger.errors import InvalidText, LedgerValueError
 
 BUNDLE_VERSION = 1
 
@@ -87,6 +87,9 @@ def _text(value: Any, what: str, required: bool) -> str | None:
         return None
     if not isinstance(value, str) or (required and not value.strip()) or len(value) > 2000:
         raise LedgerValueError(f"manifest.{what} must be a text of 1 to 2000 characters")
+    bad = CONTROL_CHARACTERS.search(value)
+    if bad is not None:  # the same rule as a manifest built here
+        raise InvalidText(f"manifest.{what} contains the control character U+{ord(bad.group()):04X}")
     return value
 
 

@@ -19,6 +19,7 @@ Pure: numpy + cv2. Coordinates are normalised to [0, 1] of the image's width/hei
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ QUERY_KEEP = 5000  # query keypoints per orientation: feed/web screenshots spend
 QUERY_MIN_SIDE = 640  # smaller queries are enlarged first: ORB's pyramid only goes down, tiny copies then still match
 ORB_LEVELS = 8
 ORB_SCALE = 1.25  # 1.25^7 = 4.8x scale range within one pyramid
+ORB_MIN_SIDE = math.ceil(ORB_SCALE ** (ORB_LEVELS - 1))  # 5: the smallest side whose every pyramid level is >= 1 px
 ORB_FAST = 12  # FAST threshold; lower finds more corners on soft/JPEG'd pictures
 DESCRIPTOR_BYTES = 32
 
@@ -112,7 +114,10 @@ def _detect(gray: np.ndarray, n: int, shape_too: bool = True
     because the Python loops over 5,000 keypoint objects cost more than half of the detection itself. Size and
     angle are stored for registered pictures but not used in matching: ``shape_too=False`` leaves them zero (each
     attribute read costs ~2 ms over a query's 5,000 keypoints)."""
-    kps, desc = _orb(n).detectAndCompute(gray, None)
+    if min(gray.shape) < ORB_MIN_SIDE:  # OpenCV's pyramid would resize a side to 0 and fail an assertion
+        kps, desc = (), None
+    else:
+        kps, desc = _orb(n).detectAndCompute(gray, None)
     if desc is None or len(kps) == 0:
         z = np.zeros(0, np.float32)
         return np.zeros((0, 2), np.float32), z, z, z, None
