@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -64,7 +65,7 @@ def _progress() -> Progress:
 
 
 def _fail(exc: LedgerError) -> typer.Exit:
-    err.print(f"[bold red]error[/] ({exc.code}): {exc.message}", highlight=False)
+    err.print(f"[bold red]error[/] ({exc.code}): {escape(exc.message)}", highlight=False)
     return typer.Exit(2)
 
 
@@ -146,7 +147,7 @@ def audit_receipt(receipt_file: Annotated[Path, typer.Argument(exists=True, dir_
         w3, _address, _block = _target(rpc_url, receipt.get("contract"), data_dir)
         checks = check_receipt(w3, contract_abi(), receipt)
     except (ValueError, KeyError) as exc:
-        err.print(f"[bold red]error[/]: {receipt_file} is not a receipt: {exc}")
+        err.print(f"[bold red]error[/]: {escape(f'{receipt_file} is not a receipt: {exc}')}", highlight=False)
         raise typer.Exit(2) from None
     except LedgerError as exc:
         raise _fail(exc) from None
@@ -193,11 +194,11 @@ def audit_mirror_command(
         out.print(table)
         for t in report.tables:
             for row in t.missing[:show]:
-                out.print(f"missing from {t.table}: {row}")
+                out.print(f"missing from {t.table}: {row}", markup=False, highlight=False)
             for row in t.extra[:show]:
-                out.print(f"extra in {t.table}: {row}")
+                out.print(f"extra in {t.table}: {row}", markup=False, highlight=False)
             for chain_row, stored in t.changed[:show]:
-                out.print(f"changed in {t.table}: chain {chain_row} != mirror {stored}")
+                out.print(f"changed in {t.table}: chain {chain_row} != mirror {stored}", markup=False, highlight=False)
         out.print("The mirror equals the chain." if report.equal else "[bold red]The mirror differs from the chain.[/]")
     raise typer.Exit(0 if report.equal else 1)
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ledger.config import Settings
 from ledger.errors import ConfigError, LedgerError
@@ -56,7 +57,7 @@ def configure_logging() -> None:
 
 
 def _fail(exc: LedgerError) -> typer.Exit:
-    err.print(f"[bold red]error[/] ({exc.code}): {exc.message}", highlight=False)
+    err.print(f"[bold red]error[/] ({exc.code}): {escape(exc.message)}", highlight=False)
     return typer.Exit(2 if isinstance(exc, (ConfigError, ValueError)) else 1)
 
 
@@ -150,7 +151,7 @@ def publisher_add(
                             name, domain, address, fund=started)  # fmt: skip
     except LedgerError as exc:
         raise _fail(exc) from None
-    out.print(f"Publisher [bold]{new.name}[/] ({new.domain}) registered on chain {deployment.chain_id} as {new.address}")
+    out.print(f"Publisher [bold]{escape(new.name)}[/] ({new.domain}) registered on chain {deployment.chain_id} as {new.address}")
     if new.keystore_file is not None:
         out.print(f"Signing key: {new.keystore_file} (encrypted)")
     else:
@@ -168,7 +169,7 @@ def publisher_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -
     from ledger.usecases.publishers import list_publishers
 
     for entry in list_publishers(open_database(_settings(data_dir=data_dir, database_url=database_url))):
-        out.print(f"{entry.address}  {entry.name} ({entry.domain})  {entry.status}")
+        out.print(f"{entry.address}  {entry.name} ({entry.domain})  {entry.status}", markup=False, highlight=False)
 
 
 PublisherRef = Annotated[str, typer.Argument(help="The publisher's address or domain.")]
@@ -303,7 +304,7 @@ def fingerprint(files: Annotated[list[Path], typer.Argument(exists=True, dir_oka
         try:
             fp = fingerprint_file(path)
         except LedgerError as exc:
-            err.print(f"{path}: {exc.message}")
+            err.print(f"{path}: {exc.message}", markup=False, highlight=False)
             code = 1
             continue
         print(json.dumps({"file": str(path), **fp.as_dict()}))
@@ -344,7 +345,7 @@ def register(
         def advance(outcome: Any) -> None:
             seen[outcome.result] += 1
             if outcome.result == "failed":
-                bar.console.print(f"[red]failed[/] {outcome.file}: {outcome.error_code} {outcome.message}", highlight=False)
+                bar.console.print(f"[red]failed[/] {escape(f'{outcome.file}: {outcome.error_code} {outcome.message}')}", highlight=False)
             bar.update(task, advance=1, tally=" ".join(f"{k} {v}" for k, v in seen.items()))
 
         counts = register_many(api, files, defaults, sink, concurrency, not no_reference, advance)
@@ -416,14 +417,14 @@ def compare(
     code = 0
     for job in jobs:
         if len(job) != 2:
-            err.print(f"not two tab-separated paths: {job!r}")
+            err.print(f"not two tab-separated paths: {job!r}", markup=False, highlight=False)
             code = 1
             continue
         first, second = (Path(p.strip()) for p in job)
         try:
             result = compare_offline(first.read_bytes(), second.read_bytes(), keep_reference=not no_reference)
         except (LedgerError, OSError) as exc:
-            err.print(f"{first} / {second}: {getattr(exc, 'message', exc)}")
+            err.print(f"{first} / {second}: {getattr(exc, 'message', exc)}", markup=False, highlight=False)
             code = 1
             continue
         if diff is not None and result.heatmap_png is not None and pairs is None:

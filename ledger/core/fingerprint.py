@@ -208,6 +208,7 @@ def decode_image(data: bytes, limits: Limits = Limits(), draft: int | None = Non
         with warnings.catch_warnings():
             # Pillow warns, then errors, at its own bomb threshold; ours is checked explicitly below.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data" and the like: ignored by Pillow anyway
             image = Image.open(io.BytesIO(data))
             fmt = image.format or ""
             if fmt not in SUPPORTED_FORMATS:
@@ -223,14 +224,21 @@ def decode_image(data: bytes, limits: Limits = Limits(), draft: int | None = Non
     except (TooLarge, UnsupportedFormat):
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-        raise TooLarge(f"the image is too large to decode safely: {exc}") from exc
+        raise TooLarge(f"the image is too large to decode safely: {one_line(exc)}") from exc
     except UnidentifiedImageError as exc:
         raise NotAnImage("the file is not an image this service can read") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:  # truncated or corrupt files
-        raise NotAnImage(f"the image could not be decoded: {exc}") from exc
-    if image.getexif().get(_ORIENTATION, 1) != 1:  # exif_transpose copies even when there is nothing to do
-        image = ImageOps.exif_transpose(image)
+        raise NotAnImage(f"the image could not be decoded: {one_line(exc)}") from exc
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Pillow warns of corrupt EXIF (on stderr) and then ignores it
+        if image.getexif().get(_ORIENTATION, 1) != 1:  # exif_transpose copies even when there is nothing to do
+            image = ImageOps.exif_transpose(image)
     return image, fmt
+
+
+def one_line(exc: BaseException) -> str:
+    """A decoder's message on one line (libheif's end with a line break)."""
+    return " ".join(str(exc).split())
 
 
 def _check_pixels(width: int, height: int, max_pixels: int, kind: str = "") -> None:

@@ -47,6 +47,18 @@ def corpus_settings(data_dir: Path) -> Settings:
                     rate_limit_verify_uploads="100000/minute", rate_limit_public="100000/minute")  # fmt: skip
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_search_thread() -> Iterator[None]:
+    """faiss's OpenMP threads spin for cores that other processes hold (2 shared cores: a 0.1 s search took 1.7 s);
+    one thread keeps the corpus run short. The product's own thread count is left as it is."""
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    yield
+    faiss.omp_set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def corpus_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorpusService]:
     data_dir = tmp_path_factory.mktemp("corpus-service")
