@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     indexer_max_range: int = 2000
     anchorer_poll_seconds: float = 0.5
     resend_after_seconds: float = 60.0
+    # A sent transaction the node no longer knows (neither pending nor mined: a node restarted from older state, a
+    # reorg, a dropped mempool) is sent again once the node has not known it for this long, instead of after
+    # resend_after_seconds (issue 14). A transaction the node does know waits its receipt as before.
+    vanished_check_seconds: float = Field(2.0, gt=0)
     # Anchoring: "single" sends one register transaction per image; "batch" anchors one Merkle root per
     # publisher for up to batch_max_items images, flushed when full or when the oldest waited batch_max_seconds.
     anchor_mode: Literal["single", "batch"] = "single"

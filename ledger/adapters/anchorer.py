@@ -85,6 +85,7 @@ class Anchorer:
         base_url: str = "http://127.0.0.1:8000",
         relayer_key: bytes | str | None = None,
         signature_validity_seconds: int = 30 * 24 * 3600,
+        vanished_check_seconds: float = 2.0,
     ):
         if relayer_key is None:
             raise ValueError("the anchorer needs the relayer's key (Settings.relayer_key)")
@@ -97,6 +98,8 @@ class Anchorer:
         self._chain_nonce: dict[str, int] = {}  # per step: the contract's nonce of each publisher sent for
         self._next_nonce: dict[str, int] = {}
         self.resend_after = resend_after
+        self.vanished_check_seconds = vanished_check_seconds
+        self._last_seen: dict[str, float] = {}  # tx hash -> when the node last said it knows it (monotonic)
         self.mode = mode
         self.batch_max_items = batch_max_items
         self.batch_max_seconds = batch_max_seconds
@@ -122,7 +125,10 @@ class Anchorer:
             if not self._is_due(row):
                 continue
             if row.status == OutboxStatus.SENT:
-                self._check(row)
+                if outbox.age_seconds(row) >= self.resend_after:
+                    self._check(row)
+                else:
+                    self._check_known(row)
             else:
                 sent += self._send(row)
         return sent
@@ -130,7 +136,12 @@ class Anchorer:
     def _is_due(self, row: OutboxRow) -> bool:
         age = outbox.age_seconds(row)
         if row.status == OutboxStatus.SENT:
-            return age >= self.resend_after
+            if age >= self.resend_after:
+                return True
+            # Sooner, only to ask whether the node still knows the transaction, once per vanished_check_seconds.
+            last = self._last_seen.get(row.tx_hash or "", 0.0)
+            return bool(row.tx_hash) and age >= self.vanished_check_seconds and \
+                time.monotonic() - last >= self.vanished_check_seconds
         return row.attempts == 0 or age >= min(MAX_BACKOFF_SECONDS, 2.0**row.attempts)
 
     # -- sending -------------------------------------------------------------------------------------------------
@@ -213,6 +224,18 @@ class Anchorer:
         log.info("registration %s signed again with nonce %d (was %d)", row.uid, nonce, row.nonce)
         row.nonce, row.deadline, row.signature = nonce, deadline, signature
         return row
+
+    def _check_known(self, row: OutboxRow) -> None:
+        """Sent recently: a transaction the node does not know (lost with blocks or a mempool when the node
+        restarted, or dropped) will never get a receipt; send it again now rather than after ``resend_after``. Sending
+        twice is safe: the contract refuses a second copy of a registration (it is then marked on chain already)."""
+        assert row.tx_hash is not None
+        if self.client.transaction_known(row.tx_hash):
+            self._last_seen[row.tx_hash] = time.monotonic()
+            return
+        self._last_seen.pop(row.tx_hash, None)
+        outbox.mark_vanished(self.db, row, "transaction no longer known to the chain node")
+        log.warning("%s: tx %s no longer known to the chain node; sending again", describe(row), row.tx_hash)
 
     def _check(self, row: OutboxRow) -> None:
         """Sent long ago and not yet mirrored: is the transaction still there?"""

@@ -66,6 +66,7 @@ def run_anchorer(settings: Settings) -> None:
         batch_max_items=settings.batch_max_items, batch_max_seconds=settings.batch_max_seconds, base_url=settings.base_url,
         relayer_key=settings.relayer_key(ledger.deployment.started_node),
         signature_validity_seconds=settings.signature_validity_seconds,
+        vanished_check_seconds=settings.vanished_check_seconds,
     )  # fmt: skip
     anchorer.run(stop, settings.anchorer_poll_seconds)
     ledger.close()

@@ -283,6 +283,14 @@ class RegistryClient:
     def pending_admin(self) -> str:
         return str(self.contract.functions.pendingOwner().call())
 
+    def transaction_known(self, tx_hash: str) -> bool:
+        """Whether the node knows the transaction at all (pending in its pool, or mined)."""
+        try:
+            self.w3.eth.get_transaction(tx_hash)
+        except TransactionNotFound:
+            return False
+        return True
+
     def receipt(self, tx_hash: str) -> dict[str, Any] | None:
         try:
             return dict(self.w3.eth.get_transaction_receipt(tx_hash))
