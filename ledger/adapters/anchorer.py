@@ -99,6 +99,7 @@ class Anchorer:
         self._next_nonce: dict[str, int] = {}
         self.resend_after = resend_after
         self.vanished_check_seconds = vanished_check_seconds
+        self._reset: set[str] = set()  # publishers whose later sent rows went back to pending in this step
         self._last_seen: dict[str, float] = {}  # tx hash -> when the node last said it knows it (monotonic)
         self.mode = mode
         self.batch_max_items = batch_max_items
@@ -121,7 +122,10 @@ class Anchorer:
         self._chain_nonce.clear()
         self._next_nonce.clear()
         sent = 0
+        self._reset.clear()
         for row in [*work.batches, *work.retractions, *singles]:
+            if isinstance(row, SubmissionRow) and row.publisher in self._reset and row.status == OutboxStatus.SENT:
+                continue  # this copy is stale: the row may be pending again (the next step sees it as it is)
             if not self._is_due(row):
                 continue
             if row.status == OutboxStatus.SENT:
@@ -230,12 +234,26 @@ class Anchorer:
         restarted, or dropped) will never get a receipt; send it again now rather than after ``resend_after``. Sending
         twice is safe: the contract refuses a second copy of a registration (it is then marked on chain already)."""
         assert row.tx_hash is not None
-        if self.client.transaction_known(row.tx_hash):
+        problem = None
+        if not self.client.transaction_known(row.tx_hash):
+            problem = "transaction no longer known to the chain node"
+        else:
+            receipt = self.client.receipt(row.tx_hash)
+            if receipt is not None and receipt.get("status") != 1:
+                problem = "transaction reverted"
+        if problem is None:
             self._last_seen[row.tx_hash] = time.monotonic()
             return
         self._last_seen.pop(row.tx_hash, None)
-        outbox.mark_vanished(self.db, row, "transaction no longer known to the chain node")
-        log.warning("%s: tx %s no longer known to the chain node; sending again", describe(row), row.tx_hash)
+        outbox.mark_vanished(self.db, row, problem)
+        log.warning("%s: tx %s %s; sending again", describe(row), row.tx_hash, problem.removeprefix("transaction "))
+        if isinstance(row, SubmissionRow) and row.batch_root is None:
+            later = outbox.send_later_nonces_again(self.db, row.publisher, row.nonce,
+                                                   f"the registration with nonce {row.nonce} is sent again first")  # fmt: skip
+            self._reset.add(row.publisher)
+            self._next_nonce.pop(row.publisher, None)
+            if later:
+                log.warning("%d later registrations of %s go back to pending behind it", later, row.publisher)
 
     def _check(self, row: OutboxRow) -> None:
         """Sent long ago and not yet mirrored: is the transaction still there?"""

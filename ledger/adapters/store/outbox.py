@@ -167,6 +167,19 @@ def highest_sent_nonce(db: Database, publisher: str) -> int | None:
         )  # fmt: skip
 
 
+def send_later_nonces_again(db: Database, publisher: str, nonce: int, problem: str) -> int:
+    """``publisher``'s registrations sent one by one with a nonce above ``nonce``, back to pending: once the
+    transaction of ``nonce`` is lost, the contract (whose nonces are strictly sequential) refuses every later one."""
+    with db.write() as session:
+        result = session.execute(
+            update(SubmissionRow)
+            .where(SubmissionRow.publisher == publisher, SubmissionRow.status == OutboxStatus.SENT,
+                   SubmissionRow.nonce > nonce, SubmissionRow.batch_root.is_(None))
+            .values(status=OutboxStatus.PENDING, tx_hash=None, last_error=problem, updated_at=utcnow())
+        )  # fmt: skip
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def store_signature(db: Database, row: SubmissionRow, nonce: int, deadline: int, signature: str) -> None:
     """A service-held key signed ``row`` again (the contract's next nonce): the receipt shows what is sent."""
     transition(db, row, nonce=nonce, deadline=deadline, signature=signature)

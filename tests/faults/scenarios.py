@@ -1,0 +1,274 @@
+"""Faults caused on a real ``provenance up`` (real anvil, the real supervisor, API, indexer and anchorer processes),
+shared by ``tests/faults/test_service_faults.py`` and ``scripts/bench_faults.py``.
+
+Each phase uploads fresh images through ``POST /v1/media`` from a few threads, causes its fault once ``kill_after``
+of them were accepted (uploads go on through it), then waits until every accepted registration (a 202) is on chain
+and mirrored. It counts, per content hash, the ``Registered`` events of the contract (read with web3's own decoder)
+and the mirror's records: 0 is a lost registration, 2 a doubled one. ``recovery_seconds`` runs from the moment the
+failed part is back (the supervisor restarted it, or ``provenance up`` answers again after a restart) until the last
+accepted registration is anchored and mirrored. A worker is back when its log says its loop started again (a
+Python worker takes seconds to import and open its database; that is restart time, not recovery).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+from ledger.adapters.chain.artifact import load_artifact
+from ledger.adapters.chain.client import RegistryClient, connect
+from ledger.adapters.chain.deployment import Deployment
+from ledger.adapters.store.db import Database
+from ledger.config import Settings
+from tests.conftest import RunningService
+from tests.corpus.generate import picture, save
+from tests.faults.counting import mirrored_records, registered_events
+
+FAULTS = ("anchorer", "api", "indexer", "node", "db-lock", "up")
+DB_LOCK_SECONDS = 5.0  # a write transaction held this long (SQLite writers wait up to 30 s for the lock)
+RECOVERY_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass
+class PhaseResult:
+    fault: str
+    accepted: int
+    refused: int  # requests that got no 202 (the API was down, or answered 503): the client knows to retry them
+    server_errors: int  # answers 500-502 or 504+: never acceptable (503 says "try again" and is counted as refused)
+    anchored: int  # accepted registrations with exactly one Registered event on chain
+    mirrored: int  # accepted registrations with exactly one record in the mirror
+    lost: int
+    doubled: int
+    recovery_seconds: float | None  # None: not every accepted registration came back within the timeout
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children first found through /proc's children lists)."""
+    found: list[int] = []
+    queue = [pid]
+    while queue:
+        current = queue.pop()
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            found += children
+            queue += children
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def child_pid(service: RunningService, marker: str) -> int | None:
+    """The supervisor's direct child whose command line contains ``marker``."""
+    assert service.process is not None
+    for pid in descendants(service.process.pid):
+        if marker in cmdline(pid) and Path(f"/proc/{pid}/stat").read_text().split()[3] == str(service.process.pid):
+            return pid
+    return None
+
+
+READY = {"anchorer": "anchorer sending registrations to", "indexer": "indexer following"}
+MARKERS = {"anchorer": "worker anchorer", "indexer": "worker indexer", "api": "-m api", "node": "anvil"}
+
+
+def kill_part(service: RunningService, fault: str) -> int:
+    """SIGKILL one part (its whole process group: the API's worker processes go with it); returns its pid."""
+    pid = child_pid(service, MARKERS[fault])
+    assert pid is not None, f"no {fault} process under provenance up"
+    try:
+        os.killpg(pid, signal.SIGKILL) if os.getpgid(pid) == pid else os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return pid
+
+
+def kill_everything(service: RunningService) -> None:
+    """SIGKILL ``provenance up`` and every process under it at once (supervisor, workers, API workers, anvil)."""
+    assert service.process is not None
+    pids = [service.process.pid, *descendants(service.process.pid)]
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    service.process.wait(10)
+    service.process = None
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return "Z"
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.1) -> float | None:
+    """Seconds until ``predicate`` held, or None after ``timeout``."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            if predicate():
+                return time.monotonic() - started
+        except (httpx.HTTPError, OSError, ValueError):
+            pass
+        time.sleep(interval)
+    return None
+
+
+class Harness:
+    """One running service, its publisher, and the chain and mirror to count in."""
+
+    def __init__(self, service: RunningService, api_key: str) -> None:
+        self.service = service
+        self.api_key = api_key
+        self.seed = 0
+        self.server_errors: list[str] = []
+        self.lock_released = 0.0
+        self.started_loops: dict[str, int] = {}  # how often each worker's loop started, as its log says
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(data_dir=self.service.data_dir)
+
+    def chain(self) -> RegistryClient:
+        deployment = Deployment.load(self.service.data_dir / "deployment.json")
+        return RegistryClient(connect(f"http://127.0.0.1:{self.service.chain_port}"), deployment.address, load_artifact()["abi"])
+
+    def upload(self, seed: int) -> str | None:
+        """The content hash of an accepted registration, or None (refused, or the API was not there); a 5xx
+        other than 503 is recorded in ``server_errors``."""
+        data = save(picture(seed, 160, 120), "JPEG")
+        try:
+            response = httpx.post(f"{self.service.url}/v1/media", headers={"Authorization": f"Bearer {self.api_key}"},
+                                  files={"file": (f"{seed}.jpg", data, "image/jpeg")},
+                                  data={"caption": f"fault test {seed}", "credit": "Fault Desk"}, timeout=30)  # fmt: skip
+        except httpx.HTTPError:
+            return None
+        if response.status_code >= 500 and response.status_code != 503:
+            self.server_errors.append(f"{response.status_code} {response.text[:200]}")
+        return str(response.json()["content_hash"]) if response.status_code == 202 else None
+
+    def counts(self, hashes: set[str]) -> tuple[dict[str, int], dict[str, int]]:
+        db = Database(self.settings.resolved_database_url())
+        try:
+            mirrored = mirrored_records(db)
+        finally:
+            db.dispose()
+        on_chain = registered_events(self.chain(), 0)
+        return ({h: on_chain.get(h, 0) for h in hashes}, {h: mirrored.get(h, 0) for h in hashes})
+
+    def phase(self, fault: str, uploads: int = 10, kill_after: int = 4, threads: int = 3) -> PhaseResult:
+        accepted: set[str] = set()
+        refused = 0
+        self.server_errors.clear()
+        lock = threading.Lock()
+        seeds = list(range(self.seed, self.seed + uploads))
+        self.seed += uploads + 1000
+
+        def one(seed: int) -> None:
+            nonlocal refused
+            content_hash = self.upload(900_000 + seed)
+            with lock:
+                if content_hash is None:
+                    refused += 1
+                else:
+                    accepted.add(content_hash)
+
+        notes: list[str] = []
+        with ThreadPoolExecutor(threads) as pool:
+            futures = [pool.submit(one, s) for s in seeds]
+            assert wait_until(lambda: len(accepted) >= kill_after, 60) is not None, "uploads did not start"
+            back_at = self.cause(fault, notes)
+            for future in futures:
+                future.result()
+        back_at = max(back_at, self.back(fault, notes))
+
+        def all_back() -> bool:
+            on_chain, mirrored = self.counts(accepted)
+            return all(v == 1 for v in on_chain.values()) and all(v == 1 for v in mirrored.values())
+
+        done = wait_until(all_back, RECOVERY_TIMEOUT_SECONDS, 0.2)
+        recovery = None if done is None else max(0.0, time.monotonic() - back_at)
+        on_chain, mirrored = self.counts(accepted)
+        return PhaseResult(fault, len(accepted), refused, len(self.server_errors), sum(v == 1 for v in on_chain.values()),
+                           sum(v == 1 for v in mirrored.values()), sum(v == 0 for v in on_chain.values()),
+                           sum(v > 1 for v in on_chain.values()) + sum(v > 1 for v in mirrored.values()),
+                           None if recovery is None else round(recovery, 2), notes)  # fmt: skip
+
+    def hold_write_lock(self) -> None:
+        """BEGIN IMMEDIATE on the service's SQLite file: every other writer waits until it ends."""
+        import sqlite3
+
+        path = self.settings.resolved_database_url().split("///", 1)[1]
+        connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            time.sleep(DB_LOCK_SECONDS)
+            connection.execute("ROLLBACK")
+        finally:
+            connection.close()
+            self.lock_released = time.monotonic()
+
+    def cause(self, fault: str, notes: list[str]) -> float:
+        if fault == "up":
+            kill_everything(self.service)
+            notes.append("SIGKILL of provenance up and every process under it, then started again")
+            self.service.start(timeout=90)
+        elif fault == "db-lock":
+            threading.Thread(target=self.hold_write_lock, daemon=True).start()
+            notes.append(f"a write transaction held on the SQLite database for {DB_LOCK_SECONDS:.0f} s")
+        else:
+            pid = kill_part(self.service, fault)
+            notes.append(f"SIGKILL of the {fault} (pid {pid}); the supervisor restarts it")
+        return time.monotonic()
+
+    def back(self, fault: str, notes: list[str]) -> float:
+        """When the failed part answers again."""
+        if fault == "up":
+            return time.monotonic()  # start() returned once /healthz answered
+        if fault == "db-lock":
+            assert wait_until(lambda: self.lock_released, DB_LOCK_SECONDS + 30) is not None
+            return self.lock_released
+        if fault == "node":
+            chain = self.chain()
+            assert wait_until(lambda: chain.w3.eth.block_number >= 0, 60) is not None, "the node did not come back"
+        elif fault == "api":
+            assert wait_until(lambda: httpx.get(f"{self.service.url}/healthz", timeout=1).status_code == 200, 60) is not None
+        else:  # a worker is back when its loop runs again (a Python worker takes seconds to import and open)
+            marker, before = READY[fault], self.started_loops.get(fault, 1)
+            assert wait_until(lambda: self.service.log().count(marker) > before, 60) is not None, f"{fault} not back"
+            lines = [line for line in self.service.log().splitlines() if marker in line]
+            self.started_loops[fault] = len(lines)
+            logged = datetime.fromisoformat(json.loads(lines[before])["time"]).timestamp()
+            return time.monotonic() - (time.time() - logged)  # the log's wall-clock moment, on the monotonic clock
+        return time.monotonic()
+
+
+def start_service(data_dir: Path) -> Harness:
+    service = RunningService(data_dir, extra_env={"PROVENANCE_CHAIN_STATE_INTERVAL": "2"})
+    service.start(timeout=90)
+    return Harness(service, service.add_publisher())
