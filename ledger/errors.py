@@ -207,6 +207,17 @@ class ChainError(Unavailable):
     code = "chain_error"
 
 
+class StorageUnavailable(Unavailable):
+    """The database refused a write: its disk is full or read-only, it stayed locked past the busy timeout, or its
+    server is gone. Nothing of the request was kept."""
+
+    code = "storage_unavailable"
+
+    def __init__(self, message: str, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Busy(Unavailable):
     """Every decoding slot is taken and the queue for them is full (or waiting in it took too long)."""
 

@@ -9,7 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from ledger.errors import StorageUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -59,9 +62,16 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A transaction that commits on success and rolls back on any error."""
-        with self._sessions() as session, session.begin():
-            yield session
+        """A transaction that commits on success and rolls back on any error. A database that cannot take the
+        write (disk full, read-only, locked past the busy timeout, the server gone) is ``StorageUnavailable``: the
+        caller was told nothing was kept, and may try again (an API request gets 503, not 500)."""
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            reason = " ".join(str(exc.orig).split())[:200] if exc.orig is not None else "unavailable"
+            raise StorageUnavailable(f"the database cannot take writes now ({reason}); nothing was kept, "
+                                     "try again shortly") from exc  # fmt: skip
 
     @contextmanager
     def read(self) -> Iterator[Session]:
