@@ -135,6 +135,8 @@ class Anchorer:
                     self._check_known(row)
             else:
                 sent += self._send(row)
+        in_flight = {row.tx_hash for row in [*work.batches, *work.retractions, *singles] if row.tx_hash}
+        self._last_seen = {tx: seen for tx, seen in self._last_seen.items() if tx in in_flight}  # stays small
         return sent
 
     def _is_due(self, row: OutboxRow) -> bool:
@@ -231,8 +233,9 @@ class Anchorer:
 
     def _check_known(self, row: OutboxRow) -> None:
         """Sent recently: a transaction the node does not know (lost with blocks or a mempool when the node
-        restarted, or dropped) will never get a receipt; send it again now rather than after ``resend_after``. Sending
-        twice is safe: the contract refuses a second copy of a registration (it is then marked on chain already)."""
+        restarted, or dropped) will never get a receipt, and a reverted one will never be mirrored; send it again now
+        rather than after ``resend_after``. Sending twice is safe: the contract refuses a second copy of a
+        registration (it is then marked on chain already)."""
         assert row.tx_hash is not None
         problem = None
         if not self.client.transaction_known(row.tx_hash):
