@@ -321,12 +321,15 @@ def register(
     credit: Annotated[str | None, typer.Option(help="For every file without a sidecar IMAGE.json credit.")] = None,
     published_url: Annotated[str | None, typer.Option()] = None,
     taken_at: Annotated[str | None, typer.Option()] = None,
-    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Uploads at once.")] = 4,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Requests at once.")] = 4,
+    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="Files a request (POST /v1/media/batch; the "
+                                                                  "service's limit is 64 by default).")] = 8,
     report: Annotated[Path, typer.Option(dir_okay=False, help="One JSON line per file (appended).")] = Path("register-report.jsonl"),
     no_reference: Annotated[bool, typer.Option("--no-reference", help="Keep only hashes (no reference copies).")] = False,
 ) -> None:
-    """Register many images through the API: a progress bar, bounded concurrency, resume (files already registered
-    are skipped by their SHA-256), one JSON line per file in --report, and a summary. Exit 1 if any file failed."""
+    """Register many images through the API, --batch-size to a request: a progress bar, bounded concurrency, resume
+    (files already registered are skipped by their SHA-256), one JSON line per file in --report, and a summary. Exit 1
+    if any file failed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from ledger.adapters.publisher_api import PublisherApi
@@ -347,7 +350,7 @@ def register(
                 bar.console.print(f"[red]failed[/] {outcome.file}: {outcome.error_code} {outcome.message}", highlight=False)
             bar.update(task, advance=1, tally=" ".join(f"{k} {v}" for k, v in seen.items()))
 
-        counts = register_many(api, files, defaults, sink, concurrency, not no_reference, advance)
+        counts = register_many(api, files, defaults, sink, concurrency, not no_reference, advance, batch_size)
     api.close()
     summary = summary_of(counts, len(files))
     err.print(f"{summary['files']} files: {summary['accepted']} accepted, {summary['skipped']} already registered "
