@@ -79,6 +79,9 @@ def up(
     database_url: DatabaseUrl = None,
     host: Annotated[str | None, typer.Option(envvar="PROVENANCE_HOST", show_default="127.0.0.1")] = None,
     redeploy: Annotated[bool, typer.Option(help="Deploy a new contract even though one is recorded.")] = False,
+    api_workers: Annotated[int | None, typer.Option(min=1, max=64, envvar="PROVENANCE_API_WORKERS", show_default="2",
+                                                    help="API worker processes (each keeps its own match index; "
+                                                         "docs/api.md has what 1, 2 and 4 measured).")] = None,
 ) -> None:
     """Run everything: local chain (anvil, hardhat or ganache) or a chain by URL, contract, indexer, anchorer and
     the API with the reader page."""
@@ -102,7 +105,8 @@ def up(
         raise typer.Exit(2)
     try:
         settings = _settings(data_dir=data_dir, port=port, chain_port=chain_port, chain=chain, rpc_url=rpc_url,
-                             contract=contract, evm_target=evm_target, database_url=database_url, host=host)  # fmt: skip
+                             contract=contract, evm_target=evm_target, database_url=database_url, host=host,
+                             api_workers=api_workers)  # fmt: skip
         raise typer.Exit(run_up(settings, redeploy=redeploy, deploy=deploy))
     except LedgerError as exc:
         raise _fail(exc) from None
