@@ -3,7 +3,10 @@
 no failure goes unseen.
 
 Resume: the SHA-256 of each batch's files are looked up first, in one request (``POST /v1/media/receipts``); a file
-this publisher already registered is ``skipped`` without being uploaded, so an interrupted run is simply run again. Captions: ``--caption`` and
+this publisher already registered is ``skipped`` without being uploaded, so an interrupted run is simply run again.
+
+Newsroom-held keys: an image with a ``NAME.signed.json`` beside it (``provenance sign``) is sent as that signed
+registration with the image; a ``.signed.json`` given without its image is sent alone (fingerprints only). Captions: ``--caption`` and
 ``--credit`` for every file, overridden per image by a sidecar ``IMAGE.json`` (``{"caption", "credit",
 "published_url", "taken_at", "parent"}``, ``parent`` the uid of the original) beside it.
 """
@@ -26,6 +29,7 @@ from ledger.adapters.publisher_api import PublisherApi
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".avif", ".heic", ".heif"}
 SIDECAR_FIELDS = ("caption", "credit", "published_url", "taken_at", "parent")
 MAX_BUSY_WAIT_SECONDS = 30
+SIGNED_SUFFIX = ".signed.json"  # what `provenance sign` writes beside each image
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +46,8 @@ class Outcome:
 
 
 def image_files(paths: Iterable[Path]) -> list[Path]:
-    """Files given, and image files under directories given (sorted, recursively), each once."""
+    """Files given, and image files under directories given (sorted, recursively), each once. A signed registration
+    (``NAME.signed.json``) given beside its image ``NAME`` is sent with it, so it is listed once, as the image."""
     found: dict[Path, None] = {}
     for path in paths:
         if path.is_dir():
@@ -51,7 +56,21 @@ def image_files(paths: Iterable[Path]) -> list[Path]:
                     found.setdefault(child, None)
         else:
             found.setdefault(path, None)
-    return list(found)
+    return [p for p in found if not (p.name.endswith(SIGNED_SUFFIX) and signed_image(p) in found)]
+
+
+def signed_image(bundle: Path) -> Path:
+    return bundle.with_name(bundle.name.removesuffix(SIGNED_SUFFIX))
+
+
+def signed_bundle_for(path: Path) -> tuple[Path | None, dict[str, Any] | None]:
+    """(the image to send, the newsroom's signed registration) for ``path``: an image with a ``NAME.signed.json``
+    beside it (written by ``provenance sign``), or such a document itself (its image beside it, if there)."""
+    if path.name.endswith(SIGNED_SUFFIX):
+        image = signed_image(path)
+        return (image if image.is_file() else None), json.loads(path.read_text())
+    bundle = path.with_name(path.name + SIGNED_SUFFIX)
+    return path, (json.loads(bundle.read_text()) if bundle.is_file() else None)
 
 
 def fields_for(path: Path, defaults: dict[str, str | None]) -> dict[str, str]:
@@ -68,10 +87,16 @@ class Prepared:
     """A file read and hashed, ready to send."""
 
     path: Path
-    data: bytes
+    data: bytes | None  # None: a signed registration sent without its image (fingerprints only)
     sha256: str
     fields: dict[str, str]
     started: float
+    signed: dict[str, Any] | None = None  # the newsroom's signed registration (custody `publisher`)
+
+    def item(self, part: str, keep_reference: bool) -> dict[str, Any]:
+        if self.signed is not None:
+            return {"signed": self.signed, "keep_reference": keep_reference, **({"file": part} if self.data else {})}
+        return {"file": part, **self.fields, "keep_reference": keep_reference}
 
 
 def _failed(path: Path, sha: str | None, status: int | None, code: str | None, message: str | None,
@@ -89,12 +114,18 @@ def register_chunk(api: PublisherApi, paths: list[Path], defaults: dict[str, str
     for path in paths:
         started = time.monotonic()
         try:
-            data = path.read_bytes()
-            fields = fields_for(path, defaults)
-        except (OSError, ValueError) as exc:
-            outcomes.append(_failed(path, None, None, "unreadable", str(exc), started))
+            image, signed = signed_bundle_for(path)
+            data = image.read_bytes() if image is not None else None
+            fields = fields_for(path, defaults) if signed is None else {}
+            if signed is not None:
+                sha = str(signed["manifest"]["content_hash"])
+            else:
+                assert data is not None
+                sha = "0x" + hashlib.sha256(data).hexdigest()
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            outcomes.append(_failed(path, None, None, "unreadable", f"{type(exc).__name__}: {exc}", started))
             continue
-        ready.append(Prepared(path, data, "0x" + hashlib.sha256(data).hexdigest(), fields, started))
+        ready.append(Prepared(image or path, data, sha, fields, started, signed))
     if not ready:
         return outcomes
     known = api.receipts([p.sha256 for p in ready])
@@ -112,8 +143,8 @@ def register_chunk(api: PublisherApi, paths: list[Path], defaults: dict[str, str
     for attempt in range(busy_attempts):
         if not todo:
             break
-        items = [{"file": f"f{n}", **p.fields, "keep_reference": keep_reference} for n, p in enumerate(todo)]
-        answer = api.register_batch(items, {f"f{n}": (p.path.name, p.data) for n, p in enumerate(todo)})
+        items = [p.item(f"f{n}", keep_reference) for n, p in enumerate(todo)]
+        answer = api.register_batch(items, {f"f{n}": (p.path.name, p.data) for n, p in enumerate(todo) if p.data})
         if answer.status != 200:
             return outcomes + [_failed(p.path, p.sha256, answer.status, answer.error_code, answer.message, p.started)
                                for p in todo]  # fmt: skip
