@@ -56,6 +56,7 @@ bench: test-setup
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	@ls scripts/bench_*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }; \
 	for script in scripts/bench_*.py; do $(BIN)/python $$script || exit 1; done
+	$(BIN)/python scripts/bench_api.py --hash-workers 1,2,4
 
 # Delete the local chain, database and keys (asks first).
 clean-data:

@@ -36,6 +36,10 @@ class MediaStatus(BaseModel):
     leaf_index: int | None = None
     proof: list[str] | None = None
     batch_uri: str | None = None
+    batch_count: int | None = None
+    batch_nonce: int | None = None  # the publisher's BatchAnchor signature the relayer sent (anchorBatchBySig)
+    batch_deadline: int | None = None
+    batch_signature: str | None = None
     tx_hash: str | None = None
     block_number: int | None = None
     log_index: int | None = None

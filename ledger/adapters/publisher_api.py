@@ -4,6 +4,7 @@ back off). Never logs the API key."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,14 @@ class PublisherApi:
 
     def register(self, name: str, data: bytes, fields: dict[str, str]) -> ApiAnswer:
         return self._call("POST", "/v1/media", files={"file": (name, data)}, data=fields)
+
+    def receipts(self, content_hashes: list[str]) -> ApiAnswer:
+        return self._call("POST", "/v1/media/receipts", json={"content_hashes": content_hashes})
+
+    def register_batch(self, items: list[dict[str, Any]], files: dict[str, tuple[str, bytes]]) -> ApiAnswer:
+        """``POST /v1/media/batch``: ``items`` name their parts in ``files`` (part name -> (file name, bytes))."""
+        parts = [(part, (name, data)) for part, (name, data) in files.items()]
+        return self._call("POST", "/v1/media/batch", data={"items": json.dumps(items)}, files=parts)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> ApiAnswer:
         delay = 1.0

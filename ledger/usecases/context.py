@@ -24,6 +24,8 @@ class Context:
     # (wallet, digest, signature) -> does the contract wallet accept it (ERC-1271, on chain); None: EOAs only
     contract_signature: Callable[[str, str, str], bool] | None = None
     development_chain: bool = False  # labelled in every verify answer (ledger.config.is_development_chain)
+    # publisher -> the contract's nonces(publisher) now; None: not checked before queueing (the anchorer still is)
+    chain_nonce: Callable[[str], int] | None = None
 
     @property
     def domain(self) -> Domain:

@@ -157,31 +157,43 @@ OUTBOX_TABLES = (SubmissionRow, BatchRow, RetractionRow)
 
 
 def highest_sent_nonce(db: Database, publisher: str) -> int | None:
-    """The highest nonce among ``publisher``'s registrations sent and not yet mirrored (in flight, or mined and
-    not yet indexed)."""
+    """The highest nonce among ``publisher``'s registrations and batch anchors sent and not yet mirrored (in
+    flight, or mined and not yet indexed)."""
     with db.read() as session:
-        return session.scalar(
+        registrations = session.scalar(
             select(func.max(SubmissionRow.nonce))
             .where(SubmissionRow.publisher == publisher, SubmissionRow.status == OutboxStatus.SENT,
                    SubmissionRow.tx_hash.is_not(None), SubmissionRow.batch_root.is_(None))
         )  # fmt: skip
+        batches = session.scalar(
+            select(func.max(BatchRow.nonce))
+            .where(BatchRow.publisher == publisher, BatchRow.status == OutboxStatus.SENT, BatchRow.tx_hash.is_not(None))
+        )  # fmt: skip
+    sent = [n for n in (registrations, batches) if n is not None]
+    return max(sent) if sent else None
 
 
 def send_later_nonces_again(db: Database, publisher: str, nonce: int, problem: str) -> int:
-    """``publisher``'s registrations sent one by one with a nonce above ``nonce``, back to pending: once the
-    transaction of ``nonce`` is lost, the contract (whose nonces are strictly sequential) refuses every later one."""
+    """``publisher``'s registrations sent one by one and batches sent with a nonce above ``nonce``, back to
+    pending: once the transaction of ``nonce`` is lost, the contract (whose nonces are strictly sequential, shared
+    by a publisher's registrations and batches) refuses every later one."""
     with db.write() as session:
-        result = session.execute(
+        singles = session.execute(
             update(SubmissionRow)
             .where(SubmissionRow.publisher == publisher, SubmissionRow.status == OutboxStatus.SENT,
                    SubmissionRow.nonce > nonce, SubmissionRow.batch_root.is_(None))
             .values(status=OutboxStatus.PENDING, tx_hash=None, last_error=problem, updated_at=utcnow())
         )  # fmt: skip
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        batches = session.execute(
+            update(BatchRow)
+            .where(BatchRow.publisher == publisher, BatchRow.status == OutboxStatus.SENT, BatchRow.nonce > nonce)
+            .values(status=OutboxStatus.PENDING, tx_hash=None, last_error=problem, updated_at=utcnow())
+        )  # fmt: skip
+        return int(singles.rowcount or 0) + int(batches.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def store_signature(db: Database, row: SubmissionRow, nonce: int, deadline: int, signature: str) -> None:
-    """A service-held key signed ``row`` again (the contract's next nonce): the receipt shows what is sent."""
+def store_signature(db: Database, row: SubmissionRow | BatchRow, nonce: int, deadline: int, signature: str) -> None:
+    """A service-held key signed ``row`` (again) with the contract's next nonce: the receipt shows what is sent."""
     transition(db, row, nonce=nonce, deadline=deadline, signature=signature)
 
 
