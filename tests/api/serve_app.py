@@ -27,7 +27,9 @@ def build() -> FastAPI:
     db = Database(settings.resolved_database_url())
     upgrade(db.engine)
     deployment = Deployment(31337, CONTRACT, 1, None, "0x00", "http://127.0.0.1:1", "2026-11-28T00:00:00Z")
-    return create_app(settings, db=db, deployment=deployment)
+    app = create_app(settings, db=db, deployment=deployment)
+    app.state.ledger.chain_nonce = lambda _publisher: 0  # no chain here: a new publisher's nonce on the contract
+    return app
 
 
 def main() -> None:

@@ -80,5 +80,6 @@ def corpus_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorpusS
     bundle = sign_bundle(NEWSROOM_TEST_PRIVATE_KEY, Domain(31337, CONTRACT), newsroom, manifest, 0, int(time.time()) + 86_400)
     deployment = Deployment(31337, CONTRACT, 1, None, "0x00", "http://127.0.0.1:1", "2026-11-28T00:00:00Z")
     with TestClient(create_app(settings, db=db, deployment=deployment), raise_server_exceptions=False) as client:
+        client.app.state.ledger.chain_nonce = lambda _publisher: 0  # type: ignore[attr-defined]  # no chain here
         yield CorpusService(client, json.dumps(bundle.as_json()), image)
     db.dispose()

@@ -161,5 +161,7 @@ def test_corpus_on_a_real_server(tmp_path: Path) -> None:
             if case.expect == "image":
                 assert line["result"] in ("accepted", "skipped"), line
             elif case.expect == "reject":
-                assert line["result"] == "failed" and line["error_code"] in case.codes, line
+                assert line["result"] == "failed" and line["error_code"], line
+                if line["status"] is not None:  # refused by the service (the client refuses some itself, e.g. empty)
+                    assert line["error_code"] in case.codes, line
         assert httpx.get(url + "/healthz", timeout=10).status_code == 200

@@ -72,6 +72,7 @@ def test_full_data_directory(small_disk: Path) -> None:
         repo.add_api_key(session, address, "disk", API_KEY)
     deployment = Deployment(31337, CONTRACT, 1, None, "0x00", "http://127.0.0.1:1", "2026-11-28T00:00:00Z")
     with TestClient(create_app(settings, db=db, deployment=deployment), raise_server_exceptions=False) as client:
+        client.app.state.ledger.chain_nonce = lambda _publisher: 0  # type: ignore[attr-defined]  # no chain here
         first = register(client, 1)
         assert first.status_code == 202, first.text
 
