@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class MediaAccepted(BaseModel):
@@ -60,6 +60,9 @@ class ChainInfo(BaseModel):
     head_block: int | None
     index_updated_at: str | None
     seconds_behind: float | None
+    development_chain: bool = Field(description="true on a development chain (one the service started itself, or a "
+                                    "well-known test chain id): its records prove nothing to anyone else")
+    chain_warning: str | None = None
     abi: list[dict[str, Any]]
 
 
