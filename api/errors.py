@@ -47,6 +47,18 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
 
+CONFIG_MESSAGE = "the service is not configured correctly; its operator finds the reason in the service's log"
+
+
+def public_message(exc: errors.LedgerError) -> str:
+    """What a client is told. A configuration error's own sentence names server paths and settings: it goes to the
+    log, the client gets a plain sentence (the stable code still says what kind of failure it was)."""
+    if isinstance(exc, errors.ConfigError):
+        log.error("configuration error answered as %s: %s", exc.code, exc.message)
+        return CONFIG_MESSAGE
+    return exc.message
+
+
 def status_for(exc: errors.LedgerError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
@@ -65,7 +77,7 @@ async def send_error(send: Any, exc: errors.LedgerError, close: bool = False) ->
     """The same answer as the handler below, sent from an ASGI middleware (before any route runs). ``close``: the
     request body was not read to its end, so the connection cannot carry another request."""
     status = status_for(exc)
-    body = json.dumps(error_body(exc.code, exc.message)).encode()
+    body = json.dumps(error_body(exc.code, public_message(exc))).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers += [(k.lower().encode(), v.encode()) for k, v in headers_for(exc, status).items()]
     if close:
@@ -78,7 +90,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(errors.LedgerError)
     async def ledger_error(_request: Request, exc: errors.LedgerError) -> JSONResponse:
         status = status_for(exc)
-        return JSONResponse(error_body(exc.code, exc.message), status_code=status, headers=headers_for(exc, status))
+        return JSONResponse(error_body(exc.code, public_message(exc)), status_code=status, headers=headers_for(exc, status))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from api.deps import PublisherDep, PublisherRoute, StateDep, read_upload
-from api.errors import status_for
+from api.errors import public_message, status_for
 from api.schemas import MediaStatus
 from ledger.errors import LedgerError, LedgerValueError
 from ledger.usecases.batch_registration import BatchItem, ItemResult, accepted_result, parse_items, register_item
@@ -92,7 +92,7 @@ async def _register(state: Any, publisher: str, item: BatchItem, files: dict[str
             async with state.decodes.slot():
                 accepted = await run_in_threadpool(register_item, state.context, publisher, item, data)
     except LedgerError as exc:
-        return ItemResult(item.index, item.file, "refused", error_code=exc.code, message=exc.message,
+        return ItemResult(item.index, item.file, "refused", error_code=exc.code, message=public_message(exc),
                           http_status=status_for(exc), retry_after=exc.retry_after)  # fmt: skip
     return accepted_result(item, accepted)
 

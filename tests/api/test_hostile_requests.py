@@ -344,3 +344,18 @@ def test_a_bad_rate_setting_stops_the_start(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="not a rate"):
         next(make_client(tmp_path, rate_limit_public="lots"))
+
+
+def test_a_configuration_error_names_no_server_path(tmp_path: Path, pdq_fixtures: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """The publisher's keystore file is gone: the client gets 503 config_error and a plain sentence; the path
+    the error names goes to the log only."""
+    for client in make_client(tmp_path):
+        for key_file in (tmp_path / "keystore").rglob("*"):
+            if key_file.is_file():
+                key_file.unlink()
+        with caplog.at_level(logging.ERROR, logger="api"):
+            response = client.post("/v1/media", headers={"Authorization": f"Bearer {API_KEY}"},
+                                   files={"file": ("a.jpg", photo(pdq_fixtures))}, data={"caption": "c", "credit": "d"})  # fmt: skip
+        assert response.status_code == 503 and response.json()["error"]["code"] == "config_error", response.text
+        assert str(tmp_path) not in response.text and "keystore" not in response.text
+        assert any(str(tmp_path) in record.getMessage() for record in caplog.records)
