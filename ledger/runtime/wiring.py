@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from ledger.adapters.c2pa.reader import CredentialReader
 from ledger.adapters.chain.artifact import load_artifact
 from ledger.adapters.chain.client import RegistryClient, connect
 from ledger.adapters.chain.deployment import Deployment
@@ -57,6 +58,18 @@ def open_key_ring(settings: Settings) -> KeyRing:
     return KeyRing(settings.keystore_dir, settings.resolved_password)
 
 
+def open_credential_reader(settings: Settings) -> CredentialReader:
+    """The C2PA reader with the trust anchors the settings name (and the local test CA when asked for)."""
+    anchors = list(settings.c2pa_trust_anchors)
+    test_ca = settings.c2pa_dir / "test-ca" / "test-ca.pem"
+    if settings.c2pa_trust_test_ca and test_ca.is_file():
+        anchors.append(test_ca)
+    try:
+        return CredentialReader.from_files(anchors)
+    except OSError as exc:
+        raise ConfigError(f"cannot read a C2PA trust anchor file: {exc}") from None
+
+
 def publisher_keys(ring: KeyRing, db: Database) -> KeyLoader:
     """Publisher keys by address, from the keystore file this service holds for each (one lookup for the API and
     the anchorer). The database is read only until the key is cached."""
@@ -90,6 +103,10 @@ class Ledger:
     @cached_property
     def keys(self) -> KeyLoader:
         return publisher_keys(open_key_ring(self.settings), self.db)
+
+    @cached_property
+    def credentials(self) -> CredentialReader:
+        return open_credential_reader(self.settings)
 
     def registry(self) -> RegistryClient:
         return RegistryClient(connect(rpc_url(self.settings, self.deployment)), self.deployment.address, self.abi)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ledger.adapters.c2pa.reader import NO_TRUST, CredentialReader
 from ledger.adapters.index_feed import IndexFeed
 from ledger.adapters.store.db import Database
 from ledger.core.eip712 import Domain
@@ -24,6 +25,7 @@ class Context:
     # (wallet, digest, signature) -> does the contract wallet accept it (ERC-1271, on chain); None: EOAs only
     contract_signature: Callable[[str, str, str], bool] | None = None
     development_chain: bool = False  # labelled in every verify answer (ledger.config.is_development_chain)
+    credentials: CredentialReader = NO_TRUST  # reads C2PA manifests; its trust anchors come from the settings
 
     @property
     def domain(self) -> Domain:

@@ -74,6 +74,25 @@ def test_unknown_and_resaved_images(page: Page, published: Published, pdq_fixtur
     assert page.locator("#verdict").inner_text().startswith(f"Same pixels as a registered original: published by {PUBLISHER_NAME}")
 
 
+def test_content_credentials_of_the_readers_image(page: Page, c2pa_fixtures: Path) -> None:
+    """Issue 13: a C2PA manifest in the reader's image is shown with its signer and, when broken, every failing
+    check."""
+    upload(page, c2pa_fixtures / "adobe-20220124-CAI.jpg")
+    section = page.locator("#credentials")
+    expect(section).to_have_attribute("data-state", "valid")
+    assert section.locator("#credentials-state").inner_text().startswith("Valid: the signature and the image's binding hold.")
+    facts = section.locator("#credentials-facts").inner_text()
+    assert "C2PA Signer (C2PA Test Signing Cert)" in facts and "A.jpg (parentOf), I.jpg (componentOf)" in facts
+
+    upload(page, c2pa_fixtures / "adobe-20220124-E-dat-CA.jpg")
+    expect(section).to_have_attribute("data-state", "invalid")
+    expect(section.locator(".credentials-failure")).to_have_count(2)
+    assert "assertion.dataHash.mismatch" in section.locator("#credentials-failures").inner_text()
+
+    upload(page, c2pa_fixtures / "adobe-20220124-A.jpg")
+    expect(section).to_be_hidden()
+
+
 def test_a_file_that_is_not_an_image_shows_the_error(page: Page, tmp_path: Path) -> None:
     bogus = tmp_path / "notes.jpg"
     bogus.write_bytes(b"this is text, not a photo")
