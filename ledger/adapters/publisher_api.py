@@ -45,6 +45,11 @@ class PublisherApi:
     def register(self, name: str, data: bytes, fields: dict[str, str]) -> ApiAnswer:
         return self._call("POST", "/v1/media", files={"file": (name, data)}, data=fields)
 
+    def download(self, path: str) -> tuple[int, bytes]:
+        """A file the API keeps for this publisher (``file_url`` of a ``c2pa=true`` registration)."""
+        response = self._client.get(self.url + path)
+        return response.status_code, response.content
+
     def _call(self, method: str, path: str, **kwargs: Any) -> ApiAnswer:
         delay = 1.0
         for attempt in range(1, self.attempts + 1):

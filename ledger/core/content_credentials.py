@@ -33,7 +33,8 @@ class CredentialCheck(BaseModel):
 class CredentialSigner(BaseModel):
     """Who signed the active manifest, from its signing certificate."""
 
-    issuer: str | None = Field(None, description="the organisation the C2PA reader names for the certificate")
+    issuer: str | None = Field(None, description="the organisation named in the signing certificate's subject (the "
+                                                "C2PA reader calls it `issuer`)")
     common_name: str | None = None
     serial_number: str | None = None
     algorithm: str | None = None
@@ -212,3 +213,21 @@ def credentials_removed(query: ContentCredentials | None, original: ContentCrede
             "The Content Credentials of this copy do not validate (they were changed or replaced)")  # fmt: skip
     message = f"{lead}; the original carried them, signed by {signer}, and this ledger recorded it{when}."
     return CredentialsRemoved(message=message, uid=uid, recorded_at=recorded_at, original=original)
+
+
+# What a verifier computes from the file it holds to find the record: the uid cannot be written into the manifest,
+# because it hashes the finished file, manifest included (see docs/c2pa.md).
+RECORD_UID_RULE = "keccak256(abi.encode(publisher, sha256(this file)))"
+
+
+def registration_assertion(chain_id: int, contract: str, publisher: str, pixel_sha256: str,
+                           ledger_url: str | None) -> dict[str, Any]:  # fmt: skip
+    """The ``org.provenance-ledger.registration`` assertion: where the record is (chain, contract), whose it is,
+    the canonical-pixel hash it is registered with (embedding a manifest does not change pixels), and how to find
+    the record and its transaction from the file."""
+    assertion: dict[str, Any] = {"version": 1, "chain_id": chain_id, "contract": contract, "publisher": publisher,
+                                 "pixel_sha256": pixel_sha256, "record_uid_rule": RECORD_UID_RULE}  # fmt: skip
+    if ledger_url:
+        assertion["ledger_url"] = ledger_url
+        assertion["lookup"] = f"GET {ledger_url}/v1/verify/<sha256 of this file>: record uid, transaction, block"
+    return assertion

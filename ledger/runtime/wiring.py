@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from ledger.adapters.c2pa.reader import CredentialReader
+from ledger.adapters.c2pa.signers import SignerMaterial, SignerStore
 from ledger.adapters.chain.artifact import load_artifact
 from ledger.adapters.chain.client import RegistryClient, connect
 from ledger.adapters.chain.deployment import Deployment
@@ -70,6 +71,28 @@ def open_credential_reader(settings: Settings) -> CredentialReader:
         raise ConfigError(f"cannot read a C2PA trust anchor file: {exc}") from None
 
 
+def open_signer_store(settings: Settings) -> SignerStore:
+    return SignerStore(settings.c2pa_dir / "signers", settings.resolved_password())
+
+
+def c2pa_signer_loader(settings: Settings) -> Callable[[str], SignerMaterial]:
+    """Publishers' C2PA signers by address, decrypted on first use and again when their files change (a newly
+    installed certificate is used from the next registration on)."""
+    cache: dict[str, tuple[float, SignerMaterial]] = {}
+
+    def load(address: str) -> SignerMaterial:
+        store = SignerStore(settings.c2pa_dir / "signers", None)
+        key_file = store.directory / address / "key.pem"
+        stamp = key_file.stat().st_mtime if key_file.is_file() else -1.0
+        if address in cache and cache[address][0] == stamp:
+            return cache[address][1]
+        material = open_signer_store(settings).load(address) if stamp >= 0 else store.load(address)
+        cache[address] = (stamp, material)
+        return material
+
+    return load
+
+
 def publisher_keys(ring: KeyRing, db: Database) -> KeyLoader:
     """Publisher keys by address, from the keystore file this service holds for each (one lookup for the API and
     the anchorer). The database is read only until the key is cached."""
@@ -107,6 +130,10 @@ class Ledger:
     @cached_property
     def credentials(self) -> CredentialReader:
         return open_credential_reader(self.settings)
+
+    @cached_property
+    def c2pa_signers(self) -> Callable[[str], SignerMaterial]:
+        return c2pa_signer_loader(self.settings)
 
     def registry(self) -> RegistryClient:
         return RegistryClient(connect(rpc_url(self.settings, self.deployment)), self.deployment.address, self.abi)

@@ -5,6 +5,11 @@ Resume: each file's SHA-256 is looked up first (``GET /v1/media/{hash}``); a fil
 is ``skipped`` without being uploaded, so an interrupted run is simply run again. Captions: ``--caption`` and
 ``--credit`` for every file, overridden per image by a sidecar ``IMAGE.json`` (``{"caption", "credit",
 "published_url", "taken_at", "parent"}``, ``parent`` the uid of the original) beside it.
+
+Content Credentials (``--c2pa``): each file is signed by the service with the publisher's C2PA certificate, and the
+signed file, the one registered and the one to publish, is written beside it as ``NAME.c2pa.EXT``. Resume looks
+that file up: a source whose signed file exists and is registered is ``skipped``. (The source's own hash is not
+registered in this mode, and signing again gives other bytes: keep the ``.c2pa`` files.)
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class Outcome:
     error_code: str | None = None
     message: str | None = None
     seconds: float = 0.0
+    published_file: str | None = None  # --c2pa: the signed file written beside the source (publish this one)
 
 
 def image_files(paths: Iterable[Path]) -> list[Path]:
@@ -61,21 +67,35 @@ def fields_for(path: Path, defaults: dict[str, str | None]) -> dict[str, str]:
     return {k: v for k, v in fields.items() if v}
 
 
-def register_one(api: PublisherApi, path: Path, defaults: dict[str, str | None], keep_reference: bool) -> Outcome:
+def signed_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.c2pa{path.suffix}")
+
+
+def _sha(data: bytes) -> str:
+    return "0x" + hashlib.sha256(data).hexdigest()
+
+
+def register_one(api: PublisherApi, path: Path, defaults: dict[str, str | None], keep_reference: bool,
+                 c2pa: bool = False) -> Outcome:  # fmt: skip
     started = time.monotonic()
     name = str(path)
     try:
         data = path.read_bytes()
         fields = fields_for(path, defaults)
+        lookup = signed_path(path).read_bytes() if c2pa and signed_path(path).is_file() else data
     except (OSError, ValueError) as exc:
         return Outcome(name, None, "failed", error_code="unreadable", message=str(exc))
-    sha = "0x" + hashlib.sha256(data).hexdigest()
+    sha = _sha(lookup)
     known = api.receipt(sha)
     if known.status == 200:
         return Outcome(name, sha, "skipped", known.body.get("status"), known.body.get("uid"), 200,
-                       message="already registered by this publisher", seconds=time.monotonic() - started)  # fmt: skip
-    answer = api.register(path.name, data, {**fields, "keep_reference": str(keep_reference).lower()})
+                       message="already registered by this publisher", seconds=time.monotonic() - started,
+                       published_file=str(signed_path(path)) if lookup is not data else None)  # fmt: skip
+    extra = {"c2pa": "true"} if c2pa else {}
+    answer = api.register(path.name, data, {**fields, "keep_reference": str(keep_reference).lower(), **extra})
     elapsed = time.monotonic() - started
+    if answer.status == 202 and c2pa:
+        return _write_signed(api, path, answer.body, started)
     if answer.status == 202:
         return Outcome(name, sha, "accepted", answer.body.get("status"), answer.body.get("uid"), 202,
                        message=answer.body.get("note"), seconds=elapsed)  # fmt: skip
@@ -84,9 +104,25 @@ def register_one(api: PublisherApi, path: Path, defaults: dict[str, str | None],
     return Outcome(name, sha, "failed", None, None, answer.status, answer.error_code, answer.message, elapsed)
 
 
+def _write_signed(api: PublisherApi, path: Path, body: dict[str, Any], started: float) -> Outcome:
+    """Fetch the file the service signed and registered, check it is the registered one, write it beside ``path``."""
+    sha, url = body.get("content_hash"), body.get("file_url") or ""
+    status, signed = api.download(url)
+    if status != 200 or _sha(signed) != sha:
+        return Outcome(str(path), sha, "failed", body.get("status"), body.get("uid"), status, "signed_file_unavailable",
+                       f"registered, but the signed file could not be fetched: get it from {url}",
+                       time.monotonic() - started)  # fmt: skip
+    target = signed_path(path)
+    temporary = target.with_name(f".{target.name}.part")
+    temporary.write_bytes(signed)
+    temporary.replace(target)
+    return Outcome(str(path), sha, "accepted", body.get("status"), body.get("uid"), 202, message=body.get("note"),
+                   seconds=time.monotonic() - started, published_file=str(target))  # fmt: skip
+
+
 def register_many(api: PublisherApi, files: list[Path], defaults: dict[str, str | None], report: IO[str],
                   concurrency: int = 4, keep_reference: bool = True,
-                  progress: Callable[[Outcome], None] | None = None) -> Counter[str]:  # fmt: skip
+                  progress: Callable[[Outcome], None] | None = None, c2pa: bool = False) -> Counter[str]:  # fmt: skip
     """Register ``files``, at most ``concurrency`` at a time; one JSON line per file in ``report`` (flushed as each
     ends); returns the count of each result."""
     counts: Counter[str] = Counter()
@@ -94,7 +130,7 @@ def register_many(api: PublisherApi, files: list[Path], defaults: dict[str, str 
 
     def run(path: Path) -> None:
         try:
-            outcome = register_one(api, path, defaults, keep_reference)
+            outcome = register_one(api, path, defaults, keep_reference, c2pa)
         except Exception as exc:  # noqa: BLE001 - one file's surprise must not hide the others' outcomes
             outcome = Outcome(str(path), None, "failed", error_code="client_error", message=f"{type(exc).__name__}: {exc}")
         with lock:

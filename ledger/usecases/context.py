@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ledger.adapters.c2pa.reader import NO_TRUST, CredentialReader
+from ledger.adapters.c2pa.signers import SignerMaterial
 from ledger.adapters.index_feed import IndexFeed
 from ledger.adapters.store.db import Database
 from ledger.core.eip712 import Domain
@@ -26,6 +27,8 @@ class Context:
     contract_signature: Callable[[str, str, str], bool] | None = None
     development_chain: bool = False  # labelled in every verify answer (ledger.config.is_development_chain)
     credentials: CredentialReader = NO_TRUST  # reads C2PA manifests; its trust anchors come from the settings
+    c2pa_signers: Callable[[str], SignerMaterial] | None = None  # publisher address -> C2PA certificate and key
+    ledger_url: str | None = None  # where readers reach this API (named in the manifests signed here)
 
     @property
     def domain(self) -> Domain:

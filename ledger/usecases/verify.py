@@ -16,6 +16,7 @@ from ledger.adapters.c2pa.reader import NO_TRUST, CredentialReader
 from ledger.adapters.index_feed import freshness_of
 from ledger.adapters.store import heatmaps
 from ledger.adapters.store import repository as repo
+from ledger.adapters.store.credentials import credentials_of
 from ledger.adapters.store.matching_data import registered
 from ledger.adapters.store.models import RecordRow
 from ledger.core.answer import (
@@ -30,7 +31,7 @@ from ledger.core.answer import (
     perceptual_fields,
     query_of,
 )
-from ledger.core.content_credentials import ContentCredentials, credentials_removed
+from ledger.core.content_credentials import ContentCredentials, CredentialsRemoved, credentials_removed
 from ledger.core.fingerprint import Limits, probe_bytes, registration_probe
 from ledger.core.match_index import MatchIndex
 from ledger.core.matcher import LocalSearch, PerceptualMatch, Registered, find_matches
@@ -128,6 +129,7 @@ def describe_record(session: Any, row: RecordRow, kind: MatchKind, chain_id: int
         batch_root=row.batch_root,
         leaf_index=row.leaf_index,
         proof=json.loads(submission.proof) if submission is not None and submission.proof else None,
+        content_credentials=credentials_of(session, row.content_hash),
         **lineage(session, row),
     )
 
@@ -227,10 +229,21 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
                 answer["matches"] = _label_earliest(described, shown)
                 answer["changes"] = changes_of(primary)
                 heat = primary.heat
+    answer["credentials_removed"] = removed_from_copy(credentials, answer["matches"])
     verification = Verification(verdict=decision.verdict.value, relation=decision.relation.value, **answer)
     png = _heatmap(heat, fingerprint.width, fingerprint.height)
     timings["total"] = time.perf_counter() - started
     return Verified(verification, png, heat, timings)
+
+
+def removed_from_copy(credentials: ContentCredentials | None, matches: list[Match]) -> CredentialsRemoved | None:
+    """Step 3 of issue 13: the copy lacks (or breaks) the credentials the earliest matched original carried. A
+    different photograph of the same scene is no original of this copy."""
+    carriers = [m for m in matches if m.content_credentials is not None and m.relation != "similar_scene"]
+    if not carriers:
+        return None
+    first = next((m for m in carriers if m.earliest), carriers[0])
+    return credentials_removed(credentials, first.content_credentials, first.uid, first.registered_at)
 
 
 def keep_heatmap(ctx: Context, verification_id: str, png: bytes) -> None:

@@ -37,3 +37,100 @@ def test_a_broken_manifest_is_an_invalid_answer_not_a_server_error(setup, c2pa_f
     assert answer["verdict"] == "unknown"
     assert answer["content_credentials"]["state"] == "invalid"
     assert [f["code"] for f in answer["content_credentials"]["failures"]] == ["manifest.unreadable"]
+
+
+def install_test_signer(tmp_path: Path, db, address: str) -> bytes:  # type: ignore[no-untyped-def]
+    """A TEST signer for the publisher from a TEST CA in the data directory; the CA's certificate (PEM)."""
+    from ledger.adapters.c2pa.signers import SignerStore
+    from ledger.usecases.c2pa_signers import issue_test_signer_for
+    from tests.api.test_api import PASSWORD
+
+    store = SignerStore(tmp_path.resolve() / "c2pa" / "signers", PASSWORD)
+    installed = issue_test_signer_for(db, store, tmp_path.resolve() / "c2pa" / "test-ca", address)
+    assert installed.created_ca and "TEST signer" in installed.subject
+    return installed.test_ca.read_bytes()  # type: ignore[union-attr]
+
+
+def test_signed_at_registration_read_back_valid_and_tampered_copies_invalid(setup, pdq_fixtures: Path,  # type: ignore[no-untyped-def]  # noqa: F811
+                                                                             tmp_path: Path) -> None:  # fmt: skip
+    import hashlib
+
+    from ledger.adapters.c2pa.reader import CredentialReader
+    from ledger.core.content_credentials import REGISTRATION_ASSERTION
+    from ledger.core.records import record_uid
+    from tests.api.test_api import API_KEY, CONTRACT, photo, register
+
+    client, db, address = setup
+    refused = register(client, photo(pdq_fixtures), c2pa="true")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "c2pa_signer_missing"
+
+    trusted = CredentialReader(install_test_signer(tmp_path, db, address).decode())
+    response = register(client, photo(pdq_fixtures), c2pa="true")
+    assert response.status_code == 202, response.text
+    body = response.json()
+    signed = client.get(body["file_url"], headers={"Authorization": f"Bearer {API_KEY}"})
+    assert signed.status_code == 200 and signed.headers["content-type"] == "image/jpeg"
+    published = signed.content
+    # The ledger registered exactly the published file: its SHA-256, and the uid the contract derives from it.
+    assert "0x" + hashlib.sha256(published).hexdigest() == body["content_hash"]
+    assert body["uid"] == record_uid(address, body["content_hash"])
+
+    credentials = trusted.read(published, "JPEG")
+    assert credentials is not None and credentials.state == "trusted" and credentials.failures == []
+    assert [a.action for a in credentials.actions] == ["c2pa.opened", "c2pa.published"]
+    assert credentials.signer is not None and credentials.signer.issuer == "Daily Example"
+    assert credentials.signer.common_name == "example.org TEST signer"
+    registration = credentials.ledger_registration
+    assert registration is not None and registration["chain_id"] == 31337 and registration["contract"] == CONTRACT
+    assert registration["publisher"] == address and registration["record_uid_rule"].startswith("keccak256(")
+    assert body["content_credentials"]["ledger_registration"] == registration
+    assert REGISTRATION_ASSERTION.encode() in published
+    # Without the TEST CA on the trust list the same file is valid, its signer untrusted.
+    untrusted = CredentialReader().read(published, "JPEG")
+    assert untrusted is not None and untrusted.state == "valid" and untrusted.failure_codes == ["signingCredential.untrusted"]
+
+    # Tampered copies: a changed byte of the picture, and a changed byte of the ledger's assertion.
+    pixels = bytearray(published)
+    pixels[-100] ^= 0xFF
+    changed = trusted.read(bytes(pixels), "JPEG")
+    assert changed is not None and changed.state == "invalid" and "assertion.dataHash.mismatch" in changed.failure_codes
+    at = published.index(address.encode())
+    claim = bytearray(published)
+    claim[at + 5] = ord("0") if claim[at + 5] != ord("0") else ord("1")
+    forged = trusted.read(bytes(claim), "JPEG")
+    assert forged is not None and forged.state == "invalid" and "assertion.hashedURI.mismatch" in forged.failure_codes
+
+    # A file not signed here for this publisher is 404.
+    assert client.get(f"/v1/media/0x{'00' * 32}/file", headers={"Authorization": f"Bearer {API_KEY}"}).status_code == 404
+
+
+def test_a_stripped_copy_of_a_signed_original_says_the_credentials_were_removed(setup, pdq_fixtures: Path,  # type: ignore[no-untyped-def]  # noqa: F811
+                                                                                 tmp_path: Path) -> None:  # fmt: skip
+    from tests.api.test_api import API_KEY, mirror_registration, photo, register
+    from tests.c2pa.jpeg import strip_c2pa
+
+    client, db, address = setup
+    install_test_signer(tmp_path, db, address)
+    body = register(client, photo(pdq_fixtures, "q0122.jpg"), c2pa="true").json()
+    published = client.get(body["file_url"], headers={"Authorization": f"Bearer {API_KEY}"}).content
+    mirror_registration(db, body["uid"])
+    client.app.state.ledger.matcher.refresh()
+
+    original = verify(client, published)
+    assert original["verdict"] == "original" and original["credentials_removed"] is None
+    assert original["content_credentials"]["state"] == "valid"  # the API trusts no TEST CA unless told to
+    assert original["matches"][0]["content_credentials"]["ledger_registration"]["publisher"] == address
+
+    stripped = verify(client, strip_c2pa(published))
+    assert stripped["verdict"] == "same_pixels" and stripped["content_credentials"] is None
+    note = stripped["credentials_removed"]
+    assert note["message"] == ("Content Credentials were removed from this copy; the original carried them, signed by "
+                               "example.org TEST signer (Daily Example), and this ledger recorded it "
+                               f"at {stripped['matches'][0]['registered_at']}.")  # fmt: skip
+    assert note["uid"] == body["uid"] and note["original"]["ledger_registration"]["publisher"] == address
+
+    broken = verify(client, corrupt_c2pa(published, offset=200))
+    assert broken["verdict"] == "same_pixels"
+    assert broken["credentials_removed"]["message"].startswith("The Content Credentials of this copy do not validate")
+    by_hash = client.get(f"/v1/verify/{body['content_hash']}").json()
+    assert by_hash["matches"][0]["content_credentials"]["state"] == "valid"
