@@ -19,8 +19,10 @@ from typing import Any
 
 from ledger.adapters.store import outbox
 from ledger.adapters.store import repository as repo
+from ledger.adapters.store.credentials import keep_credentials
 from ledger.adapters.store.matching_data import keep_matching_data
 from ledger.adapters.store.outbox import OutboxStatus
+from ledger.core.content_credentials import ContentCredentials
 from ledger.core.eip712 import registration_digest
 from ledger.core.fingerprint import Fingerprint, registration_probe
 from ledger.core.match_index import pack_variants
@@ -65,7 +67,7 @@ def register_signed(ctx: Context, publisher: str, document: Any, data: bytes | N
         raise SignatureExpired(f"the signature's deadline {signed.deadline} has passed or is too near: sign again")
     check_signature(ctx, signed)
     check_known(ctx.db, signed.manifest.parent, "parent")
-    matching = None
+    matching = credentials = None
     note = NO_FILE_NOTE
     if data is not None:
         probe = registration_probe(data, ctx.limits)
@@ -73,11 +75,13 @@ def register_signed(ctx: Context, publisher: str, document: Any, data: bytes | N
         if (fp.sha256, fp.pixel_sha256, fp.pdq) != (m.content_hash, m.pixel_hash, m.pdq):
             raise FileMismatch("the file is not the one the signed manifest describes (its hashes differ)")
         matching = MatchingData.from_probe(probe, keep_reference)
+        credentials = ctx.credentials.read(data, fp.format)  # a newsroom that signs C2PA itself: kept for step 3
         note = None if keep_reference else HASHES_ONLY_NOTE
-    return replace(_queue(ctx, signed, matching), note=note)
+    return replace(_queue(ctx, signed, matching, credentials), note=note, content_credentials=credentials)
 
 
-def _queue(ctx: Context, signed: SignedRegistration, matching: MatchingData | None) -> Accepted:
+def _queue(ctx: Context, signed: SignedRegistration, matching: MatchingData | None,
+           credentials: ContentCredentials | None = None) -> Accepted:  # fmt: skip
     m, registration = signed.manifest, signed.registration
     uid = record_uid(signed.publisher, m.content_hash)
     with ctx.db.write() as session:
@@ -95,4 +99,6 @@ def _queue(ctx: Context, signed: SignedRegistration, matching: MatchingData | No
         if matching is not None:
             fp = Fingerprint(m.content_hash, m.pixel_hash, m.pdq, m.pdq_quality, m.width, m.height, "")
             keep_matching_data(session, fp, pack_variants(matching.variants), matching.reference, matching.features)
+        if credentials is not None:
+            keep_credentials(session, m.content_hash, credentials)
     return Accepted(m.content_hash, uid, OutboxStatus.PENDING)

@@ -134,3 +134,36 @@ def test_a_stripped_copy_of_a_signed_original_says_the_credentials_were_removed(
     assert broken["credentials_removed"]["message"].startswith("The Content Credentials of this copy do not validate")
     by_hash = client.get(f"/v1/verify/{body['content_hash']}").json()
     assert by_hash["matches"][0]["content_credentials"]["state"] == "valid"
+
+
+def test_a_newsroom_signed_registration_keeps_the_manifest_its_file_carried(setup, c2pa_fixtures: Path,  # type: ignore[no-untyped-def]  # noqa: F811
+                                                                             tmp_path: Path) -> None:  # fmt: skip
+    """A newsroom that signs C2PA itself (a camera's or its CMS's manifest) and its registrations too
+    (POST /v1/registrations with the file): the manifest is kept, and a stripped copy is told what it carried."""
+    import json
+
+    from ledger.adapters.keystore import load_key
+    from ledger.config import Settings
+    from ledger.usecases.signing import sign_files
+    from tests.api.test_api import API_KEY, CONTRACT, PASSWORD, mirror_registration
+    from tests.c2pa.jpeg import strip_c2pa
+
+    client, db, address = setup
+    image = tmp_path / "cai.jpg"
+    image.write_bytes((c2pa_fixtures / "adobe-20220124-CAI.jpg").read_bytes())
+    key = load_key(Settings(data_dir=tmp_path).keystore_dir, f"{address}.json", PASSWORD)
+    [(_, bundle)] = sign_files([image], key, 31337, CONTRACT, 0, "Composite test image", "Adobe test files", None,
+                               None, None, 3600, tmp_path / "signed")  # fmt: skip
+    response = client.post("/v1/registrations", headers={"Authorization": f"Bearer {API_KEY}"},
+                           data={"registration": bundle.read_text()}, files={"file": ("cai.jpg", image.read_bytes())})  # fmt: skip
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["content_credentials"]["title"] == "CAI.jpg"
+    mirror_registration(db, body["uid"])
+    client.app.state.ledger.matcher.refresh()
+    answer = verify(client, strip_c2pa(image.read_bytes()))
+    assert answer["verdict"] == "same_pixels"
+    assert answer["credentials_removed"]["message"].startswith("Content Credentials were removed from this copy; the "
+                                                               "original carried them, signed by C2PA Signer (C2PA "
+                                                               "Test Signing Cert)")  # fmt: skip
+    assert json.loads(bundle.read_text())["manifest"]["content_hash"] == body["content_hash"]
