@@ -43,6 +43,18 @@ class BodyLengthMismatch(BadRequest):
     code = "body_length_mismatch"
 
 
+class UnsupportedAlgorithm(BadRequest):
+    """A soft-binding algorithm this service does not resolve (the C2PA Soft Binding Resolution API answers 400)."""
+
+    code = "unsupported_algorithm"
+
+
+class InvalidBindingValue(BadRequest):
+    """A soft-binding query value that is not what its algorithm takes (base64 of 32 bytes here)."""
+
+    code = "invalid_binding_value"
+
+
 # -- 408: the body arrived too slowly -------------------------------------------------------------------------------
 class RequestTimeout(LedgerError):
     code = "request_timeout"

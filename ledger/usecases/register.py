@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from ledger.adapters.c2pa.writer import media_type_of, sign_published
+from ledger.adapters.c2pa.writer import SignedFile, media_type_of, sign_published
 from ledger.adapters.store import outbox
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.credentials import keep_credentials, keep_published_file
@@ -18,6 +18,7 @@ from ledger.adapters.store.outbox import OutboxStatus
 from ledger.core.content_credentials import ContentCredentials, registration_assertion
 from ledger.core.eip712 import Domain, sign_registration
 from ledger.core.fingerprint import Fingerprint, Probe, registration_probe
+from ledger.core.jumbf import jpeg_manifest_store
 from ledger.core.manifest import Manifest, build_manifest
 from ledger.core.match_index import TRIMMED, IndexedHash, pack_variants
 from ledger.core.records import Registration, record_uid
@@ -106,23 +107,27 @@ def register(ctx: Context, publisher: str, data: bytes, request: RegistrationReq
     parent = check_known(ctx.db, request.parent, "parent")
     probe = registration_probe(data, ctx.limits)
     published: tuple[str, bytes] | None = None
+    store: bytes | None = None
     if request.c2pa:
-        data = sign_for_publication(ctx, publisher, data, probe, request.file_name)
+        signed_file = sign_for_publication(ctx, publisher, data, probe, request.file_name)
+        data, store = signed_file.data, signed_file.manifest_store
         signed = registration_probe(data, ctx.limits)
         if signed.fingerprint.pixel_sha256 != probe.fingerprint.pixel_sha256:  # embedding must not touch pixels
             raise C2paSigningFailed("signing changed the picture's pixels; the file was not registered")
         probe, published = signed, (media_type_of(signed.fingerprint.format), data)
     credentials = ctx.credentials.read(data, probe.fingerprint.format)
+    if credentials is not None and store is None:
+        store = jpeg_manifest_store(data)
     matching = MatchingData.from_probe(probe, request.keep_reference)
     manifest = build_manifest(publisher, probe.fingerprint, request.caption, request.credit, request.published_url,
                               request.taken_at, parent)  # fmt: skip
     accepted = accept(ctx.db, ctx.domain, publisher, ctx.keys(publisher), probe.fingerprint, manifest,
-                      ctx.signature_validity_seconds, matching, credentials, published)  # fmt: skip
+                      ctx.signature_validity_seconds, matching, credentials, published, store)  # fmt: skip
     accepted = replace(accepted, signed_file=published is not None, content_credentials=credentials)
     return accepted if request.keep_reference else replace(accepted, note=HASHES_ONLY_NOTE)
 
 
-def sign_for_publication(ctx: Context, publisher: str, data: bytes, probe: Probe, file_name: str | None) -> bytes:
+def sign_for_publication(ctx: Context, publisher: str, data: bytes, probe: Probe, file_name: str | None) -> SignedFile:
     """The upload with a C2PA manifest signed by the publisher's certificate, carrying the ledger's assertion: the
     file the newsroom publishes and the ledger registers."""
     if ctx.c2pa_signers is None:
@@ -144,6 +149,7 @@ def accept(
     matching: MatchingData | None = None,
     credentials: ContentCredentials | None = None,
     published: tuple[str, bytes] | None = None,
+    manifest_store: bytes | None = None,
 ) -> Accepted:
     uid = record_uid(publisher, fingerprint.sha256)
     registration = Registration(
@@ -165,7 +171,7 @@ def accept(
             keep_matching_data(session, fingerprint, pack_variants(matching.variants), matching.reference,
                                matching.features)  # fmt: skip
         if credentials is not None:
-            keep_credentials(session, fingerprint.sha256, credentials)
+            keep_credentials(session, fingerprint.sha256, credentials, manifest_store)
         if published is not None:
             keep_published_file(session, fingerprint.sha256, publisher, *published)
     return Accepted(fingerprint.sha256, uid, OutboxStatus.PENDING)

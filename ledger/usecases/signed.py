@@ -25,6 +25,7 @@ from ledger.adapters.store.outbox import OutboxStatus
 from ledger.core.content_credentials import ContentCredentials
 from ledger.core.eip712 import registration_digest
 from ledger.core.fingerprint import Fingerprint, registration_probe
+from ledger.core.jumbf import jpeg_manifest_store
 from ledger.core.match_index import pack_variants
 from ledger.core.records import record_uid
 from ledger.core.signed import SignedRegistration, parse_bundle
@@ -77,11 +78,12 @@ def register_signed(ctx: Context, publisher: str, document: Any, data: bytes | N
         matching = MatchingData.from_probe(probe, keep_reference)
         credentials = ctx.credentials.read(data, fp.format)  # a newsroom that signs C2PA itself: kept for step 3
         note = None if keep_reference else HASHES_ONLY_NOTE
-    return replace(_queue(ctx, signed, matching, credentials), note=note, content_credentials=credentials)
+    store = jpeg_manifest_store(data) if data is not None and credentials is not None else None
+    return replace(_queue(ctx, signed, matching, credentials, store), note=note, content_credentials=credentials)
 
 
 def _queue(ctx: Context, signed: SignedRegistration, matching: MatchingData | None,
-           credentials: ContentCredentials | None = None) -> Accepted:  # fmt: skip
+           credentials: ContentCredentials | None = None, store: bytes | None = None) -> Accepted:  # fmt: skip
     m, registration = signed.manifest, signed.registration
     uid = record_uid(signed.publisher, m.content_hash)
     with ctx.db.write() as session:
@@ -100,5 +102,5 @@ def _queue(ctx: Context, signed: SignedRegistration, matching: MatchingData | No
             fp = Fingerprint(m.content_hash, m.pixel_hash, m.pdq, m.pdq_quality, m.width, m.height, "")
             keep_matching_data(session, fp, pack_variants(matching.variants), matching.reference, matching.features)
         if credentials is not None:
-            keep_credentials(session, m.content_hash, credentials)
+            keep_credentials(session, m.content_hash, credentials, store)
     return Accepted(m.content_hash, uid, OutboxStatus.PENDING)

@@ -20,6 +20,7 @@ from ledger.adapters.c2pa.writer import sign_published
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.migrate import upgrade
+from ledger.core.jumbf import jpeg_manifest_store
 from ledger.errors import C2paUnsupportedFormat, InvalidC2paSigner, NoC2paSigner
 from tests.conftest import ROOT
 
@@ -62,7 +63,8 @@ def test_install_checks_the_pair_and_stores_the_key_encrypted(tmp_path: Path) ->
     jpeg = io.BytesIO()
     Image.effect_noise((64, 48), 40).convert("RGB").save(jpeg, format="JPEG")
     signed = sign_published(jpeg.getvalue(), "JPEG", "noise.jpg", material, {"publisher": ADDRESS})
-    read = CredentialReader(ca.decode()).read(signed, "JPEG")
+    read = CredentialReader(ca.decode()).read(signed.data, "JPEG")
+    assert jpeg_manifest_store(signed.data) == signed.manifest_store
     assert read is not None and read.state == "trusted" and read.ledger_registration == {"publisher": ADDRESS}
     bmp = io.BytesIO()
     Image.new("RGB", (8, 8)).save(bmp, format="BMP")

@@ -9,6 +9,7 @@ parent ingredient of ours (intent "edit"), so its history stays readable. No tim
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 
 import c2pa
@@ -39,8 +40,14 @@ def manifest_definition(title: str, registration: dict[str, Any]) -> dict[str, A
                            {"label": REGISTRATION_ASSERTION, "data": registration}]}  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class SignedFile:
+    data: bytes  # the file to publish, manifest embedded
+    manifest_store: bytes  # the manifest store alone (``application/c2pa``)
+
+
 def sign_published(data: bytes, image_format: str, title: str, signer: SignerMaterial,
-                   registration: dict[str, Any]) -> bytes:  # fmt: skip
+                   registration: dict[str, Any]) -> SignedFile:  # fmt: skip
     """``data`` with a manifest signed by ``signer`` that carries ``registration`` (the ledger's assertion)."""
     media_type = media_type_of(image_format)
     out = io.BytesIO()
@@ -49,7 +56,7 @@ def sign_published(data: bytes, image_format: str, title: str, signer: SignerMat
               c2pa.Signer.from_callback(signer.sign, signer.algorithm, signer.chain_pem.decode(), None) as native,
               c2pa.Builder(manifest_definition(title, registration), context) as builder):  # fmt: skip
             builder.set_intent(c2pa.C2paBuilderIntent.EDIT)
-            builder.sign(native, media_type, io.BytesIO(data), out)
+            store = builder.sign(native, media_type, io.BytesIO(data), out)
     except c2pa.C2paError as exc:
         raise C2paSigningFailed(f"the file could not be signed with Content Credentials: {exc}") from None
-    return out.getvalue()
+    return SignedFile(out.getvalue(), store)

@@ -290,6 +290,10 @@ class ContentCredentialsRow(Base):
 
     content_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
     summary: Mapped[str] = mapped_column(Text)
+    # The active manifest's id (``urn:c2pa:...``) and the manifest store's bytes (``application/c2pa``), served by
+    # the soft-binding resolution API (``/v1/c2pa/manifests/{id}``); bytes kept for JPEG files and files signed here.
+    manifest_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    manifest_store: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

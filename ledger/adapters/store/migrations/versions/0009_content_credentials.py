@@ -19,9 +19,12 @@ def upgrade() -> None:
         "content_credentials",
         sa.Column("content_hash", sa.String(length=66), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("manifest_id", sa.String(length=300), nullable=True),
+        sa.Column("manifest_store", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("content_hash"),
     )
+    op.create_index("ix_content_credentials_manifest_id", "content_credentials", ["manifest_id"])
     op.create_table(
         "published_files",
         sa.Column("content_hash", sa.String(length=66), nullable=False),
@@ -37,4 +40,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_published_files_publisher", table_name="published_files")
     op.drop_table("published_files")
+    op.drop_index("ix_content_credentials_manifest_id", table_name="content_credentials")
     op.drop_table("content_credentials")
