@@ -34,8 +34,8 @@ def media_type_of(image_format: str) -> str:
     return media_type
 
 
-def manifest_definition(title: str, registration: dict[str, Any]) -> dict[str, Any]:
-    return {"claim_generator_info": [CLAIM_GENERATOR], "title": title[:200],
+def manifest_definition(title: str, registration: dict[str, Any], media_type: str | None = None) -> dict[str, Any]:
+    return {"claim_generator_info": [CLAIM_GENERATOR], "title": title[:200], "format": media_type,
             "assertions": [{"label": "c2pa.actions", "data": {"actions": [PUBLISHED]}},
                            {"label": REGISTRATION_ASSERTION, "data": registration}]}  # fmt: skip
 
@@ -54,7 +54,7 @@ def sign_published(data: bytes, image_format: str, title: str, signer: SignerMat
     try:
         with (c2pa.Context.from_dict(SETTINGS) as context,
               c2pa.Signer.from_callback(signer.sign, signer.algorithm, signer.chain_pem.decode(), None) as native,
-              c2pa.Builder(manifest_definition(title, registration), context) as builder):  # fmt: skip
+              c2pa.Builder(manifest_definition(title, registration, media_type), context) as builder):  # fmt: skip
             builder.set_intent(c2pa.C2paBuilderIntent.EDIT)
             store = builder.sign(native, media_type, io.BytesIO(data), out)
     except c2pa.C2paError as exc:
