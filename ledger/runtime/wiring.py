@@ -150,6 +150,9 @@ def check_settings(settings: Settings) -> None:
     """What can be known wrong at start-up is reported then, not at the first request that needs it."""
     if settings.keystore_dir.is_dir() and any(settings.keystore_dir.glob("*.json")):
         settings.resolved_password()  # publishers' keys exist: their password must be readable
+    missing = [str(p) for p in settings.c2pa_trust_anchors if not p.is_file()]
+    if missing:
+        raise ConfigError(f"PROVENANCE_C2PA_TRUST_ANCHORS names files that do not exist: {', '.join(missing)}")
 
 
 def open_ledger(settings: Settings, db: Database | None = None, deployment: Deployment | None = None) -> Ledger:

@@ -101,3 +101,21 @@ def test_cli_install_and_test_signer(tmp_path: Path) -> None:
     assert b"ENCRYPTED" in (data_dir / "c2pa" / "test-ca" / "test-ca.key.pem").read_bytes()
     unknown = cli("c2pa", "test-signer", "nobody.example")
     assert unknown.returncode == 1 and "not_found" in unknown.stderr
+
+
+def test_trust_anchor_settings_are_checked_at_start_and_used(tmp_path: Path) -> None:
+    from ledger.config import Settings
+    from ledger.errors import ConfigError
+    from ledger.runtime.wiring import check_settings, open_credential_reader
+
+    with pytest.raises(ConfigError, match="do not exist"):
+        check_settings(Settings(data_dir=tmp_path, c2pa_trust_anchors=[tmp_path / "missing.pem"]))
+    authority = create_test_ca()
+    (tmp_path / "ca.pem").write_bytes(authority.certificate_pem)
+    material = check_material(*issue_test_signer(authority, "a.example", "A"))
+    jpeg = io.BytesIO()
+    Image.effect_noise((64, 48), 40).convert("RGB").save(jpeg, format="JPEG")
+    signed = sign_published(jpeg.getvalue(), "JPEG", "a.jpg", material, {}).data
+    reader = open_credential_reader(Settings(data_dir=tmp_path, c2pa_trust_anchors=[tmp_path / "ca.pem"]))
+    assert reader.read(signed, "JPEG").state == "trusted"  # type: ignore[union-attr]
+    assert open_credential_reader(Settings(data_dir=tmp_path)).read(signed, "JPEG").state == "valid"  # type: ignore[union-attr]
