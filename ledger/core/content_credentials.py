@@ -208,10 +208,10 @@ def credentials_removed(query: ContentCredentials | None, original: ContentCrede
     if query is not None and query.state != "invalid":
         return None
     signer = original.signer_name or "an unnamed signer"
-    when = f" at {recorded_at}" if recorded_at else ""
+    recorded = f", and this ledger recorded it at {recorded_at}" if recorded_at else ""  # none offline (compare)
     lead = ("Content Credentials were removed from this copy" if query is None else
             "The Content Credentials of this copy do not validate (they were changed or replaced)")  # fmt: skip
-    message = f"{lead}; the original carried them, signed by {signer}, and this ledger recorded it{when}."
+    message = f"{lead}; the original carried them, signed by {signer}{recorded}."
     return CredentialsRemoved(message=message, uid=uid, recorded_at=recorded_at, original=original)
 
 

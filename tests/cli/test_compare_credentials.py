@@ -30,7 +30,7 @@ def test_compare_names_the_copys_credentials_and_the_stripped_ones(c2pa_fixtures
     answer = compare(original, stripped)
     assert answer["verdict"] == "same_pixels" and answer["content_credentials"] is None
     note = answer["credentials_removed"]
-    assert note["message"].startswith("Content Credentials were removed from this copy; the original carried them, "
-                                      "signed by C2PA Signer (C2PA Test Signing Cert)")  # fmt: skip
+    assert note["message"] == ("Content Credentials were removed from this copy; the original carried them, signed by "
+                               "C2PA Signer (C2PA Test Signing Cert).")  # fmt: skip
     assert note["original"]["title"] == "CAI.jpg"
     assert answer["matches"][0]["content_credentials"]["state"] == "valid"

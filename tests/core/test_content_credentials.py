@@ -63,6 +63,7 @@ def test_removed_credentials_note() -> None:
                                                  "recorded it at 2026-11-30T12:00:00Z.")  # fmt: skip
     broken = credentials_removed(ContentCredentials.unreadable("bad box"), original, "0x01", None)
     assert broken is not None and broken.message.startswith("The Content Credentials of this copy do not validate")
+    assert broken.message.endswith("signed by Photo Desk (Example News).")  # no ledger time offline (compare)
     assert credentials_removed(original, original, "0x01", None) is None  # the copy still carries valid ones
     assert credentials_removed(None, None, "0x01", None) is None  # the original carried none
     assert credentials_removed(None, ContentCredentials.unreadable("x"), "0x01", None) is None  # nor valid ones
