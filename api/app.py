@@ -17,7 +17,7 @@ from api.fast_hash import VerifyHashFastPath
 from api.headers import SecurityHeaders
 from api.limits import BodyLimits
 from api.ratelimit import RateLimits, Rates
-from api.routers import batches, chain, media, registrations, retractions, soft_binding, verify
+from api.routers import batch_registrations, batches, chain, media, registrations, retractions, soft_binding, verify
 from api.state import AppState
 from ledger.adapters.chain.deployment import Deployment
 from ledger.adapters.index_feed import IndexFeed
@@ -74,6 +74,7 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     app.state.ledger = state
     errors.install(app)
     app.include_router(media.router)
+    app.include_router(batch_registrations.router)
     app.include_router(registrations.router)
     app.include_router(verify.router)
     app.include_router(chain.router)
@@ -100,7 +101,8 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     # verify by hash from the hot index (before FastAPI's routing, which costs more than the answer).
     app.add_middleware(VerifyHashFastPath)
     app.add_middleware(BodyLimits, max_upload_bytes=settings.max_upload_bytes, max_json_bytes=settings.max_json_bytes,
-                       timeout_seconds=settings.body_timeout_seconds)  # fmt: skip
+                       timeout_seconds=settings.body_timeout_seconds,
+                       max_batch_bytes=settings.registration_batch_max_bytes)  # fmt: skip
     app.add_middleware(RateLimits, rates=Rates.from_settings(settings, processes))
     app.add_middleware(SecurityHeaders)
     app.add_middleware(metrics.RequestMetrics)  # outermost: every answer counted and timed, refusals included

@@ -8,8 +8,9 @@
 - The whole body must arrive within ``body_timeout_seconds`` (408 ``body_timeout``), so a slow sender cannot hold a
   connection and its buffers open for long.
 
-Uploads (``POST /v1/media``, ``POST /v1/registrations``, ``POST /v1/verify``, ``POST /v1/c2pa/matches/byContent``) may carry ``max_upload_bytes`` plus the multipart framing; any
-other body (the retraction's JSON) at most ``max_json_bytes``. The error answers come from ``api/errors.py``.
+Uploads (``POST /v1/media``, ``POST /v1/registrations``, ``POST /v1/verify``, ``POST /v1/c2pa/matches/byContent``) may carry ``max_upload_bytes`` plus the multipart framing;
+a batch of registrations (``POST /v1/media/batch``) ``registration_batch_max_bytes`` plus the framing; any other body
+(the retraction's JSON) at most ``max_json_bytes``. The error answers come from ``api/errors.py``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ledger.errors import AmbiguousFraming, BadRequest, BodyLengthMismatch, Body
 FORM_OVERHEAD_BYTES = 64 * 1024
 UPLOAD_ROUTES = {("POST", "/v1/media"), ("POST", "/v1/verify"), ("POST", "/v1/registrations"),
                  ("POST", "/v1/c2pa/matches/byContent")}  # fmt: skip
+BATCH_ROUTES = {("POST", "/v1/media/batch")}
 
 
 class BodyRefused(Exception):
@@ -37,14 +39,19 @@ class BodyRefused(Exception):
 
 
 class BodyLimits:
-    def __init__(self, app: Any, max_upload_bytes: int, max_json_bytes: int, timeout_seconds: float) -> None:
+    def __init__(self, app: Any, max_upload_bytes: int, max_json_bytes: int, timeout_seconds: float,
+                 max_batch_bytes: int = 0) -> None:  # fmt: skip
         self.app = app
         self.max_upload = max_upload_bytes + FORM_OVERHEAD_BYTES
+        self.max_batch = (max_batch_bytes or max_upload_bytes) + FORM_OVERHEAD_BYTES
         self.max_json = max_json_bytes
         self.timeout = timeout_seconds
 
     def limit_for(self, method: str, path: str) -> int:
-        return self.max_upload if (method, path.rstrip("/")) in UPLOAD_ROUTES else self.max_json
+        route = (method, path.rstrip("/"))
+        if route in BATCH_ROUTES:
+            return self.max_batch
+        return self.max_upload if route in UPLOAD_ROUTES else self.max_json
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":

@@ -41,6 +41,10 @@ class MediaStatus(BaseModel):
     leaf_index: int | None = None
     proof: list[str] | None = None
     batch_uri: str | None = None
+    batch_count: int | None = None
+    batch_nonce: int | None = None  # the publisher's BatchAnchor signature the relayer sent (anchorBatchBySig)
+    batch_deadline: int | None = None
+    batch_signature: str | None = None
     tx_hash: str | None = None
     block_number: int | None = None
     log_index: int | None = None
@@ -61,6 +65,9 @@ class ChainInfo(BaseModel):
     head_block: int | None
     index_updated_at: str | None
     seconds_behind: float | None
+    development_chain: bool = Field(description="true on a development chain (one the service started itself, or a "
+                                    "well-known test chain id): its records prove nothing to anyone else")
+    chain_warning: str | None = None
     abi: list[dict[str, Any]]
 
 

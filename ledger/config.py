@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     api_workers: int = Field(2, ge=1, le=64)
 
     max_upload_bytes: int = 25 * 1024 * 1024
+    # POST /v1/media/batch: items per request and the whole body (each file also within max_upload_bytes). 64 items of
+    # a typical 1-5 MB newsroom JPEG fit a request; files beyond 1 MB are spooled to disk while the body is parsed.
+    registration_batch_max_items: int = Field(64, ge=1, le=1000)
+    registration_batch_max_bytes: int = Field(128 * 1024 * 1024, ge=1)
     max_pixels: int = 50_000_000  # registrations (publishers' originals: 45-61 MP cameras exist)
     # Readers' uploads: two decodes at once at 40 MP stay under 0.7 GB even for the costliest pixel modes
     # (RGBA: 4 bytes decoded + 3 canonical per pixel; ~0.65 GB measured), and 40 MP covers every phone's default output.

@@ -14,6 +14,7 @@ requests a minute; what is measured is the service, not the limiter) and ``PROVE
 batching, as the measure asks). The machine may be shared: its load average is recorded before each measure.
 
     python scripts/bench_api.py [--seconds 10] [--repeats 3] [--quick]
+    python scripts/bench_api.py --hash-workers 1,2,4    (verify by hash only, per API worker count)
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from PIL import Image  # noqa: E402
 from scripts.loadgen import free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "api.json"
+WORKERS_RESULTS = ROOT / "bench" / "results" / "api_workers.json"
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "pdq"
 MB = 1024 * 1024
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -143,14 +145,15 @@ class Service:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
         env.update(PYTHONPATH=str(ROOT), PROVENANCE_DATA_DIR=str(self.data_dir), PROVENANCE_ANCHOR_MODE="batch",
-                   PROVENANCE_RATE_LIMIT_PUBLIC="100000000/minute", PROVENANCE_RATE_LIMIT_VERIFY_UPLOADS="100000000/minute",
-                   PROVENANCE_API_WORKERS=str(self.workers))  # fmt: skip
+                   PROVENANCE_RATE_LIMIT_PUBLIC="100000000/minute",
+                   PROVENANCE_RATE_LIMIT_VERIFY_UPLOADS="100000000/minute")  # fmt: skip
         return env
 
     def start(self) -> None:
         log = open(self.data_dir.parent / f"up-{self.workers}.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen([sys.executable, "-m", "ledger.cli.main", "up", "--port", str(self.port),
-                                         "--chain-port", str(self.chain_port)], env=self.env, stdout=log,
+                                         "--chain-port", str(self.chain_port), "--api-workers", str(self.workers)],
+                                        env=self.env, stdout=log,
                                         stderr=subprocess.STDOUT, cwd=ROOT)  # fmt: skip
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -224,6 +227,14 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores (/proc/stat): the difference over a run,
+    minus what the service and wrk used, is what other work on a shared machine took."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields) - idle) / CLOCK_TICKS, sum(fields) / CLOCK_TICKS
+
+
 # -- wrk ------------------------------------------------------------------------------------------------------------
 def wrk(url: str, script: Path, connections: int, seconds: float, threads: int = 2, timeout: int = 2) -> dict[str, Any]:
     """One wrk run; its CPU from the kernel's accounting of the child. ``timeout``: an answer slower than this is
@@ -287,6 +298,75 @@ def measured(service: Service, run: Any, repeats: int) -> list[dict[str, Any]]:
         row["load_average_before"] = load
         rows.append(row)
     return rows
+
+
+def hash_run(service: Service, script: Path, seconds: float) -> dict[str, Any]:
+    """One wrk run of verify by hash with the machine's CPU beside it: what the API used, what wrk used, and what
+    the rest of the machine (other sessions' work) used in the same seconds."""
+    busy0, total0 = machine_cpu()
+    row = wrk(service.url, script, 32, seconds)
+    busy1, total1 = machine_cpu()
+    row["machine_busy_cores"] = round((busy1 - busy0) / max(1e-9, (total1 - total0) / (os.cpu_count() or 1)), 2)
+    row["machine_cpu_seconds"] = round(busy1 - busy0, 2)
+    return row
+
+
+def hash_by_workers(counts: list[int], seconds: float, repeats: int, registered: int) -> dict[str, Any]:
+    """Verify by hash at 32 connections with each number of API workers (``provenance up --api-workers N``), on
+    the same data: the figure of issue 10 (throughput against workers, CPU load beside each run)."""
+    out: dict[str, Any] = {"connections": 32, "seconds_per_run": seconds, "repeats": repeats, "by_workers": {}}
+    with tempfile.TemporaryDirectory(prefix="bench-api-workers-") as tmp:
+        work = Path(tmp)
+        first = Service(work / "var", workers=counts[0])
+        first.start()
+        try:
+            key = first.cli("publisher", "add", "Bench Daily", "--domain", "bench.example").strip().splitlines()[-1]
+            hashes = register_all(first, key, one_megapixel_jpegs(registered, seed=1))
+            wait_anchored(first)
+        finally:
+            first.stop()
+        paths = work / "paths.txt"
+        paths.write_text("\n".join(f"/v1/verify/{h}" for h in hashes) + "\n")
+        script = work / "hash.lua"
+        script.write_text(WRK_HASH_LUA % {"paths": paths})
+        for count in counts:
+            service = Service(work / "var", workers=count)
+            service.start()
+            try:
+                deadline = time.monotonic() + 60
+                while httpx.get(f"{service.url}/v1/verify/{hashes[-1]}").json()["verdict"] != "original":
+                    if time.monotonic() > deadline:
+                        raise SystemExit("the registered images did not reach the API's index")
+                    time.sleep(0.2)
+                wrk(service.url, script, 32, min(5.0, seconds))  # warm-up
+                rows = measured(service, lambda s=service: hash_run(s, script, seconds), repeats)
+                for row in rows:
+                    others = row["machine_cpu_seconds"] - row["server_cpu_seconds"] - row["client_cpu_seconds"]
+                    row["others_cpu_seconds"] = round(max(0.0, others), 2)
+                    row["api_cpu_us_per_request"] = round(1e6 * row["api_cpu_seconds"] / max(1, row["requests"]), 1)
+                out["by_workers"][str(count)] = {
+                    "runs": rows,
+                    "median_requests_per_second": median(rows, "requests_per_second"),
+                    "median_p99_ms": median(rows, "p99_ms"),
+                    "median_others_cpu_seconds": median(rows, "others_cpu_seconds"),
+                }
+            finally:
+                service.stop()
+    return out
+
+
+def print_workers_table(result: dict[str, Any]) -> None:
+    print(f"{'workers':>7} {'req/s (runs)':<28} {'p99 ms':<20} {'API us/req':<18} {'load before':<18} "
+          f"{'others CPU s':<16}")  # fmt: skip
+    for count, entry in result["by_workers"].items():
+        runs = entry["runs"]
+
+        def joined(key: str, form: str, rows: list[dict[str, Any]] = runs) -> str:
+            return " / ".join(format(r[key], form) for r in rows)
+
+        print(f"{count:>7} {joined('requests_per_second', ',.0f'):<28} {joined('p99_ms', '.1f'):<20} "
+              f"{joined('api_cpu_us_per_request', '.0f'):<18} {joined('load_average_before', '.1f'):<18} "
+              f"{joined('others_cpu_seconds', '.1f'):<16}")  # fmt: skip
 
 
 def median(rows: list[dict[str, Any]], key: str) -> float:
@@ -448,11 +528,27 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--registered", type=int, default=60, help="images registered before the verify measures")
     parser.add_argument("--quick", action="store_true", help="short runs (a smoke test of this script)")
+    parser.add_argument("--hash-workers", help="only verify by hash, once per worker count (e.g. 1,2,4); writes "
+                                               f"{WORKERS_RESULTS.relative_to(ROOT)}")  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `make bench` installs it (Debian package wrk)")
     if args.quick:
         args.seconds, args.repeats, args.registered = 3.0, 1, 8
+    if args.hash_workers:
+        counts = [int(n) for n in args.hash_workers.split(",")]
+        result = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
+                              "platform": platform.platform(),
+                              "shared": "other sessions' work ran on this machine: each run records the load "
+                                        "average before it and the CPU seconds the rest of the machine used during it"},
+                  "command": "python scripts/bench_api.py " + " ".join(sys.argv[1:]),
+                  "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                  "service": "provenance up --api-workers N, defaults otherwise (rates raised)",
+                  **hash_by_workers(counts, args.seconds, args.repeats, args.registered)}  # fmt: skip
+        WORKERS_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        WORKERS_RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+        print_workers_table(result)
+        return 0
 
     results: dict[str, Any] = {
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),

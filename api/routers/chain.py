@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from api.deps import StateDep
 from api.schemas import ChainInfo, Health
 from ledger.adapters.store.outbox import not_anchored_count
+from ledger.core.answer import chain_label
 from ledger.usecases.verify import index_freshness
 
 router = APIRouter(tags=["chain"])
@@ -22,6 +23,7 @@ def chain_info(state: StateDep) -> ChainInfo:
         deploy_tx=state.deployment.tx_hash,
         abi=state.abi,
         **fresh,
+        **chain_label(state.context.development_chain),
     )
 
 

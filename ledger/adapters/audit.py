@@ -219,7 +219,7 @@ def check_receipt(w3: Web3, abi: list[dict[str, Any]], receipt: dict[str, Any]) 
     """Every claim of a receipt against the chain: the signature, the record or the batch inclusion (computed
     here and by the contract's ``verifyInclusion``), the anchoring event, and any retraction."""
     from ledger.adapters.chain.client import RegistryClient
-    from ledger.core.eip712 import Domain, recover_registration_signer
+    from ledger.core.eip712 import Domain, recover_batch_anchor_signer, recover_registration_signer
     from ledger.core.merkle import registration_leaf, verify_proof
     from ledger.core.records import Registration
 
@@ -250,6 +250,11 @@ def check_receipt(w3: Web3, abi: list[dict[str, Any]], receipt: dict[str, Any]) 
         checks.append(Check("inclusion (local)", verify_proof(root, leaf, proof), f"leaf {leaf} under root {root}"))
         checks.append(Check("inclusion (contract)", client.verify_inclusion(root, reg, publisher, proof),
                             "MediaRegistry.verifyInclusion"))  # fmt: skip
+        if receipt.get("batch_signature"):
+            signer = recover_batch_anchor_signer(domain, root, int(receipt["batch_count"]), receipt.get("batch_uri") or "",
+                                                 publisher, int(receipt["batch_nonce"]), int(receipt["batch_deadline"]),
+                                                 receipt["batch_signature"])  # fmt: skip
+            checks.append(Check("batch signature", signer == publisher, f"EIP-712 BatchAnchor signature recovers {signer}"))
         batch = client.batch(publisher, root)
         checks.append(Check("root anchored", batch is not None,
                             f"{batch.count} images at {batch.anchored_at}" if batch else "no such batch on chain"))  # fmt: skip

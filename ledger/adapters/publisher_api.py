@@ -4,6 +4,7 @@ back off). Never logs the API key."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,14 @@ class PublisherApi:
         """A file the API keeps for this publisher (``file_url`` of a ``c2pa=true`` registration)."""
         response = self._client.get(self.url + path)
         return response.status_code, response.content
+
+    def receipts(self, content_hashes: list[str]) -> ApiAnswer:
+        return self._call("POST", "/v1/media/receipts", json={"content_hashes": content_hashes})
+
+    def register_batch(self, items: list[dict[str, Any]], files: dict[str, tuple[str, bytes]]) -> ApiAnswer:
+        """``POST /v1/media/batch``: ``items`` name their parts in ``files`` (part name -> (file name, bytes))."""
+        parts = [(part, (name, data)) for part, (name, data) in files.items()]
+        return self._call("POST", "/v1/media/batch", data={"items": json.dumps(items)}, files=parts)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> ApiAnswer:
         delay = 1.0

@@ -197,14 +197,20 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
         seen = wild.examine(prepared(), facts.features, facts.reference.image, near)
         return None if seen is None else (seen, _wild_words(seen, probe, facts))
 
-    revised = []
+    revised, dropped = [], set()
     for match in accepted:
-        second = look(match.content_hash) if match.edited else None
-        revised.append(match.seen_as(*second) if second is not None else match)
+        doubtful = match.comparison is not None and match.comparison.edge_bound
+        second = look(match.content_hash) if match.edited or doubtful else None
+        if second is not None:
+            revised.append(match.seen_as(*second))
+        elif doubtful:  # the keypoints do not find it: its likeness was a shared outline
+            dropped.add(match.content_hash)
+        else:
+            revised.append(match)
     if any(not m.similar_scene for m in revised):
         return revised
     found = list(revised)
-    tried = set(exclude) | {m.content_hash for m in revised}  # hash candidates the PDQ steps rejected are tried again
+    tried = set(exclude) | dropped | {m.content_hash for m in revised}  # hash candidates the PDQ steps rejected are tried again
 
     def verify_candidates(candidates: list[wild.Candidate]) -> None:
         copy_votes = 0.0  # votes of the best-voted copy found so far

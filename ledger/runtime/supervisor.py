@@ -75,6 +75,7 @@ def child_env(settings: Settings, rpc_url: str, deployment: Deployment) -> dict[
         PROVENANCE_RPC_URL=rpc_url,
         PROVENANCE_HOST=settings.host,
         PROVENANCE_PORT=str(settings.port),
+        PROVENANCE_API_WORKERS=str(settings.api_workers),
         PROVENANCE_CONFIRMATIONS=str(settings.resolved_confirmations(deployment.started_node)),
         PYTHONUNBUFFERED="1",
     )
@@ -172,8 +173,8 @@ def up(settings: Settings, redeploy: bool = False, deploy: bool = False) -> int:
         for child in children:
             child.start()
         log.info(
-            "ready: reader page and API on http://%s:%d  (chain %d, contract %s, data in %s); Ctrl-C stops",
-            settings.host, settings.port, deployment.chain_id, deployment.address, settings.data_path,
+            "ready: reader page and API on http://%s:%d  (%d API workers; chain %d, contract %s, data in %s); Ctrl-C stops",
+            settings.host, settings.port, settings.api_workers, deployment.chain_id, deployment.address, settings.data_path,
         )  # fmt: skip
         while not stop.wait(0.5):
             if node is not None and not node.alive():

@@ -29,6 +29,8 @@ class Context:
     credentials: CredentialReader = NO_TRUST  # reads C2PA manifests; its trust anchors come from the settings
     c2pa_signers: Callable[[str], SignerMaterial] | None = None  # publisher address -> C2PA certificate and key
     ledger_url: str | None = None  # where readers reach this API (named in the manifests signed here)
+    # publisher -> the contract's nonces(publisher) now; None: not checked before queueing (the anchorer still is)
+    chain_nonce: Callable[[str], int] | None = None
 
     @property
     def domain(self) -> Domain:

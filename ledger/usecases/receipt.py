@@ -2,7 +2,8 @@
 
 Everything an auditor needs to check it without us (``provenance audit receipt``): the registration fields,
 the EIP-712 signature with nonce and deadline, and either the record's transaction or the Merkle batch root
-with the item's proof.
+with the item's proof and the publisher's signature of the root (``BatchAnchor``), which is what the relayer sent
+with ``anchorBatchBySig``; the registration's own signature of a batched image is never sent.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from ledger.adapters.store import repository as repo
 from ledger.adapters.store.outbox import OutboxStatus
 from ledger.core.records import record_uid
 from ledger.core.types import parse_hash32
-from ledger.errors import NotFound
+from ledger.errors import LedgerValueError, NotFound
 from ledger.usecases.context import Context
 
 
@@ -27,6 +28,19 @@ def receipt(ctx: Context, publisher: str, content_hash: str) -> dict[str, Any]:
     if found is None:
         raise NotFound(f"this publisher has no registration of {content_hash}")
     return found
+
+
+MAX_RECEIPTS = 200  # one lookup request: 200 hashes are ~14 KB of JSON, within the API's JSON body limit
+
+
+def receipts(ctx: Context, publisher: str, content_hashes: list[str]) -> list[dict[str, Any] | None]:
+    """``publisher``'s receipts for several images at once (None where it registered none), in one read: how
+    ``provenance register`` skips what is already registered without one request per file."""
+    if len(content_hashes) > MAX_RECEIPTS:
+        raise LedgerValueError(f"at most {MAX_RECEIPTS} hashes a request; {len(content_hashes)} were sent")
+    hashes = [parse_hash32(h, "content hash") for h in content_hashes]
+    with ctx.db.read() as session:
+        return [build_receipt(session, record_uid(publisher, h), ctx.chain_id, ctx.contract) for h in hashes]
 
 
 def build_receipt(session: Any, uid: str, chain_id: int, contract: str) -> dict[str, Any] | None:
@@ -55,6 +69,10 @@ def build_receipt(session: Any, uid: str, chain_id: int, contract: str) -> dict[
         "leaf_index": source.leaf_index,
         "proof": json.loads(submission.proof) if submission and submission.proof else None,
         "batch_uri": None,
+        "batch_count": None,
+        "batch_nonce": None,
+        "batch_deadline": None,
+        "batch_signature": None,
         "tx_hash": None,
         "block_number": None,
         "log_index": None,
@@ -70,7 +88,9 @@ def build_receipt(session: Any, uid: str, chain_id: int, contract: str) -> dict[
         receipt["retraction_status"] = retraction.status
     if source.batch_root:
         batch = repo.batch(session, source.publisher, source.batch_root)
-        receipt["batch_uri"] = batch.uri if batch else None
+        if batch is not None:  # the root's BatchAnchor signature is what went on chain for this image
+            receipt.update(batch_uri=batch.uri, batch_count=batch.count, batch_nonce=batch.nonce,
+                           batch_deadline=batch.deadline, batch_signature=batch.signature)  # fmt: skip
     if record is not None:
         receipt.update(
             tx_hash=record.tx_hash, block_number=record.block_number, log_index=record.log_index,

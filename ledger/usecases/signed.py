@@ -3,9 +3,11 @@
 The service never holds the key. It checks what it can before the 202: the document's shape, that the publisher is
 the caller, the chain id and contract, the deadline, the signature (an EOA's by recovery; a contract wallet's by
 its ERC-1271 ``isValidSignature`` on chain, through ``Context.contract_signature``), that no other queued
-registration of the publisher uses the nonce, and, when the file is sent, that it is the file the manifest
-describes. Whether the nonce is still unused on chain is known only when it is sent: the anchorer relays the
-publisher's registrations in nonce order and marks one whose nonce was used ``refused`` with the reason.
+registration of the publisher uses the nonce, that the nonce is not below the contract's ``nonces(publisher)``
+(``Context.chain_nonce``: such a signature can never go on chain), and, when the file is sent, that it is the file the manifest
+describes. A nonce can still be used elsewhere between the check and the relay: the anchorer relays the publisher's
+registrations in nonce order and marks one whose nonce was used meanwhile ``refused`` with the reason, never sending
+it.
 
 Without the file only the on-chain hashes are kept: readers find the exact file, the same pixels and whole-picture
 copies within PDQ distance 31; crops, screenshots and edits need the reference copy, which is made from the file.
@@ -56,6 +58,17 @@ def check_signature(ctx: Context, signed: SignedRegistration) -> None:
                            "accepted by its isValidSignature)")  # fmt: skip
 
 
+def check_nonce_unused(ctx: Context, signed: SignedRegistration) -> None:
+    """A nonce below the contract's ``nonces(publisher)`` was used on chain: the signature can never be relayed."""
+    if ctx.chain_nonce is None:
+        return
+    current = ctx.chain_nonce(signed.publisher)
+    if signed.nonce < current:
+        raise NonceInUse(f"nonce {signed.nonce} was already used on chain (the contract's next nonce for "
+                         f"{signed.publisher} is {current}): sign this registration again with nonce {current} or "
+                         "a later one")  # fmt: skip
+
+
 def register_signed(ctx: Context, publisher: str, document: Any, data: bytes | None = None,
                     keep_reference: bool = True) -> Accepted:  # fmt: skip
     signed = parse_bundle(document)
@@ -67,6 +80,7 @@ def register_signed(ctx: Context, publisher: str, document: Any, data: bytes | N
     if signed.deadline <= time.time() + DEADLINE_MARGIN_SECONDS:
         raise SignatureExpired(f"the signature's deadline {signed.deadline} has passed or is too near: sign again")
     check_signature(ctx, signed)
+    check_nonce_unused(ctx, signed)
     check_known(ctx.db, signed.manifest.parent, "parent")
     matching = credentials = None
     note = NO_FILE_NOTE

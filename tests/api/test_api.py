@@ -201,13 +201,15 @@ def test_every_verify_answer_says_whether_the_chain_is_a_development_chain(
     tmp_path: Path, chain_id: int, local_node: str | None, development: bool
 ) -> None:
     """A chain the service started, or one with a development chain id, lets anyone on the machine send as any
-    publisher: the answer says so (and the page shows chain_warning)."""
+    publisher: every answer and /v1/chain say so (and the page shows chain_warning)."""
     settings = Settings(data_dir=tmp_path, keystore_password=PASSWORD)
     db = Database(settings.resolved_database_url())
     upgrade(db.engine)
     deployment = Deployment(chain_id, CONTRACT, 1, None, "0x00", "http://127.0.0.1:1", "2026-11-28T00:00:00Z", local_node)
     with TestClient(create_app(settings, db=db, deployment=deployment)) as client:
         body = client.get("/v1/verify/0x" + "ab" * 32).json()
+        chain = client.get("/v1/chain").json()
     db.dispose()
     assert body["verdict"] == "unknown" and body["development_chain"] is development
+    assert chain["development_chain"] is development and chain["chain_warning"] == body["chain_warning"]
     assert (body["chain_warning"] == "development chain: anyone on this machine can write to it") is development

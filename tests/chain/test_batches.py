@@ -12,16 +12,20 @@ from eth_account import Account
 from sqlalchemy import select
 
 from ledger.adapters.anchorer import Anchorer, registration_of
+from ledger.adapters.audit import check_receipt
 from ledger.adapters.chain.client import connect
 from ledger.adapters.indexer.scanner import Indexer
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.models import BatchRow, PublisherAccountRow, RecordRow, RetractionRow, SubmissionRow
 from ledger.config import ANVIL_TEST_RELAYER_KEY
-from ledger.core.eip712 import Domain
+from ledger.core.eip712 import Domain, recover_batch_anchor_signer, sign_batch_anchor
 from ledger.core.fingerprint import Fingerprint
 from ledger.core.manifest import build_manifest
 from ledger.core.merkle import registration_leaf, verify_proof
+from ledger.core.records import Registration
+from ledger.usecases.context import Context
+from ledger.usecases.receipt import receipt
 from ledger.usecases.register import accept
 from scripts.loadgen import LocalChain as Chain
 from scripts.loadgen import start_local_chain
@@ -57,6 +61,11 @@ def statuses(db: Database, uids: list[str]) -> list[str]:
         return [session.get(SubmissionRow, uid).status for uid in uids]  # type: ignore[union-attr]
 
 
+def statuses_hash(db: Database, uid: str) -> str:
+    with db.read() as session:
+        return session.get(SubmissionRow, uid).content_hash  # type: ignore[union-attr]
+
+
 def skip_backoff(db: Database) -> None:
     with db.write() as session:
         for model in (SubmissionRow, BatchRow):
@@ -70,6 +79,10 @@ def test_batches_are_formed_anchored_mirrored_and_provable(chain: Chain, databas
     anchorer = Anchorer(db, chain.client, lambda _a: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY, mode="batch", batch_max_items=4,
                         batch_max_seconds=3600)  # fmt: skip
     indexer = Indexer(db, connect(chain.node.url), chain.deployment, ABI)
+    publisher = Account.from_key(chain.publisher_key).address
+    relayer = Account.from_key(ANVIL_TEST_RELAYER_KEY).address
+    w3 = connect(chain.node.url)
+    publisher_txs = w3.eth.get_transaction_count(publisher)
     assert anchorer.step() == 1  # one full batch of 4; the fifth waits for more or for time
     chain.settle()
     indexer.catch_up()
@@ -81,7 +94,28 @@ def test_batches_are_formed_anchored_mirrored_and_provable(chain: Chain, databas
     indexer.catch_up()
     assert statuses(db, uids) == ["anchored"] * 5
 
-    publisher = Account.from_key(chain.publisher_key).address
+    # Issue 12: each root went on chain as anchorBatchBySig from the relayer's account, with the BatchAnchor
+    # signature stored with the batch (the contract's nonces 0 and 1); the publisher's account sent nothing.
+    with db.read() as session:
+        batches = sorted(session.scalars(select(BatchRow)), key=lambda b: b.nonce or 0)
+    assert [b.nonce for b in batches] == [0, 1] and chain.client.nonce(publisher) == 2
+    for batch in batches:
+        tx = w3.eth.get_transaction(batch.tx_hash)
+        fn, args = chain.client.contract.decode_function_input(tx["input"])
+        assert tx["from"] == relayer and fn.fn_name == "anchorBatchBySig" and args["publisher"] == publisher
+        assert "0x" + bytes(args["signature"]).hex() == batch.signature and args["deadline"] == batch.deadline
+        assert recover_batch_anchor_signer(Domain(31337, chain.deployment.address), batch.root, batch.count, batch.uri,
+                                           publisher, batch.nonce, batch.deadline, batch.signature) == publisher  # fmt: skip
+    assert w3.eth.get_transaction_count(publisher) == publisher_txs
+    receipt_of_item = receipt(Context(db, 31337, chain.deployment.address), publisher, statuses_hash(db, uids[0]))
+    assert receipt_of_item["batch_signature"] == batches[0].signature and receipt_of_item["batch_nonce"] == 0
+    assert receipt_of_item["batch_count"] == 4
+    checks = {c.name: c for c in check_receipt(w3, ABI, receipt_of_item)}  # what `provenance audit receipt` runs
+    assert checks["batch signature"].ok and all(c.ok for c in checks.values()), checks
+    forged = sign_batch_anchor(bytes(Account.create().key), Domain(31337, chain.deployment.address),
+                               batches[0].root, 4, batches[0].uri, 0, batches[0].deadline)  # fmt: skip
+    assert not {c.name: c for c in check_receipt(w3, ABI, {**receipt_of_item, "batch_signature": forged})}["batch signature"].ok
+
     with db.read() as session:
         rows = [session.get(SubmissionRow, uid) for uid in uids]
         records = [session.get(RecordRow, uid) for uid in uids]
@@ -188,7 +222,6 @@ def test_publisher_retractions_go_on_chain_for_single_and_batched_records(chain:
 
 def test_verify_answer_of_a_batched_image_carries_its_proof(chain: Chain, database_url: str) -> None:
     from ledger.core.merkle import registration_leaf, verify_proof
-    from ledger.usecases.context import Context
     from ledger.usecases.verify import verify_hash
 
     db = fresh_db(database_url)
@@ -205,4 +238,43 @@ def test_verify_answer_of_a_batched_image_carries_its_proof(chain: Chain, databa
     assert body["verdict"] == "original" and match["batch_root"] and match["leaf_index"] == 0
     leaf = registration_leaf(registration, Account.from_key(chain.publisher_key).address)
     assert verify_proof(match["batch_root"], leaf, match["proof"])
+    db.dispose()
+
+
+def test_batch_anchors_share_the_publishers_nonce_and_are_signed_again_when_it_moved(chain: Chain, database_url: str) -> None:
+    """Two full batches leave in one step (nonces 0 and 1, the second sent before the first is mined); then the
+    publisher's nonce is used behind the service's back, and the next batch's stored signature (made for the old
+    nonce) is replaced by one for the contract's next nonce before it is sent."""
+    from ledger.core.eip712 import sign_registration
+
+    db = fresh_db(database_url)
+    publisher = Account.from_key(chain.publisher_key).address
+    uids = accept_images(db, chain, 8, first=800)
+    anchorer = Anchorer(db, chain.client, lambda _a: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY,
+                        mode="batch", batch_max_items=4, batch_max_seconds=3600)  # fmt: skip
+    indexer = Indexer(db, connect(chain.node.url), chain.deployment, ABI)
+    assert anchorer.step() == 2
+    chain.settle()
+    indexer.catch_up()
+    assert statuses(db, uids) == ["anchored"] * 8 and chain.client.nonce(publisher) == 2
+
+    more = accept_images(db, chain, 4, first=900)
+    anchorer.form_batches()
+    with db.write() as session:  # as if a signature had been made for nonce 2 at an earlier attempt
+        [waiting] = session.scalars(select(BatchRow).where(BatchRow.status == "pending")).all()
+        waiting.nonce, waiting.deadline, waiting.signature = 2, 2**40, "0x" + "11" * 65
+    other = Registration("0x" + "ee" * 32, "0x" + "ef" * 32, "0x" + "f0" * 32, "0x" + "f1" * 32)
+    domain = Domain(31337, chain.deployment.address)
+    chain.client.register_by_sig(ANVIL_TEST_RELAYER_KEY, other, publisher, 2**40,
+                                 sign_registration(chain.publisher_key, domain, other, 2, 2**40), wait=True)  # fmt: skip
+    assert anchorer.step() == 1
+    chain.settle()
+    indexer.catch_up()
+    assert statuses(db, more) == ["anchored"] * 4
+    with db.read() as session:
+        sent = session.get(BatchRow, (waiting.publisher, waiting.root))
+    assert sent is not None and sent.nonce == 3 and sent.signature != "0x" + "11" * 65
+    assert recover_batch_anchor_signer(domain, sent.root, sent.count, sent.uri, publisher, 3, sent.deadline,
+                                       sent.signature) == publisher  # fmt: skip
+    assert chain.client.nonce(publisher) == 4
     db.dispose()

@@ -21,7 +21,7 @@ from ledger.adapters.store.db import Database
 from ledger.adapters.store.migrate import upgrade
 from ledger.adapters.store.models import PublisherAccountRow, PublisherRow, RecordRow, SubmissionRow
 from ledger.config import ANVIL_TEST_ADMIN_KEY, ANVIL_TEST_RELAYER_KEY
-from ledger.core.eip712 import Domain
+from ledger.core.eip712 import Domain, sign_registration
 from ledger.core.fingerprint import Fingerprint
 from ledger.core.manifest import build_manifest
 from ledger.core.records import Registration, record_uid
@@ -285,3 +285,71 @@ def _accept_more(chain: Chain, address: str) -> list[str]:
     manifest = build_manifest(address, fp, "late", "credit")
     return [accept(chain.db, Domain(31337, chain.deployment.address), address, chain.publisher_key, fp, manifest,
                    3600).uid]  # fmt: skip
+
+
+def test_newsroom_signature_whose_nonce_was_used_is_refused_and_never_relayed(chain: Chain) -> None:
+    """Issue 12 (custody, newsroom-held keys): a signature whose nonce the contract has used is refused before it is
+    queued (409 `nonce_in_use`, the contract's next nonce in the sentence); one queued before its nonce was used
+    elsewhere is marked `refused` by the anchorer and never sent, however often the anchorer runs; signed again
+    with the next nonce, it goes on chain once."""
+    from web3 import Web3
+
+    from ledger.core.signed import sign_bundle
+    from ledger.errors import NonceInUse
+    from ledger.usecases.context import Context
+    from ledger.usecases.signed import register_signed
+
+    newsroom = Account.from_key(chain.publisher_key).address
+    with chain.db.write() as session:
+        session.add(PublisherAccountRow(address=newsroom, name="Wire Service", domain="wire.example", keystore_file=None,
+                                        next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
+    domain = Domain(31337, chain.deployment.address)
+
+    def bundle(i: int, nonce: int) -> dict:  # type: ignore[type-arg]
+        fp = Fingerprint("0x" + f"{i + 500:064x}", "0x" + f"{i + 600:064x}", "0x" + "0c" * 32, 100, 10, 10, "PNG")
+        manifest = build_manifest(newsroom, fp, f"caption {i}", "credit")
+        return sign_bundle(chain.publisher_key, domain, newsroom, manifest, nonce, 2**40).as_json()
+
+    checked = Context(chain.db, 31337, chain.deployment.address, chain_nonce=chain.client.nonce)
+    unchecked = Context(chain.db, 31337, chain.deployment.address)  # as if the nonce were used after the check
+    queued = register_signed(checked, newsroom, bundle(1, 0))
+    # Behind the service's back the newsroom relays another registration with nonce 0 itself.
+    other = registration(88)
+    chain.client.register_by_sig(ANVIL_TEST_RELAYER_KEY, other, newsroom, 2**40,
+                                 sign_registration(chain.publisher_key, domain, other, 0, 2**40), wait=True)  # fmt: skip
+    assert chain.client.nonce(newsroom) == 1
+
+    w3 = Web3(Web3.HTTPProvider(chain.node.url))
+    relayer = Account.from_key(ANVIL_TEST_RELAYER_KEY).address
+    sent_before = w3.eth.get_transaction_count(relayer)
+    anchorer = Anchorer(chain.db, chain.client, lambda _a: b"", relayer_key=ANVIL_TEST_RELAYER_KEY)
+    for _ in range(3):
+        assert anchorer.step() == 0
+        with chain.db.write() as session:
+            row = session.get(SubmissionRow, queued.uid)
+            assert row is not None and row.status == "refused" and row.tx_hash is None
+            assert "nonce 0 was already used on chain" in (row.last_error or "")
+            row.updated_at = row.updated_at.replace(year=2000)  # no backoff: it would be sent now if it could be
+    assert w3.eth.get_transaction_count(relayer) == sent_before  # never relayed
+
+    # Before queueing, the contract's nonce is asked: a used nonce is refused with the next one named.
+    try:
+        register_signed(checked, newsroom, bundle(2, 0))
+        raise AssertionError("a used nonce was accepted")
+    except NonceInUse as exc:
+        assert exc.code == "nonce_in_use" and "next nonce" in exc.message and "is 1" in exc.message
+    with chain.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(SubmissionRow)) == 1  # nothing queued
+    # The refused registration, signed again with the next nonce, replaces the refused row and goes on chain once.
+    again = register_signed(unchecked, newsroom, bundle(1, 1))
+    assert again.uid == queued.uid
+    assert anchorer.step() == 1
+    with chain.db.read() as session:
+        row = session.get(SubmissionRow, queued.uid)
+    assert row is not None and row.status == "sent" and row.nonce == 1
+    wait_for(lambda: chain.client.receipt(row.tx_hash))
+    chain.catch_up(chain.indexer())
+    assert anchorer.step() == 0
+    assert w3.eth.get_transaction_count(relayer) == sent_before + 1
+    with chain.db.read() as session:
+        assert session.get(SubmissionRow, queued.uid).status == "anchored"  # type: ignore[union-attr]

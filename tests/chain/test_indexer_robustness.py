@@ -232,3 +232,50 @@ def test_chain_restarted_from_an_older_state_rewinds_the_mirror(chain: Chain, da
     assert count_records(db) == 0 and checkpoint(db, chain) <= chain.head()
     assert_mirror_equals_chain(db, chain)
     db.dispose()
+
+
+def test_reindex_beside_the_running_indexer_keeps_events_in_chain_order(chain: Chain, database_url: str) -> None:
+    """`provenance reindex` while the indexer runs: the running indexer read the checkpoint, then the re-index
+    emptied the mirror and rebuilt it to the head, and only then did the running indexer write its range. That range
+    (the publisher added, then suspended) must not be applied on top: the publisher was re-enabled later, and the
+    checkpoint must not go back. The step writes nothing when the checkpoint moved under it (the indexing lock and
+    the checkpoint check), and the mirror equals the chain."""
+    from ledger.adapters.indexer import mirror
+    from ledger.adapters.store.models import PublisherRow
+    from ledger.config import ANVIL_TEST_ADMIN_KEY
+
+    client = chain.client
+    for i in range(3):
+        client.register(chain.publisher_key, registration(i, salt=7), wait=True)
+    suspended = client.suspend_publisher(ANVIL_TEST_ADMIN_KEY, chain.publisher).block_number
+    chain.rpc("anvil_mine", hex(5))
+    client.reenable_publisher(ANVIL_TEST_ADMIN_KEY, chain.publisher)
+    client.register(chain.publisher_key, registration(9, salt=7), wait=True)
+    assert suspended is not None
+
+    db = fresh_db(database_url)
+    running = Indexer(db, connect(chain.node.url), chain.deployment, ABI)
+    running.catch_up()
+    with db.write() as session:  # what `provenance reindex` does first
+        mirror.clear(session)
+    reindex = Indexer(db, connect(chain.node.url), chain.deployment, ABI)
+    running.range = suspended - chain.deployment.block + 1  # its next range ends with the suspension
+
+    read_range = running._verified
+
+    def racing(*args):  # type: ignore[no-untyped-def]
+        events = read_range(*args)
+        reindex.catch_up()  # the re-index runs to the head between the running indexer's read and its write
+        return events
+
+    running._verified = racing  # type: ignore[method-assign]
+    assert running.step() == 0  # its range was read on the emptied mirror's checkpoint: nothing written
+    running._verified = read_range  # type: ignore[method-assign]
+    with db.read() as session:
+        row = session.get(PublisherRow, chain.publisher)
+        assert row is not None and row.suspended_block is None  # re-enabled, as on chain
+    assert checkpoint(db, chain) >= chain.head() - 1
+    assert_mirror_equals_chain(db, chain)
+    running.catch_up()  # and the running indexer goes on from the re-index's checkpoint
+    assert_mirror_equals_chain(db, chain)
+    db.dispose()

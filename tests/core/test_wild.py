@@ -213,3 +213,43 @@ def test_another_photograph_of_the_same_flat_object_is_not_a_copy() -> None:
     brighter = np.clip(coaster[h // 4 : 3 * h // 4, w // 5 : 3 * w // 4].astype(np.float32) * 1.15 + 10, 0, 255).astype(np.uint8)
     verified, _ = registry_.verify(jpeg(rotated(brighter, 7)))
     assert verified.answer.verdict == "copy", verified.answer
+
+
+def test_tiles_of_one_photo_that_share_only_an_outline_are_not_copies_of_one_another() -> None:
+    """Corner tiles of a fundus photograph (an orange disc on black) share the disc's arc and nothing else: the arc
+    made the whole-picture comparison confirm them as copies of one another (scripts/matchbench calibration split,
+    distinct_crops). A real copy of a tile is still found."""
+    retina = sd.retina()
+    side = 352
+
+    def tile(row: int, col: int) -> np.ndarray:
+        return np.ascontiguousarray(retina[row * side : (row + 1) * side, col * side : (col + 1) * side])
+
+    registry_ = InMemoryRegistry()
+    names = {registry_.register(jpeg(tile(r, c), 92)): f"t{r}{c}" for r, c in ((0, 0), (0, 2), (1, 3), (3, 3))}
+    for r, c in ((0, 1), (1, 0), (3, 0), (3, 2)):
+        verified, content_hash = registry_.verify(jpeg(tile(r, c), 70))
+        assert verified.answer.verdict in ("unknown", "similar_scene"), (f"t{r}{c}", names.get(content_hash), verified.answer)
+    verified, content_hash = registry_.verify(jpeg(np.ascontiguousarray(tile(0, 2)[20:-30, 10:]), 70))
+    assert verified.answer.verdict == "copy" and names[content_hash] == "t02", verified.answer
+
+
+def rotated_cropped(rgb: np.ndarray, degrees: float) -> np.ndarray:
+    """Rotated and cut to the largest upright rectangle without corners (how most apps straighten a photo)."""
+    h, w = rgb.shape[:2]
+    turned = np.asarray(Image.fromarray(rgb).rotate(degrees, resample=Image.Resampling.BICUBIC, expand=False))
+    a = np.radians(abs(degrees))
+    side = min(w, h) / (np.cos(a) + np.sin(a))  # inscribed square, conservative for other aspects
+    x0, y0 = int((w - side) / 2) + 1, int((h - side) / 2) + 1
+    return np.ascontiguousarray(turned[y0 : y0 + int(side) - 2, x0 : x0 + int(side) - 2])
+
+
+def test_a_small_low_texture_photo_rotated_and_cropped_is_a_copy(pdq_fixtures) -> None:  # type: ignore[no-untyped-def]
+    """A 256 px photo of sea and sky leaves too few textured, two-dimensional cells to measure residual motion;
+    its rotated copies were called `similar_scene` for want of evidence. The band-pass correlation decides then."""
+    sea = np.asarray(Image.open(pdq_fixtures / "reg-test-input" / "labelme-subset" / "q0122.jpg").convert("RGB"))
+    registry_ = InMemoryRegistry()
+    registry_.register(jpeg(sea, 92))
+    for degrees in (5, 8, 15):
+        verified, _ = registry_.verify(jpeg(rotated_cropped(sea, degrees), 85))
+        assert verified.answer.verdict == "copy", (degrees, verified.answer)

@@ -61,3 +61,46 @@ def test_register_a_folder_then_resume(published: Published, tmp_path: Path) -> 
     match = wait_for(verified, timeout=90)["matches"][0]
     assert match["caption"] == "Harbour at dawn, 2019" and match["credit"] == "Archive desk"  # the sidecar's caption
     assert match["taken_at"] == "2019-05-01T00:00:00Z"
+
+
+def test_register_a_newsroom_signed_folder(published: Published, tmp_path: Path) -> None:
+    """Newsroom-held keys: `provenance sign` writes NAME.signed.json beside each image; `provenance register` sends
+    each image with its signed registration (a batch a request), and a signed document given without its image
+    alone (fingerprints only). Run again, everything is skipped."""
+    from tests.e2e.test_newsroom_custody import keystore, receipt, sign
+
+    service = published.service
+    chain = httpx.get(f"{service.url}/v1/chain").json()
+    address, key, password = keystore(tmp_path, "bulk-newsroom")
+    added = service.cli("publisher", "add", "Bulk Newsroom", "--domain", "bulk-newsroom.example", "--address", address)
+    assert added.returncode == 0, added.stderr
+    key_file = tmp_path / "api-key"
+    key_file.write_text(added.stdout.strip().splitlines()[-1])
+    folder = tmp_path / "signed-archive"
+    folder.mkdir()
+    images = [picture(300 + i, folder / f"s{i}.jpg") for i in range(5)]
+    bundles = sign(images, key, password, chain, 0, folder)  # beside the images
+    alone = tmp_path / "elsewhere"
+    alone.mkdir()
+    (lonely,) = sign([picture(399, tmp_path / "lonely.jpg")], key, password, chain, 5, alone)  # its image not beside
+
+    report = tmp_path / "signed-report.jsonl"
+    first = run_register_paths([folder, alone / "lonely.jpg.signed.json"], service.url, key_file, report)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout.strip().splitlines()[-1])["summary"] == {"files": 6, "accepted": 6, "skipped": 0,
+                                                                              "failed": 0}  # fmt: skip
+    for bundle in [*bundles, lonely]:
+        done = wait_for(lambda b=bundle: (r := receipt(service, key_file.read_text(), b["manifest"]["content_hash"]))
+                        ["status"] == "anchored" and r, timeout=90)  # fmt: skip
+        assert done["signature"] == bundle["signature"] and done["nonce"] == bundle["nonce"]  # relayed as signed
+    again = run_register_paths([folder, alone / "lonely.jpg.signed.json"], service.url, key_file, report)
+    assert json.loads(again.stdout.strip().splitlines()[-1])["summary"] == {"files": 6, "accepted": 0, "skipped": 6,
+                                                                              "failed": 0}  # fmt: skip
+
+
+def run_register_paths(paths: list[Path], url: str, key_file: Path, report: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ledger.cli.main", "register", *map(str, paths), "--url", url, "--api-key-file",
+         str(key_file), "--batch-size", "4", "--report", str(report)],
+        capture_output=True, text=True, cwd=ROOT, timeout=600, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip

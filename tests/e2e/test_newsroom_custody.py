@@ -111,6 +111,13 @@ def test_newsroom_signs_offline_and_the_relayer_sends_it_as_signed(published: Pu
     for bundle in (third, fourth):
         assert anchored(service, api_key, bundle["manifest"]["content_hash"])["signature"] == bundle["signature"]
     assert registry.nonce(address) == 4
+    # A nonce already used on chain can never be relayed: refused before the 202, with the contract's next nonce.
+    (stale,) = sign([picture(9, tmp_path / "n9.jpg")], key, password, chain, 2, tmp_path / "signed")
+    used = post(service, api_key, stale)
+    assert used.status_code == 409 and used.json()["error"]["code"] == "nonce_in_use"
+    assert "already used on chain" in used.json()["error"]["message"] and "is 4" in used.json()["error"]["message"]
+    missing = httpx.get(f"{service.url}/v1/media/{stale['manifest']['content_hash']}", headers={"Authorization": f"Bearer {api_key}"})
+    assert missing.status_code == 404  # nothing was queued
     retract = httpx.post(f"{service.url}/v1/media/{first['manifest']['content_hash']}/retract",
                          headers={"Authorization": f"Bearer {api_key}"}, json={"reason_code": 1, "reason": "x"})  # fmt: skip
     assert retract.status_code == 409 and retract.json()["error"]["code"] == "publisher_holds_key"  # it revokes itself

@@ -131,12 +131,14 @@ class RegistryClient:
         deadline: int,
         signature: str | bytes,
         wait: bool = False,
+        gas: int | None = None,
     ) -> SentTx:
-        """Send ``anchorBatchBySig`` as the relayer; ``signature`` from ``eip712.sign_batch_anchor``."""
+        """Send ``anchorBatchBySig`` as the relayer; ``signature`` from ``eip712.sign_batch_anchor``. ``gas``: skip
+        the estimate (as for ``register_by_sig``)."""
         fn = self.contract.functions.anchorBatchBySig(
             _b32(root), count, uri, Web3.to_checksum_address(publisher), deadline, _bytes(signature)
         )
-        return _transact(self.w3, self.abi, fn, relayer_key, wait=wait)
+        return _transact(self.w3, self.abi, fn, relayer_key, wait=wait, gas=gas)
 
     def revoke(self, key: bytes | str, uid: str, reason_code: int, reason: str, wait: bool = False) -> SentTx:
         """Retract a record, as its publisher or as the admin."""

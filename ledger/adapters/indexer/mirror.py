@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from ledger.adapters.indexer.decode import DecodedEvent
@@ -81,6 +81,27 @@ def apply_events(session: Session, events: Sequence[DecodedEvent]) -> None:
     insert_ignore(session, IndexedBlockRow, [{"block_number": n, "block_hash": h} for n, h in hashes.items()], ["block_number"])
 
 
+# Key of the PostgreSQL advisory lock that every writer of the mirror's checkpoint takes (an arbitrary constant:
+# "prov" in ASCII). SQLite needs none: its write transactions begin IMMEDIATE and so run one at a time.
+INDEXER_LOCK_KEY = 0x70726F76
+
+
+def lock_for_indexing(session: Session) -> None:
+    """Serialise this write transaction with every other writer of the mirror (the running indexer, `provenance
+    reindex`, a second indexer by mistake) until it commits; then re-read the checkpoint before writing on it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INDEXER_LOCK_KEY})
+
+
+def checkpoint_is(session: Session, contract: str, block: int | None, block_hash: str | None) -> bool:
+    """Whether the checkpoint is still the one a step read (``block`` None: no checkpoint): a step writes only on
+    the checkpoint it started from, so two indexers never apply ranges out of order or move it backwards."""
+    row = session.get(CheckpointRow, contract)
+    if row is None or block is None:
+        return row is None and block is None
+    return row.block_number == block and (row.block_hash or "").lower() == (block_hash or "").lower()
+
+
 def remember_block(session: Session, number: int, block_hash: str) -> None:
     insert_ignore(session, IndexedBlockRow, [{"block_number": number, "block_hash": block_hash}], ["block_number"])
     oldest_kept = session.scalar(
@@ -121,7 +142,9 @@ def rewind(session: Session, fork_block: int) -> int:
 
 
 def clear(session: Session) -> None:
-    """Empty the mirror and its checkpoint (for a full re-index); the outbox keeps its rows."""
+    """Empty the mirror and its checkpoint (for a full re-index); the outbox keeps its rows. Takes the indexing lock,
+    so a running indexer's step that read the old checkpoint writes nothing on the emptied mirror."""
+    lock_for_indexing(session)
     for model in (ChainEventRow, RecordRow, IndexedBlockRow, PublisherRow, CheckpointRow):
         session.execute(delete(model))
     session.execute(update(SubmissionRow).where(SubmissionRow.status == OutboxStatus.ANCHORED).values(status=OutboxStatus.SENT))

@@ -124,6 +124,7 @@ class Indexer:
             checkpoint = repo.get_checkpoint(session, self.deployment.address)
             done = checkpoint.block_number if checkpoint else self.deployment.block - 1
             done_hash = checkpoint.block_hash.lower() if checkpoint and checkpoint.block_hash else None
+        read = (checkpoint.block_number, done_hash) if checkpoint else (None, None)
         # The checkpoint block must still be canonical: a reorg replaces it, and a node restarted from an older
         # state (anvil after a crash loses up to its state interval) no longer reaches it at all. Dropping
         # mirrored rows needs a second answer that agrees: one stale or forked answer must not rewind the mirror.
@@ -131,10 +132,10 @@ class Indexer:
             second_head = self.head()
             if self._canonical(done, done_hash, second_head):
                 raise InconsistentAnswers(f"two answers disagree whether block {done} ({done_hash}) is canonical")
-            self._rewind(second_head)
+            self._rewind(second_head, read)
             return 0
         if safe <= done:
-            self._save_head(done, done_hash, head)
+            self._save_head(done, done_hash, head, read)
             return 0
         start, end = done + 1, min(safe, done + self.range)
         pinned = self.block_hash(end)
@@ -150,6 +151,8 @@ class Indexer:
             return 0
         events = self._verified(logs, start, end, pinned, done, done_hash)
         with self.db.write() as session:
+            if not self._still(session, read):
+                return 0
             mirror.apply_events(session, events)
             mirror.remember_block(session, end, pinned)
             repo.save_checkpoint(session, self.deployment.address, self.deployment.chain_id, end, pinned, head)
@@ -217,7 +220,18 @@ class Indexer:
             return max(1, blocks * TARGET_LOGS // logs)
         return min(self.max_range, max(1, blocks) * 2)
 
-    def _rewind(self, head: int) -> None:
+    def _still(self, session: Any, read: tuple[int | None, str | None]) -> bool:
+        """Take the mirror's write lock; is the checkpoint still the one this step read? Another writer (``provenance
+        reindex`` beside the running indexer) may have moved it meanwhile: then this step writes nothing and the
+        next one starts from where the other stopped, so events are applied once and in chain order."""
+        mirror.lock_for_indexing(session)
+        if mirror.checkpoint_is(session, self.deployment.address, *read):
+            return True
+        log.info("the checkpoint moved while this range was read (another indexer or a reindex wrote); reading on "
+                 "from the new checkpoint")  # fmt: skip
+        return False
+
+    def _rewind(self, head: int, read: tuple[int | None, str | None] = (None, None)) -> None:
         with self.db.read() as session:
             known = mirror.recent_blocks(session)
         fork, fork_hash = self.deployment.block - 1, None
@@ -226,12 +240,16 @@ class Indexer:
                 fork, fork_hash = number, stored
                 break
         with self.db.write() as session:
+            if not self._still(session, read):
+                return
             dropped = mirror.rewind(session, fork)
             repo.save_checkpoint(session, self.deployment.address, self.deployment.chain_id, fork, fork_hash, head)
         log.warning("chain reorganisation: rewound the mirror to block %d (%d events dropped); re-indexing", fork, dropped)
 
-    def _save_head(self, done: int, done_hash: str | None, head: int) -> None:
+    def _save_head(self, done: int, done_hash: str | None, head: int, read: tuple[int | None, str | None]) -> None:
         with self.db.write() as session:
+            if not self._still(session, read):
+                return
             repo.save_checkpoint(session, self.deployment.address, self.deployment.chain_id, done, done_hash, head)
 
     # -- loop -----------------------------------------------------------------------------------------

@@ -131,6 +131,11 @@ class BatchRow(OutboxColumns, Base):
     uri: Mapped[str] = mapped_column(Text)
     tree: Mapped[str] = mapped_column(Text)  # StandardMerkleTree dump ("standard-v1"), served at `uri`
     anchored_block: Mapped[int | None] = mapped_column(BigInteger)
+    # The publisher's EIP-712 BatchAnchor signature that the relayer sends (anchorBatchBySig), signed with the
+    # contract's next nonce just before it is sent; None until then.
+    nonce: Mapped[int | None] = mapped_column(BigInteger)
+    deadline: Mapped[int | None] = mapped_column(BigInteger)
+    signature: Mapped[str | None] = mapped_column(String(132))
 
 
 class RetractionRow(OutboxColumns, Base):

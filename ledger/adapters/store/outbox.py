@@ -157,18 +157,24 @@ OUTBOX_TABLES = (SubmissionRow, BatchRow, RetractionRow)
 
 
 def highest_sent_nonce(db: Database, publisher: str) -> int | None:
-    """The highest nonce among ``publisher``'s registrations sent and not yet mirrored (in flight, or mined and
-    not yet indexed)."""
+    """The highest nonce among ``publisher``'s registrations and batch anchors sent and not yet mirrored (in
+    flight, or mined and not yet indexed)."""
     with db.read() as session:
-        return session.scalar(
+        registrations = session.scalar(
             select(func.max(SubmissionRow.nonce))
             .where(SubmissionRow.publisher == publisher, SubmissionRow.status == OutboxStatus.SENT,
                    SubmissionRow.tx_hash.is_not(None), SubmissionRow.batch_root.is_(None))
         )  # fmt: skip
+        batches = session.scalar(
+            select(func.max(BatchRow.nonce))
+            .where(BatchRow.publisher == publisher, BatchRow.status == OutboxStatus.SENT, BatchRow.tx_hash.is_not(None))
+        )  # fmt: skip
+    sent = [n for n in (registrations, batches) if n is not None]
+    return max(sent) if sent else None
 
 
-def store_signature(db: Database, row: SubmissionRow, nonce: int, deadline: int, signature: str) -> None:
-    """A service-held key signed ``row`` again (the contract's next nonce): the receipt shows what is sent."""
+def store_signature(db: Database, row: SubmissionRow | BatchRow, nonce: int, deadline: int, signature: str) -> None:
+    """A service-held key signed ``row`` (again) with the contract's next nonce: the receipt shows what is sent."""
     transition(db, row, nonce=nonce, deadline=deadline, signature=signature)
 
 

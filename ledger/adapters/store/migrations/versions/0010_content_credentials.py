@@ -1,15 +1,15 @@
 """content_credentials and published_files: C2PA manifests of registered files, and the files this service signed
 with Content Credentials for their publishers (issue 13)
 
-Revision ID: 0009_content_credentials
-Revises: 0008_heatmaps
+Revision ID: 0010_content_credentials
+Revises: 0009_batch_signatures
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_content_credentials"
-down_revision = "0008_heatmaps"
+revision = "0010_content_credentials"
+down_revision = "0009_batch_signatures"
 branch_labels = None
 depends_on = None
 
