@@ -149,6 +149,7 @@ def test_a_newsroom_signed_registration_keeps_the_manifest_its_file_carried(setu
     from tests.c2pa.jpeg import strip_c2pa
 
     client, db, address = setup
+    client.app.state.ledger.chain_nonce = lambda _publisher: 0  # no chain here: the contract's nonce, as main's tests do
     image = tmp_path / "cai.jpg"
     image.write_bytes((c2pa_fixtures / "adobe-20220124-CAI.jpg").read_bytes())
     key = load_key(Settings(data_dir=tmp_path).keystore_dir, f"{address}.json", PASSWORD)
