@@ -17,7 +17,7 @@ from api.fast_hash import VerifyHashFastPath
 from api.headers import SecurityHeaders
 from api.limits import BodyLimits
 from api.ratelimit import RateLimits, Rates
-from api.routers import batch_registrations, batches, chain, media, registrations, retractions, verify
+from api.routers import batch_registrations, batches, chain, media, registrations, retractions, soft_binding, verify
 from api.state import AppState
 from ledger.adapters.chain.deployment import Deployment
 from ledger.adapters.index_feed import IndexFeed
@@ -80,6 +80,7 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     app.include_router(chain.router)
     app.include_router(batches.router)
     app.include_router(retractions.router)
+    app.include_router(soft_binding.router)
     app.mount("/static/swagger", StaticFiles(directory=SWAGGER_UI), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

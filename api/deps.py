@@ -74,6 +74,18 @@ async def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """A raw request body (not a form) of at most ``max_bytes``, read as it arrives."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise TooLarge(f"the file is larger than the limit of {max_bytes:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class DecodeGate:
     """At most ``slots`` decodes at once in this process (verify uploads and registrations alike). A request that
     finds them taken waits in a queue of at most ``queue`` requests for at most ``wait_seconds``; past either bound

@@ -8,7 +8,7 @@
 - The whole body must arrive within ``body_timeout_seconds`` (408 ``body_timeout``), so a slow sender cannot hold a
   connection and its buffers open for long.
 
-Uploads (``POST /v1/media``, ``POST /v1/registrations``, ``POST /v1/verify``) may carry ``max_upload_bytes`` plus the multipart framing;
+Uploads (``POST /v1/media``, ``POST /v1/registrations``, ``POST /v1/verify``, ``POST /v1/c2pa/matches/byContent``) may carry ``max_upload_bytes`` plus the multipart framing;
 a batch of registrations (``POST /v1/media/batch``) ``registration_batch_max_bytes`` plus the framing; any other body
 (the retraction's JSON) at most ``max_json_bytes``. The error answers come from ``api/errors.py``.
 """
@@ -25,7 +25,8 @@ from ledger.errors import AmbiguousFraming, BadRequest, BodyLengthMismatch, Body
 
 # Room for the form fields and multipart framing around the file itself.
 FORM_OVERHEAD_BYTES = 64 * 1024
-UPLOAD_ROUTES = {("POST", "/v1/media"), ("POST", "/v1/verify"), ("POST", "/v1/registrations")}
+UPLOAD_ROUTES = {("POST", "/v1/media"), ("POST", "/v1/verify"), ("POST", "/v1/registrations"),
+                 ("POST", "/v1/c2pa/matches/byContent")}  # fmt: skip
 BATCH_ROUTES = {("POST", "/v1/media/batch")}
 
 

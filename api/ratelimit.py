@@ -1,6 +1,6 @@
 """Per-client rate limits on the public endpoints (the ``limits`` library), checked before a body is read.
 
-- ``POST /v1/verify`` (an upload to decode) counts against ``rate_limit_verify_uploads`` and the general rate;
+- ``POST /v1/verify`` and ``POST /v1/c2pa/matches/byContent`` (uploads to decode) count against ``rate_limit_verify_uploads`` and the general rate;
   every other request counts against ``rate_limit_public``, except publishers' routes (``/v1/media...``, which
   need a key and are not anonymous) and ``/healthz`` (load balancers poll it).
 - The client is the TCP peer's address. ``X-Forwarded-For`` is believed only when the peer is one of
@@ -32,6 +32,8 @@ from ledger.errors import ConfigError, RateLimited
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 EXEMPT_PREFIXES = ("/v1/media", "/healthz")
+# Anonymous uploads of an image to decode and match: the reader's verify and the C2PA soft-binding lookup by content.
+IMAGE_QUERIES = ("/v1/verify", "/v1/c2pa/matches/byContent")
 
 
 def per_process(rate: str, processes: int) -> RateLimitItem:
@@ -105,7 +107,7 @@ class RateLimits:
         if path.startswith(EXEMPT_PREFIXES):
             return []
         items = [("public", self.public)]
-        if method == "POST" and path.rstrip("/") == "/v1/verify":
+        if method == "POST" and path.rstrip("/") in IMAGE_QUERIES:
             items.append(("verify-upload", self.uploads))
         return items
 

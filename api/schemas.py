@@ -6,12 +6,17 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ledger.core.content_credentials import ContentCredentials
+
 
 class MediaAccepted(BaseModel):
     content_hash: str
     uid: str
     status: str
     note: str | None = None  # what readers' copies cannot be found by (registered without a reference copy)
+    file_url: str | None = Field(None, description="`c2pa=true`: the signed file to publish (the one registered)")
+    content_credentials: ContentCredentials | None = Field(None, description="the C2PA manifest the registered "
+                                                           "file carries (null: none)")
 
 
 class MediaStatus(BaseModel):

@@ -39,7 +39,7 @@ class AppState(Ledger):
         return Context(self.db, self.deployment.chain_id, self.deployment.address, self.limits, self.keys,
                        self.settings.signature_validity_seconds, self.matcher, self.contract_signature,
                        is_development_chain(self.deployment.chain_id, self.deployment.started_node),
-                       self.chain_nonce)  # fmt: skip
+                       self.credentials, self.c2pa_signers, self.settings.base_url, self.chain_nonce)  # fmt: skip
 
     def contract_signature(self, wallet: str, digest: str, signature: str) -> bool:
         """ERC-1271 on chain, for newsrooms publishing from a contract wallet (one call, only when the signature is

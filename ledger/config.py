@@ -110,6 +110,14 @@ class Settings(BaseSettings):
     public_url: str | None = None  # where readers reach this API; batch URIs point here (default http://host:port)
     chain_state_interval: int = 5  # anvil dumps its state this often (seconds) besides on shutdown
     signature_validity_seconds: int = 30 * 24 * 3600
+    # Content Credentials (C2PA): PEM files of the certificate authorities whose signers readers are told are
+    # trusted; and, for local use only, this data directory's test CA (`provenance c2pa test-ca`).
+    c2pa_trust_anchors: list[Path] = []
+    c2pa_trust_test_ca: bool = False
+
+    @property
+    def c2pa_dir(self) -> Path:
+        return self.data_path / "c2pa"
 
     @property
     def data_path(self) -> Path:

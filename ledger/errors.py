@@ -43,6 +43,18 @@ class BodyLengthMismatch(BadRequest):
     code = "body_length_mismatch"
 
 
+class UnsupportedAlgorithm(BadRequest):
+    """A soft-binding algorithm this service does not resolve (the C2PA Soft Binding Resolution API answers 400)."""
+
+    code = "unsupported_algorithm"
+
+
+class InvalidBindingValue(BadRequest):
+    """A soft-binding query value that is not what its algorithm takes (base64 of 32 bytes here)."""
+
+    code = "invalid_binding_value"
+
+
 # -- 408: the body arrived too slowly -------------------------------------------------------------------------------
 class RequestTimeout(LedgerError):
     code = "request_timeout"
@@ -126,6 +138,24 @@ class UnknownRecord(LedgerValueError):
     code = "unknown_record"
 
 
+class C2paUnsupportedFormat(UnsupportedFormat):
+    """Content Credentials were asked for a format the C2PA library cannot embed a manifest in."""
+
+    code = "c2pa_unsupported_format"
+
+
+class InvalidC2paSigner(LedgerValueError):
+    """A C2PA signing certificate chain and key that cannot sign: unreadable, mismatched, or an unsupported key."""
+
+    code = "invalid_c2pa_signer"
+
+
+class C2paSigningFailed(LedgerValueError):
+    """The C2PA library refused to sign this file (for example a manifest already in it that it cannot carry on)."""
+
+    code = "c2pa_signing_failed"
+
+
 class FileMismatch(LedgerValueError):
     """The file sent with a signed registration is not the one its manifest describes."""
 
@@ -178,6 +208,12 @@ class PublisherHoldsKey(Conflict):
     """The newsroom keeps its own key: the service cannot sign for it (send signed registrations instead)."""
 
     code = "publisher_holds_key"
+
+
+class NoC2paSigner(Conflict):
+    """Content Credentials were asked for, but no C2PA signing certificate is installed for the publisher."""
+
+    code = "c2pa_signer_missing"
 
 
 class KeyNameTaken(Conflict):

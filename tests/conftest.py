@@ -20,6 +20,7 @@ from tests.postgres import PostgresServer
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT.parent / "shared" / "fixtures"
 PDQ = FIXTURES / "pdq"
+C2PA = FIXTURES / "c2pa"
 PUBLISHER_NAME = "Daily Example"
 PUBLISHER_DOMAIN = "example.org"
 
@@ -29,6 +30,14 @@ def pdq_fixtures() -> Path:
     if not PDQ.is_dir():
         pytest.fail(f"fixture photos missing: expected {PDQ} (../shared/fixtures beside the checkout)")
     return PDQ
+
+
+@pytest.fixture(scope="session")
+def c2pa_fixtures() -> Path:
+    """C2PA test images (c2pa-org/public-testfiles) and what the reference reader says of each (../README.md)."""
+    if not (C2PA / "expected").is_dir():
+        pytest.fail(f"C2PA fixtures missing: expected {C2PA} (../shared/fixtures beside the checkout)")
+    return C2PA
 
 
 @pytest.fixture(scope="session")

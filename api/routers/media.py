@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 
 from api.deps import PublisherDep, PublisherRoute, StateDep, read_upload
 from api.schemas import MediaAccepted, MediaStatus
+from ledger.usecases.published import published_file
 from ledger.usecases.receipt import receipt
 from ledger.usecases.register import RegistrationRequest, register
 
@@ -28,13 +30,26 @@ async def register_media(
                                                      "copies (false: only hashes are kept)")] = True,
     parent: Annotated[str | None, Form(max_length=66, description="the uid of the original this image is derived "
                                                                   "from (a crop, an edit); refused when unknown")] = None,
+    c2pa: Annotated[bool, Form(description="sign the file with Content Credentials (C2PA) with the publisher's "
+                                           "certificate, register the signed file and keep it at `file_url`: "
+                                           "publish that file")] = False,
 ) -> MediaAccepted:
     data = await read_upload(file, state.settings.max_upload_bytes)
-    request = RegistrationRequest(caption, credit, published_url, taken_at, keep_reference, parent)
+    request = RegistrationRequest(caption, credit, published_url, taken_at, keep_reference, parent, c2pa,
+                                  file.filename)  # fmt: skip
     async with state.decodes.slot():
         accepted = await run_in_threadpool(register, state.context, account.address, data, request)
+    file_url = f"/v1/media/{accepted.content_hash}/file" if accepted.signed_file else None
     return MediaAccepted(content_hash=accepted.content_hash, uid=accepted.uid, status=accepted.status,
-                         note=accepted.note)  # fmt: skip
+                         note=accepted.note, file_url=file_url, content_credentials=accepted.content_credentials)  # fmt: skip
+
+
+@router.get("/{content_hash}/file", response_class=Response,
+            responses={200: {"content": {"image/*": {}}, "description": "the signed file, byte for byte as registered"}})
+def media_file(content_hash: str, state: StateDep, account: PublisherDep) -> Response:
+    """The file this service signed with Content Credentials for the caller (``c2pa=true``): publish exactly this."""
+    media_type, data = published_file(state.context, account.address, content_hash)
+    return Response(data, media_type=media_type, headers={"Cache-Control": "private, no-store"})
 
 
 @router.get("/{content_hash}", response_model=MediaStatus)

@@ -41,4 +41,4 @@ async def register_signed_route(
             accepted = await run_in_threadpool(register_signed, state.context, account.address, document, data,
                                                keep_reference)  # fmt: skip
     return MediaAccepted(content_hash=accepted.content_hash, uid=accepted.uid, status=accepted.status,
-                         note=accepted.note)  # fmt: skip
+                         note=accepted.note, content_credentials=accepted.content_credentials)  # fmt: skip

@@ -517,6 +517,89 @@
     if (els.query.childNodes.length) els.queryDetails.hidden = false;
   }
 
+  // ---------------------------------------------------------------- Content Credentials (C2PA)
+
+  var CREDENTIAL_STATE = {
+    trusted: "Valid, and signed by a certificate this service trusts.",
+    valid: "Valid: the signature and the image's binding hold. The signer's certificate is not on this service's " +
+      "trust list, so who the signer is has not been vouched for.",
+    invalid: "Invalid: a check failed, so what the credentials say cannot be relied on."
+  };
+
+  function credentialSigner(cc) {
+    var s = (cc && cc.signer) || {};
+    var names = [s.common_name, s.issuer].filter(isNonEmptyString);
+    if (names.length === 2 && names[0] !== names[1]) return names[0] + " (" + names[1] + ")";
+    return names.length ? names[0] : "an unnamed signer";
+  }
+
+  function actionsText(cc) {
+    if (!Array.isArray(cc.actions) || !cc.actions.length) return null;
+    return cc.actions.map(function (a) {
+      var words = isNonEmptyString(a.action) ? a.action.replace(/^c2pa\./, "") : "unnamed";
+      if (isNonEmptyString(a.software_agent)) words += " (" + a.software_agent + ")";
+      return words;
+    }).join(", ");
+  }
+
+  function ingredientsText(cc) {
+    if (!Array.isArray(cc.ingredients) || !cc.ingredients.length) return null;
+    return cc.ingredients.map(function (i) {
+      var words = isNonEmptyString(i.title) ? i.title : "untitled";
+      if (isNonEmptyString(i.relationship)) words += " (" + i.relationship + ")";
+      return words;
+    }).join(", ");
+  }
+
+  function credentialFacts(dl, cc) {
+    addFact(dl, "Signed by", credentialSigner(cc));
+    if (isNonEmptyString(cc.signed_at)) addFact(dl, "Time stamp", formatDateTime(cc.signed_at));
+    if (isNonEmptyString(cc.claim_generator)) addFact(dl, "Made with", cc.claim_generator);
+    addFact(dl, "Actions", actionsText(cc));
+    addFact(dl, "Ingredients", ingredientsText(cc));
+    var reg = cc.ledger_registration;
+    if (reg && typeof reg === "object" && isNonEmptyString(reg.publisher)) {
+      addFact(dl, "Ledger registration", "publisher " + reg.publisher + " on chain " + reg.chain_id +
+        ", contract " + reg.contract);
+    }
+  }
+
+  function renderCredentials(data) {
+    var cc = data.content_credentials;
+    els.credentialsFacts.textContent = "";
+    els.credentialsFailures.textContent = "";
+    els.credentialsFailures.hidden = true;
+    var removed = data.credentials_removed;
+    if (removed && typeof removed === "object" && isNonEmptyString(removed.message)) {
+      els.credentialsRemoved.textContent = removed.message;
+      els.credentialsRemoved.hidden = false;
+    }
+    if (!cc || typeof cc !== "object") {
+      if (removed && removed.original && typeof removed.original === "object") {
+        els.credentialsHeading.textContent = "Content Credentials (C2PA) the original carried";
+        els.credentialsState.textContent = "Your copy carries none. " + (CREDENTIAL_STATE[removed.original.state] || "");
+        credentialFacts(els.credentialsFacts, removed.original);
+        els.credentials.setAttribute("data-state", "removed");
+        els.credentials.hidden = false;
+      }
+      return;
+    }
+    els.credentialsHeading.textContent = "Content Credentials (C2PA) in your image";
+    els.credentials.setAttribute("data-state", cc.state || "invalid");
+    els.credentialsState.textContent = CREDENTIAL_STATE[cc.state] || CREDENTIAL_STATE.invalid;
+    credentialFacts(els.credentialsFacts, cc);
+    var failures = Array.isArray(cc.failures) ? cc.failures : [];
+    failures.forEach(function (f) {
+      if (!f || !isNonEmptyString(f.code)) return;
+      var li = el("li", "credentials-failure");
+      li.appendChild(el("code", null, f.code));
+      if (isNonEmptyString(f.explanation)) li.appendChild(document.createTextNode(": " + f.explanation));
+      els.credentialsFailures.appendChild(li);
+    });
+    els.credentialsFailures.hidden = !els.credentialsFailures.childNodes.length;
+    els.credentials.hidden = false;
+  }
+
   // ---------------------------------------------------------------- changes (edited copies)
 
   function clamp01(v) { return Math.max(0, Math.min(1, v)); }
@@ -579,6 +662,10 @@
     els.changesBoxes.textContent = "";
     els.changesHeatmap.removeAttribute("src");
     els.queryDetails.open = false;
+    els.credentials.hidden = true;
+    els.credentials.removeAttribute("data-state");
+    els.credentialsRemoved.textContent = "";
+    els.credentialsRemoved.hidden = true;
     els.verdictBox.hidden = false;
     els.result.removeAttribute("data-verdict");
   }
@@ -622,6 +709,7 @@
     }
     renderMatches(matches);
     renderChanges(data);
+    renderCredentials(data);
     renderQuery(data.query);
     finish();
   }
@@ -830,7 +918,13 @@
       changesHeatmap: $("changes-heatmap"),
       changesBoxes: $("changes-boxes"),
       changesText: $("changes-text"),
-      changesToggle: $("changes-toggle")
+      changesToggle: $("changes-toggle"),
+      credentials: $("credentials"),
+      credentialsHeading: $("credentials-heading"),
+      credentialsState: $("credentials-state"),
+      credentialsFacts: $("credentials-facts"),
+      credentialsFailures: $("credentials-failures"),
+      credentialsRemoved: $("credentials-removed")
     };
     els.changesToggle.addEventListener("click", toggleChanges);
     bind();

@@ -46,6 +46,11 @@ class PublisherApi:
     def register(self, name: str, data: bytes, fields: dict[str, str]) -> ApiAnswer:
         return self._call("POST", "/v1/media", files={"file": (name, data)}, data=fields)
 
+    def download(self, path: str) -> tuple[int, bytes]:
+        """A file the API keeps for this publisher (``file_url`` of a ``c2pa=true`` registration)."""
+        response = self._client.get(self.url + path)
+        return response.status_code, response.content
+
     def receipts(self, content_hashes: list[str]) -> ApiAnswer:
         return self._call("POST", "/v1/media/receipts", json={"content_hashes": content_hashes})
 

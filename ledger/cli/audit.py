@@ -27,6 +27,23 @@ DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", envvar="PROVENANC
                                                  help="Only to default --rpc-url/--contract from its deployment.json.")]
 FromBlockOpt = Annotated[int | None, typer.Option("--from-block", help="First block to scan (default: the contract's deploy block).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+C2paTrustOpt = Annotated[list[Path] | None, typer.Option("--c2pa-trust", exists=True, dir_okay=False,
+                                                         help="PEM file of C2PA trust anchors (repeatable).")]
+
+
+def credentials_line(credentials: Any) -> str:
+    """One line about the file's Content Credentials (C2PA), for people."""
+    if credentials is None:
+        return "Content Credentials (C2PA): none."
+    signer = credentials.signer_name or "an unnamed signer"
+    line = f"Content Credentials (C2PA): {credentials.state}, signed by {signer}"
+    if credentials.signed_at:
+        line += f" at {credentials.signed_at}"
+    if credentials.claim_generator:
+        line += f" with {credentials.claim_generator}"
+    if credentials.failures:
+        line += "; failing checks: " + ", ".join(credentials.failure_codes)
+    return line + "."
 
 
 def _target(rpc_url: str | None, contract: str | None, data_dir: Path | None) -> tuple[Any, str, int | None]:
@@ -96,21 +113,27 @@ def audit_publishers(rpc_url: RpcOpt = None, contract: ContractOpt = None, data_
 @audit_app.command("file")
 def audit_file(image: Annotated[Path, typer.Argument(exists=True, dir_okay=False)], rpc_url: RpcOpt = None,
                contract: ContractOpt = None, data_dir: DataDirOpt = None, from_block: FromBlockOpt = None,
-               as_json: JsonOpt = False) -> None:  # fmt: skip
-    """Fingerprint IMAGE locally and find its registrations on chain by event topic (exact file hash)."""
+               as_json: JsonOpt = False, c2pa_trust: C2paTrustOpt = None) -> None:  # fmt: skip
+    """Fingerprint IMAGE locally, read any C2PA manifest it carries, and find its registrations on chain by event
+    topic (exact file hash)."""
+    from ledger.adapters.c2pa.reader import CredentialReader
     from ledger.core.fingerprint import fingerprint_file
 
     try:
         fp = fingerprint_file(image)
+        credentials = CredentialReader.from_files(c2pa_trust or []).read(image.read_bytes(), fp.format)
         reader, start = _reader(rpc_url, contract, data_dir, from_block)
         head = reader.w3.eth.block_number
         found = _records_by_content(reader, start, head, fp.sha256)
     except LedgerError as exc:
         raise _fail(exc) from None
-    result = {"file": str(image), "sha256": fp.sha256, "pixel_sha256": fp.pixel_sha256, "block": head, "records": found}
+    result = {"file": str(image), "sha256": fp.sha256, "pixel_sha256": fp.pixel_sha256, "block": head, "records": found,
+              "content_credentials": credentials.model_dump(mode="json") if credentials else None}  # fmt: skip
     if as_json:
         print(json.dumps(result))
-    elif not found:
+        raise typer.Exit(0 if found else 1)
+    out.print(credentials_line(credentials), highlight=False)
+    if not found:
         out.print(f"No registration of {fp.sha256} on chain (scanned blocks {start}-{head}).")
     else:
         for rec in found:

@@ -22,7 +22,11 @@ db_app = typer.Typer(help="The mirror and outbox database.", no_args_is_help=Tru
 index_app = typer.Typer(help="What the matcher keeps about registered pictures.", no_args_is_help=True)
 key_app = typer.Typer(help="A publisher's API keys: several named keys each; add, list, revoke.", no_args_is_help=True)
 publisher_app.add_typer(key_app, name="key")
+c2pa_app = typer.Typer(help="Content Credentials (C2PA): publishers' signing certificates.", no_args_is_help=True)
+signer_app = typer.Typer(help="A publisher's own C2PA signing certificate and key.", no_args_is_help=True)
+c2pa_app.add_typer(signer_app, name="signer")
 app.add_typer(publisher_app, name="publisher")
+app.add_typer(c2pa_app, name="c2pa")
 app.add_typer(db_app, name="db")
 app.add_typer(index_app, name="index")
 
@@ -298,6 +302,50 @@ def index_local_features(data_dir: DataDir = None, database_url: DatabaseUrl = N
               "pictures registered without a reference copy are found by their whole-picture hashes only.")
 
 
+@signer_app.command("install")
+def c2pa_signer_install(
+    publisher: PublisherRef,
+    cert: Annotated[Path, typer.Option("--cert", exists=True, dir_okay=False, help="PEM certificate chain: the "
+                                                                                "signer's certificate first.")],
+    key: Annotated[Path, typer.Option("--key", exists=True, dir_okay=False, help="PEM private key of that certificate.")],
+    key_password_file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
+                                                           help="The key file's password, if it is encrypted.")] = None,
+    data_dir: DataDir = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Install PUBLISHER's own C2PA signing certificate and key (the key is stored encrypted with the keystore
+    password; the files given are not changed). Registrations with c2pa=true are then signed with it."""
+    from ledger.runtime.wiring import open_database, open_signer_store
+    from ledger.usecases.c2pa_signers import install_signer
+
+    try:
+        settings = _settings(data_dir=data_dir, database_url=database_url)
+        password = key_password_file.read_bytes().strip() if key_password_file else None
+        installed = install_signer(open_database(settings, migrate=True), open_signer_store(settings), publisher,
+                                   cert.read_bytes(), key.read_bytes(), password)  # fmt: skip
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    out.print(f"C2PA signer of {installed.publisher}: {installed.subject} (in {installed.directory})", highlight=False)
+
+
+@c2pa_app.command("test-signer")
+def c2pa_test_signer(publisher: PublisherRef, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """For local use: issue PUBLISHER a TEST signing certificate from this data directory's TEST CA (created on
+    first use in DATA_DIR/c2pa/test-ca/). Readers trust it only where told to (PROVENANCE_C2PA_TRUST_TEST_CA=true)."""
+    from ledger.runtime.wiring import open_database, open_signer_store
+    from ledger.usecases.c2pa_signers import issue_test_signer_for
+
+    try:
+        settings = _settings(data_dir=data_dir, database_url=database_url)
+        installed = issue_test_signer_for(open_database(settings, migrate=True), open_signer_store(settings),
+                                          settings.c2pa_dir / "test-ca", publisher)  # fmt: skip
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    if installed.created_ca:
+        out.print(f"Created the TEST CA (test material, not for publication): {installed.test_ca}", highlight=False)
+    out.print(f"TEST C2PA signer of {installed.publisher}: {installed.subject} (in {installed.directory}); "
+              f"trust anchor for readers: {installed.test_ca}", highlight=False)  # fmt: skip
+
+
 @app.command()
 def fingerprint(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)]) -> None:
     """Print the fingerprints of image files, one JSON object a line."""
@@ -331,6 +379,9 @@ def register(
                                                                   "service's limit is 64 by default).")] = 8,
     report: Annotated[Path, typer.Option(dir_okay=False, help="One JSON line per file (appended).")] = Path("register-report.jsonl"),
     no_reference: Annotated[bool, typer.Option("--no-reference", help="Keep only hashes (no reference copies).")] = False,
+    c2pa: Annotated[bool, typer.Option("--c2pa", help="Have each file signed with Content Credentials (the "
+                                                      "publisher's C2PA certificate) and write the signed file, the "
+                                                      "one registered, beside it as NAME.c2pa.EXT: publish that.")] = False,
 ) -> None:
     """Register many images through the API, --batch-size to a request: a progress bar, bounded concurrency, resume
     (files already registered are skipped by their SHA-256), one JSON line per file in --report, and a summary. Exit 1
@@ -341,6 +392,8 @@ def register(
     from ledger.usecases.bulk import image_files, register_many, summary_of
 
     files = image_files(paths)
+    if c2pa:  # signed outputs of an earlier run are the registered files, not sources to sign again
+        files = [f for f in files if not f.stem.endswith(".c2pa")]
     api = PublisherApi(url, api_key_file.read_text().strip())
     defaults = {"caption": caption, "credit": credit, "published_url": published_url, "taken_at": taken_at}
     columns = (TextColumn("registering"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[tally]}"),
@@ -355,7 +408,7 @@ def register(
                 bar.console.print(f"[red]failed[/] {escape(f'{outcome.file}: {outcome.error_code} {outcome.message}')}", highlight=False)
             bar.update(task, advance=1, tally=" ".join(f"{k} {v}" for k, v in seen.items()))
 
-        counts = register_many(api, files, defaults, sink, concurrency, not no_reference, advance, batch_size)
+        counts = register_many(api, files, defaults, sink, concurrency, not no_reference, advance, batch_size, c2pa)
     api.close()
     summary = summary_of(counts, len(files))
     err.print(f"{summary['files']} files: {summary['accepted']} accepted, {summary['skipped']} already registered "

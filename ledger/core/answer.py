@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, Field
 
+from ledger.core.content_credentials import ContentCredentials, CredentialsRemoved
 from ledger.core.fingerprint import Probe
 from ledger.core.match_index import variant_name
 from ledger.core.matcher import PerceptualMatch
@@ -78,6 +79,8 @@ class Match(BaseModel):
     leaf_index: int | None = None
     proof: list[str] | None = None
     registered: Query | None = Field(None, description="`provenance compare` only: the ORIGINAL's fingerprints")
+    content_credentials: ContentCredentials | None = Field(None, description="the C2PA manifest the registered file "
+                                                           "carried when it was registered (null: none)")
     # how a perceptual match was made
     distance: int | None = None
     quality: int | None = None
@@ -143,6 +146,11 @@ class Verification(Freshness):
     matches: list[Match]
     changes: Changes | None
     match_index: IndexState | None = None
+    content_credentials: ContentCredentials | None = Field(None, description="the C2PA manifest the reader's image "
+                                                           "carries (null: none, or a lookup by hash)")
+    credentials_removed: CredentialsRemoved | None = Field(None, description="the reader's copy has no (or a broken) "
+                                                           "C2PA manifest, but the registered original it matched "
+                                                           "was published with one")
     development_chain: bool | None = Field(None, description="true on a development chain (one the service started "
                                            "itself, or chain id 31337/1337): anyone on the machine can write to it, "
                                            "even as a named publisher, so no answer there proves anything")  # fmt: skip

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from ledger.adapters.c2pa.reader import CredentialReader
+from ledger.adapters.c2pa.signers import SignerMaterial, SignerStore
 from ledger.adapters.chain.artifact import load_artifact
 from ledger.adapters.chain.client import RegistryClient, connect
 from ledger.adapters.chain.deployment import Deployment
@@ -57,6 +59,40 @@ def open_key_ring(settings: Settings) -> KeyRing:
     return KeyRing(settings.keystore_dir, settings.resolved_password)
 
 
+def open_credential_reader(settings: Settings) -> CredentialReader:
+    """The C2PA reader with the trust anchors the settings name (and the local test CA when asked for)."""
+    anchors = list(settings.c2pa_trust_anchors)
+    test_ca = settings.c2pa_dir / "test-ca" / "test-ca.pem"
+    if settings.c2pa_trust_test_ca and test_ca.is_file():
+        anchors.append(test_ca)
+    try:
+        return CredentialReader.from_files(anchors)
+    except OSError as exc:
+        raise ConfigError(f"cannot read a C2PA trust anchor file: {exc}") from None
+
+
+def open_signer_store(settings: Settings) -> SignerStore:
+    return SignerStore(settings.c2pa_dir / "signers", settings.resolved_password())
+
+
+def c2pa_signer_loader(settings: Settings) -> Callable[[str], SignerMaterial]:
+    """Publishers' C2PA signers by address, decrypted on first use and again when their files change (a newly
+    installed certificate is used from the next registration on)."""
+    cache: dict[str, tuple[float, SignerMaterial]] = {}
+
+    def load(address: str) -> SignerMaterial:
+        store = SignerStore(settings.c2pa_dir / "signers", None)
+        key_file = store.directory / address / "key.pem"
+        stamp = key_file.stat().st_mtime if key_file.is_file() else -1.0
+        if address in cache and cache[address][0] == stamp:
+            return cache[address][1]
+        material = open_signer_store(settings).load(address) if stamp >= 0 else store.load(address)
+        cache[address] = (stamp, material)
+        return material
+
+    return load
+
+
 def publisher_keys(ring: KeyRing, db: Database) -> KeyLoader:
     """Publisher keys by address, from the keystore file this service holds for each (one lookup for the API and
     the anchorer). The database is read only until the key is cached."""
@@ -91,6 +127,14 @@ class Ledger:
     def keys(self) -> KeyLoader:
         return publisher_keys(open_key_ring(self.settings), self.db)
 
+    @cached_property
+    def credentials(self) -> CredentialReader:
+        return open_credential_reader(self.settings)
+
+    @cached_property
+    def c2pa_signers(self) -> Callable[[str], SignerMaterial]:
+        return c2pa_signer_loader(self.settings)
+
     def registry(self) -> RegistryClient:
         return RegistryClient(connect(rpc_url(self.settings, self.deployment)), self.deployment.address, self.abi)
 
@@ -106,6 +150,9 @@ def check_settings(settings: Settings) -> None:
     """What can be known wrong at start-up is reported then, not at the first request that needs it."""
     if settings.keystore_dir.is_dir() and any(settings.keystore_dir.glob("*.json")):
         settings.resolved_password()  # publishers' keys exist: their password must be readable
+    missing = [str(p) for p in settings.c2pa_trust_anchors if not p.is_file()]
+    if missing:
+        raise ConfigError(f"PROVENANCE_C2PA_TRUST_ANCHORS names files that do not exist: {', '.join(missing)}")
 
 
 def open_ledger(settings: Settings, db: Database | None = None, deployment: Deployment | None = None) -> Ledger:

@@ -9,6 +9,12 @@ Newsroom-held keys: an image with a ``NAME.signed.json`` beside it (``provenance
 registration with the image; a ``.signed.json`` given without its image is sent alone (fingerprints only). Captions: ``--caption`` and
 ``--credit`` for every file, overridden per image by a sidecar ``IMAGE.json`` (``{"caption", "credit",
 "published_url", "taken_at", "parent"}``, ``parent`` the uid of the original) beside it.
+
+Content Credentials (``--c2pa``): each file is signed by the service with the publisher's C2PA certificate, and the
+signed file, the one registered and the one to publish, is written beside it as ``NAME.c2pa.EXT``. Files go one to a
+request (``POST /v1/media`` with ``c2pa=true``: each answer names its own signed file). Resume looks that file up: a
+source whose signed file exists and is registered is ``skipped``. (The source's own hash is not registered in this
+mode, and signing again gives other bytes: keep the ``.c2pa`` files.)
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ class Outcome:
     error_code: str | None = None
     message: str | None = None
     seconds: float = 0.0
+    published_file: str | None = None  # --c2pa: the signed file written beside the source (publish this one)
 
 
 def image_files(paths: Iterable[Path]) -> list[Path]:
@@ -169,9 +176,57 @@ def register_chunk(api: PublisherApi, paths: list[Path], defaults: dict[str, str
     return outcomes
 
 
+def signed_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.c2pa{path.suffix}")
+
+
+def _sha(data: bytes) -> str:
+    return "0x" + hashlib.sha256(data).hexdigest()
+
+
+def register_signed_c2pa(api: PublisherApi, path: Path, defaults: dict[str, str | None], keep_reference: bool) -> Outcome:
+    """``--c2pa``: one file through ``POST /v1/media`` with ``c2pa=true``, the signed file written beside it."""
+    started = time.monotonic()
+    name = str(path)
+    try:
+        data = path.read_bytes()
+        fields = fields_for(path, defaults)
+        lookup = signed_path(path).read_bytes() if signed_path(path).is_file() else data
+    except (OSError, ValueError) as exc:
+        return Outcome(name, None, "failed", error_code="unreadable", message=str(exc))
+    sha = _sha(lookup)
+    known = api.receipt(sha)
+    if known.status == 200:
+        return Outcome(name, sha, "skipped", known.body.get("status"), known.body.get("uid"), 200,
+                       message="already registered by this publisher", seconds=time.monotonic() - started,
+                       published_file=str(signed_path(path)) if lookup is not data else None)  # fmt: skip
+    answer = api.register(path.name, data, {**fields, "keep_reference": str(keep_reference).lower(), "c2pa": "true"})
+    elapsed = time.monotonic() - started
+    if answer.status == 202:
+        return _write_signed(api, path, answer.body, started)
+    return Outcome(name, sha, "failed", None, None, answer.status, answer.error_code, answer.message, elapsed)
+
+
+def _write_signed(api: PublisherApi, path: Path, body: dict[str, Any], started: float) -> Outcome:
+    """Fetch the file the service signed and registered, check it is the registered one, write it beside ``path``."""
+    sha, url = body.get("content_hash"), body.get("file_url") or ""
+    status, signed = api.download(url)
+    if status != 200 or _sha(signed) != sha:
+        return Outcome(str(path), sha, "failed", body.get("status"), body.get("uid"), status, "signed_file_unavailable",
+                       f"registered, but the signed file could not be fetched: get it from {url}",
+                       time.monotonic() - started)  # fmt: skip
+    target = signed_path(path)
+    temporary = target.with_name(f".{target.name}.part")
+    temporary.write_bytes(signed)
+    temporary.replace(target)
+    return Outcome(str(path), sha, "accepted", body.get("status"), body.get("uid"), 202, message=body.get("note"),
+                   seconds=time.monotonic() - started, published_file=str(target))  # fmt: skip
+
+
 def register_many(api: PublisherApi, files: list[Path], defaults: dict[str, str | None], report: IO[str],
                   concurrency: int = 4, keep_reference: bool = True,
-                  progress: Callable[[Outcome], None] | None = None, batch_size: int = 8) -> Counter[str]:  # fmt: skip
+                  progress: Callable[[Outcome], None] | None = None, batch_size: int = 8,
+                  c2pa: bool = False) -> Counter[str]:  # fmt: skip
     """Register ``files``, ``batch_size`` to a request and at most ``concurrency`` requests at a time; one JSON line
     per file in ``report`` (flushed as each batch ends); returns the count of each result."""
     counts: Counter[str] = Counter()
@@ -187,14 +242,17 @@ def register_many(api: PublisherApi, files: list[Path], defaults: dict[str, str 
 
     def run(chunk: list[Path]) -> None:
         try:
-            outcomes = register_chunk(api, chunk, defaults, keep_reference)
+            if c2pa:
+                outcomes = [register_signed_c2pa(api, path, defaults, keep_reference) for path in chunk]
+            else:
+                outcomes = register_chunk(api, chunk, defaults, keep_reference)
         except Exception as exc:  # noqa: BLE001 - one batch's surprise must not hide the others' outcomes
             outcomes = [Outcome(str(p), None, "failed", error_code="client_error", message=f"{type(exc).__name__}: {exc}")
                         for p in chunk]  # fmt: skip
         for outcome in outcomes:
             record(outcome)
 
-    size = max(1, batch_size)
+    size = 1 if c2pa else max(1, batch_size)
     chunks = [files[i : i + size] for i in range(0, len(files), size)]
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         list(pool.map(run, chunks))

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ledger.adapters.c2pa.reader import NO_TRUST, CredentialReader
+from ledger.adapters.c2pa.signers import SignerMaterial
 from ledger.adapters.index_feed import IndexFeed
 from ledger.adapters.store.db import Database
 from ledger.core.eip712 import Domain
@@ -24,6 +26,9 @@ class Context:
     # (wallet, digest, signature) -> does the contract wallet accept it (ERC-1271, on chain); None: EOAs only
     contract_signature: Callable[[str, str, str], bool] | None = None
     development_chain: bool = False  # labelled in every verify answer (ledger.config.is_development_chain)
+    credentials: CredentialReader = NO_TRUST  # reads C2PA manifests; its trust anchors come from the settings
+    c2pa_signers: Callable[[str], SignerMaterial] | None = None  # publisher address -> C2PA certificate and key
+    ledger_url: str | None = None  # where readers reach this API (named in the manifests signed here)
     # publisher -> the contract's nonces(publisher) now; None: not checked before queueing (the anchorer still is)
     chain_nonce: Callable[[str], int] | None = None
 

@@ -8,20 +8,24 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
+from ledger.adapters.c2pa.writer import SignedFile, media_type_of, sign_published
 from ledger.adapters.store import outbox
 from ledger.adapters.store import repository as repo
+from ledger.adapters.store.credentials import keep_credentials, keep_published_file
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.matching_data import keep_matching_data
 from ledger.adapters.store.outbox import OutboxStatus
+from ledger.core.content_credentials import ContentCredentials, registration_assertion
 from ledger.core.eip712 import Domain, sign_registration
 from ledger.core.fingerprint import Fingerprint, Probe, registration_probe
+from ledger.core.jumbf import jpeg_manifest_store
 from ledger.core.manifest import Manifest, build_manifest
 from ledger.core.match_index import TRIMMED, IndexedHash, pack_variants
 from ledger.core.records import Registration, record_uid
 from ledger.core.reference import ReferenceCopy, make_reference
 from ledger.core.types import ZERO_HASH, parse_hash32
 from ledger.core.wild.local_features import extract_register as register_features
-from ledger.errors import AlreadyRegistered, UnknownRecord
+from ledger.errors import AlreadyRegistered, C2paSigningFailed, NoC2paSigner, UnknownRecord
 from ledger.usecases.context import Context
 
 
@@ -62,6 +66,8 @@ class Accepted:
     uid: str
     status: str
     note: str | None = None
+    signed_file: bool = False  # the file was signed with Content Credentials here and is kept for the publisher
+    content_credentials: ContentCredentials | None = None  # the manifest the registered file carries
 
 
 HASHES_ONLY_NOTE = ("Registered without a reference copy: readers' copies are found only when the whole picture is "
@@ -79,6 +85,8 @@ class RegistrationRequest:
     taken_at: str | None = None
     keep_reference: bool = True  # keep a 512 px copy so readers can be shown what changed in edited copies
     parent: str | None = None  # the uid of the original this image is derived from (a crop, an edit)
+    c2pa: bool = False  # sign the file with Content Credentials here, register the signed file, keep it to fetch
+    file_name: str | None = None  # the manifest's title when signing
 
 
 def check_known(db: Database, uid: str | None, what: str) -> str:
@@ -98,12 +106,36 @@ def register(ctx: Context, publisher: str, data: bytes, request: RegistrationReq
     assert ctx.keys is not None, "registering needs the publishers' keys"
     parent = check_known(ctx.db, request.parent, "parent")
     probe = registration_probe(data, ctx.limits)
+    published: tuple[str, bytes] | None = None
+    store: bytes | None = None
+    if request.c2pa:
+        signed_file = sign_for_publication(ctx, publisher, data, probe, request.file_name)
+        data, store = signed_file.data, signed_file.manifest_store
+        signed = registration_probe(data, ctx.limits)
+        if signed.fingerprint.pixel_sha256 != probe.fingerprint.pixel_sha256:  # embedding must not touch pixels
+            raise C2paSigningFailed("signing changed the picture's pixels; the file was not registered")
+        probe, published = signed, (media_type_of(signed.fingerprint.format), data)
+    credentials = ctx.credentials.read(data, probe.fingerprint.format)
+    if credentials is not None and store is None:
+        store = jpeg_manifest_store(data)
     matching = MatchingData.from_probe(probe, request.keep_reference)
     manifest = build_manifest(publisher, probe.fingerprint, request.caption, request.credit, request.published_url,
                               request.taken_at, parent)  # fmt: skip
     accepted = accept(ctx.db, ctx.domain, publisher, ctx.keys(publisher), probe.fingerprint, manifest,
-                      ctx.signature_validity_seconds, matching)  # fmt: skip
+                      ctx.signature_validity_seconds, matching, credentials, published, store)  # fmt: skip
+    accepted = replace(accepted, signed_file=published is not None, content_credentials=credentials)
     return accepted if request.keep_reference else replace(accepted, note=HASHES_ONLY_NOTE)
+
+
+def sign_for_publication(ctx: Context, publisher: str, data: bytes, probe: Probe, file_name: str | None) -> SignedFile:
+    """The upload with a C2PA manifest signed by the publisher's certificate, carrying the ledger's assertion: the
+    file the newsroom publishes and the ledger registers."""
+    if ctx.c2pa_signers is None:
+        raise NoC2paSigner("this service signs no Content Credentials (no C2PA signers are configured)")
+    signer = ctx.c2pa_signers(publisher)
+    assertion = registration_assertion(ctx.chain_id, ctx.contract, publisher, probe.fingerprint.pixel_sha256,
+                                       ctx.ledger_url)  # fmt: skip
+    return sign_published(data, probe.fingerprint.format, file_name or "image", signer, assertion)
 
 
 def accept(
@@ -115,6 +147,9 @@ def accept(
     manifest: Manifest,
     validity_seconds: int,
     matching: MatchingData | None = None,
+    credentials: ContentCredentials | None = None,
+    published: tuple[str, bytes] | None = None,
+    manifest_store: bytes | None = None,
 ) -> Accepted:
     uid = record_uid(publisher, fingerprint.sha256)
     registration = Registration(
@@ -135,4 +170,8 @@ def accept(
         if matching is not None:
             keep_matching_data(session, fingerprint, pack_variants(matching.variants), matching.reference,
                                matching.features)  # fmt: skip
+        if credentials is not None:
+            keep_credentials(session, fingerprint.sha256, credentials, manifest_store)
+        if published is not None:
+            keep_published_file(session, fingerprint.sha256, publisher, *published)
     return Accepted(fingerprint.sha256, uid, OutboxStatus.PENDING)

@@ -21,10 +21,13 @@ from typing import Any
 
 from ledger.adapters.store import outbox
 from ledger.adapters.store import repository as repo
+from ledger.adapters.store.credentials import keep_credentials
 from ledger.adapters.store.matching_data import keep_matching_data
 from ledger.adapters.store.outbox import OutboxStatus
+from ledger.core.content_credentials import ContentCredentials
 from ledger.core.eip712 import registration_digest
 from ledger.core.fingerprint import Fingerprint, registration_probe
+from ledger.core.jumbf import jpeg_manifest_store
 from ledger.core.match_index import pack_variants
 from ledger.core.records import record_uid
 from ledger.core.signed import SignedRegistration, parse_bundle
@@ -79,7 +82,7 @@ def register_signed(ctx: Context, publisher: str, document: Any, data: bytes | N
     check_signature(ctx, signed)
     check_nonce_unused(ctx, signed)
     check_known(ctx.db, signed.manifest.parent, "parent")
-    matching = None
+    matching = credentials = None
     note = NO_FILE_NOTE
     if data is not None:
         probe = registration_probe(data, ctx.limits)
@@ -87,11 +90,14 @@ def register_signed(ctx: Context, publisher: str, document: Any, data: bytes | N
         if (fp.sha256, fp.pixel_sha256, fp.pdq) != (m.content_hash, m.pixel_hash, m.pdq):
             raise FileMismatch("the file is not the one the signed manifest describes (its hashes differ)")
         matching = MatchingData.from_probe(probe, keep_reference)
+        credentials = ctx.credentials.read(data, fp.format)  # a newsroom that signs C2PA itself: kept for step 3
         note = None if keep_reference else HASHES_ONLY_NOTE
-    return replace(_queue(ctx, signed, matching), note=note)
+    store = jpeg_manifest_store(data) if data is not None and credentials is not None else None
+    return replace(_queue(ctx, signed, matching, credentials, store), note=note, content_credentials=credentials)
 
 
-def _queue(ctx: Context, signed: SignedRegistration, matching: MatchingData | None) -> Accepted:
+def _queue(ctx: Context, signed: SignedRegistration, matching: MatchingData | None,
+           credentials: ContentCredentials | None = None, store: bytes | None = None) -> Accepted:  # fmt: skip
     m, registration = signed.manifest, signed.registration
     uid = record_uid(signed.publisher, m.content_hash)
     with ctx.db.write() as session:
@@ -109,4 +115,6 @@ def _queue(ctx: Context, signed: SignedRegistration, matching: MatchingData | No
         if matching is not None:
             fp = Fingerprint(m.content_hash, m.pixel_hash, m.pdq, m.pdq_quality, m.width, m.height, "")
             keep_matching_data(session, fp, pack_variants(matching.variants), matching.reference, matching.features)
+        if credentials is not None:
+            keep_credentials(session, m.content_hash, credentials, store)
     return Accepted(m.content_hash, uid, OutboxStatus.PENDING)

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger.adapters.c2pa.reader import NO_TRUST, CredentialReader
 from ledger.adapters.index_feed import freshness_of
 from ledger.adapters.store import heatmaps
 from ledger.adapters.store import repository as repo
+from ledger.adapters.store.credentials import credentials_of
 from ledger.adapters.store.matching_data import registered
 from ledger.adapters.store.models import RecordRow
 from ledger.core.answer import (
@@ -29,6 +31,7 @@ from ledger.core.answer import (
     perceptual_fields,
     query_of,
 )
+from ledger.core.content_credentials import ContentCredentials, CredentialsRemoved, credentials_removed
 from ledger.core.fingerprint import Limits, probe_bytes, registration_probe
 from ledger.core.match_index import MatchIndex
 from ledger.core.matcher import LocalSearch, PerceptualMatch, Registered, find_matches
@@ -126,6 +129,7 @@ def describe_record(session: Any, row: RecordRow, kind: MatchKind, chain_id: int
         batch_root=row.batch_root,
         leaf_index=row.leaf_index,
         proof=json.loads(submission.proof) if submission is not None and submission.proof else None,
+        content_credentials=credentials_of(session, row.content_hash),
         **lineage(session, row),
     )
 
@@ -182,10 +186,13 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
     decoded = time.perf_counter()
     timings = {"decode": decoded - started}
     fingerprint = probe.fingerprint
+    credentials = ctx.credentials.read(data, fingerprint.format)
+    timings["c2pa"] = time.perf_counter() - decoded
+    decoded = time.perf_counter()
     index_state = ctx.index.state() if ctx.index is not None else None
     answer: dict[str, Any] = {"verification_id": new_verification_id(), "query": query_of(probe),
                               "match_index": index_state, "changes": None, "matches": [],
-                              **chain_label(ctx.development_chain)}  # fmt: skip
+                              "content_credentials": credentials, **chain_label(ctx.development_chain)}  # fmt: skip
     heat = None
     with ctx.db.read() as session:
         answer.update(freshness(session, ctx.contract).model_dump())
@@ -222,10 +229,21 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
                 answer["matches"] = _label_earliest(described, shown)
                 answer["changes"] = changes_of(primary)
                 heat = primary.heat
+    answer["credentials_removed"] = removed_from_copy(credentials, answer["matches"])
     verification = Verification(verdict=decision.verdict.value, relation=decision.relation.value, **answer)
     png = _heatmap(heat, fingerprint.width, fingerprint.height)
     timings["total"] = time.perf_counter() - started
     return Verified(verification, png, heat, timings)
+
+
+def removed_from_copy(credentials: ContentCredentials | None, matches: list[Match]) -> CredentialsRemoved | None:
+    """Step 3 of issue 13: the copy lacks (or breaks) the credentials the earliest matched original carried. A
+    different photograph of the same scene is no original of this copy."""
+    carriers = [m for m in matches if m.content_credentials is not None and m.relation != "similar_scene"]
+    if not carriers:
+        return None
+    first = next((m for m in carriers if m.earliest), carriers[0])
+    return credentials_removed(credentials, first.content_credentials, first.uid, first.registered_at)
 
 
 def keep_heatmap(ctx: Context, verification_id: str, png: bytes) -> None:
@@ -251,8 +269,10 @@ class InMemoryRegistry:
     """Registered pictures held in memory, matched by the same steps as the service: what ``provenance compare``
     and the matching benchmark use (no chain, no database). Registration keeps what the service keeps."""
 
-    def __init__(self, limits: Limits = Limits()) -> None:
+    def __init__(self, limits: Limits = Limits(), credentials: CredentialReader = NO_TRUST) -> None:
         self.limits = limits
+        self.credentials = credentials
+        self.carried: dict[str, ContentCredentials] = {}  # content hash -> the manifest the registered file carried
         self.index = MatchIndex()
         self.local = SharedLocalIndex()
         self.facts: dict[str, Registered] = {}
@@ -272,6 +292,9 @@ class InMemoryRegistry:
         self.facts[fp.sha256] = Registered(reference, (fp.width, fp.height), features)
         self.fingerprints[fp.sha256] = Query(**fp.as_dict())
         self.by_pixels.setdefault(fp.pixel_sha256, fp.sha256)
+        carried = self.credentials.read(data, fp.format)
+        if carried is not None:
+            self.carried[fp.sha256] = carried
         return fp.sha256
 
     def verify(self, data: bytes) -> tuple[Verified, str | None]:
@@ -297,9 +320,13 @@ class InMemoryRegistry:
                 heat = best.heat
         if kind is not None and not matches:
             matches = [Match(match=kind.value, registered=self.fingerprints[named])]  # type: ignore[index]
+        carried = self.carried.get(named) if named is not None and not similar_scene else None
+        matches = [m.model_copy(update={"content_credentials": carried}) for m in matches]
+        credentials = self.credentials.read(data, fp.format)
         decision = decide_verdict(kind, [RecordFacts((0, 0), False)], edited, similar_scene)
         answer = Verification(verdict=decision.verdict.value, relation=decision.relation.value, query=query_of(probe),
-                              matches=matches, changes=changes)  # fmt: skip
+                              matches=matches, changes=changes, content_credentials=credentials,
+                              credentials_removed=credentials_removed(credentials, carried, None, None))  # fmt: skip
         return Verified(answer, _heatmap(heat, fp.width, fp.height), heat), named
 
 

@@ -94,7 +94,7 @@ def test_a_verified_upload_times_its_steps(running, pdq_fixtures: Path) -> None:
     for _ in range(4):
         assert httpx.post(f"{instance.url}/v1/verify", files={"file": ("a.jpg", bridge(pdq_fixtures))}, timeout=60).status_code == 200
     text = httpx.get(f"{instance.url}/metrics").text
-    for step in ("decode", "lookup", "total"):
+    for step in ("decode", "c2pa", "lookup", "total"):
         assert sample(text, "provenance_verify_step_seconds_count", step=step) == 4
     assert sample(text, "provenance_verify_step_seconds_sum", step="total") > 0
 

@@ -16,7 +16,8 @@ from tests.api.test_api import mirror_registration, register, setup  # noqa: F40
 
 MATCH_FIELDS = {"distance", "quality", "variant", "transform", "transforms", "retracted", "retracted_at", "retraction_reason"}
 TOP_FIELDS = {"verification_id", "verdict", "relation", "query", "matches", "changes", "match_index", "indexed_block",
-              "head_block", "index_updated_at", "seconds_behind", "development_chain", "chain_warning"}  # fmt: skip
+              "head_block", "index_updated_at", "seconds_behind", "development_chain", "chain_warning",
+              "content_credentials", "credentials_removed"}  # fmt: skip
 
 
 def bridge(pdq_fixtures: Path) -> bytes:

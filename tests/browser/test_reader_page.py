@@ -74,6 +74,63 @@ def test_unknown_and_resaved_images(page: Page, published: Published, pdq_fixtur
     assert page.locator("#verdict").inner_text().startswith(f"Same pixels as a registered original: published by {PUBLISHER_NAME}")
 
 
+def test_content_credentials_of_the_readers_image(page: Page, c2pa_fixtures: Path) -> None:
+    """Issue 13: a C2PA manifest in the reader's image is shown with its signer and, when broken, every failing
+    check."""
+    upload(page, c2pa_fixtures / "adobe-20220124-CAI.jpg")
+    section = page.locator("#credentials")
+    expect(section).to_have_attribute("data-state", "valid")
+    assert section.locator("#credentials-state").inner_text().startswith("Valid: the signature and the image's binding hold.")
+    facts = section.locator("#credentials-facts").inner_text()
+    assert "C2PA Signer (C2PA Test Signing Cert)" in facts and "A.jpg (parentOf), I.jpg (componentOf)" in facts
+
+    upload(page, c2pa_fixtures / "adobe-20220124-E-dat-CA.jpg")
+    expect(section).to_have_attribute("data-state", "invalid")
+    expect(section.locator(".credentials-failure")).to_have_count(2)
+    assert "assertion.dataHash.mismatch" in section.locator("#credentials-failures").inner_text()
+
+    upload(page, c2pa_fixtures / "adobe-20220124-A.jpg")
+    expect(section).to_be_hidden()
+
+
+def test_a_copy_stripped_of_the_originals_credentials(page: Page, published: Published, tmp_path: Path) -> None:
+    """Issue 13: a file registered with Content Credentials (c2pa=true), then the same pixels without them: the page
+    says the credentials were removed, who signed the original's, and shows what it carried."""
+    import httpx
+
+    from tests.c2pa.jpeg import strip_c2pa
+    from tests.conftest import wait_for
+    from tests.e2e.test_newsroom_custody import picture
+
+    service = published.service
+    assert service.cli("c2pa", "test-signer", PUBLISHER_DOMAIN).returncode == 0
+    source = picture(900, tmp_path / "storm.jpg")
+    headers = {"Authorization": f"Bearer {published.api_key}"}
+    response = httpx.post(f"{service.url}/v1/media", headers=headers, files={"file": (source.name, source.read_bytes())},
+                          data={"caption": "Storm over the pier", "credit": "Staff", "c2pa": "true"}, timeout=60)  # fmt: skip
+    assert response.status_code == 202, response.text
+    body = response.json()
+    signed = httpx.get(service.url + body["file_url"], headers=headers).content
+    wait_for(lambda: httpx.get(f"{service.url}/v1/verify/{body['content_hash']}").json()["verdict"] == "original", timeout=60)
+    stripped = tmp_path / "stripped.jpg"
+    stripped.write_bytes(strip_c2pa(signed))
+
+    def is_found() -> bool:  # the API's match index follows the mirror within a poll (0.5 s)
+        upload(page, stripped)
+        return page.locator("#result").get_attribute("data-verdict") == "same_pixels"
+
+    wait_for(is_found, timeout=20)
+    note = page.locator("#credentials-removed")
+    expect(note).to_be_visible()
+    assert note.inner_text().startswith("Content Credentials were removed from this copy; the original carried them, "
+                                        f"signed by {PUBLISHER_DOMAIN} TEST signer ({PUBLISHER_NAME}), and this "
+                                        "ledger recorded it at ")  # fmt: skip
+    section = page.locator("#credentials")
+    expect(section).to_have_attribute("data-state", "removed")
+    assert section.locator("#credentials-heading").inner_text() == "Content Credentials (C2PA) the original carried"
+    assert "Ledger registration" in section.locator("#credentials-facts").inner_text()
+
+
 def test_a_file_that_is_not_an_image_shows_the_error(page: Page, tmp_path: Path) -> None:
     bogus = tmp_path / "notes.jpg"
     bogus.write_bytes(b"this is text, not a photo")

@@ -41,13 +41,23 @@ def test_audit_receipt_holds_and_a_tampered_one_fails(published: Published, tmp_
     assert {"signature", "Registered event"} <= failed
 
 
-def test_audit_file_and_publishers(published: Published, pdq_fixtures: Path) -> None:
+def test_audit_file_and_publishers(published: Published, pdq_fixtures: Path, c2pa_fixtures: Path) -> None:
     found = run("audit", "file", str(published.image), *chain_of(published), "--json")
     assert found.returncode == 0, found.stderr
     [record] = json.loads(found.stdout)["records"]
     assert record["contentHash"] == published.content_hash
     missing = run("audit", "file", str(pdq_fixtures / "reg-test-input" / "labelme-subset" / "q2821.jpg"), *chain_of(published))
     assert missing.returncode == 1 and "No registration" in missing.stdout
+    assert "Content Credentials (C2PA): none." in missing.stdout
+
+    tampered = run("audit", "file", str(c2pa_fixtures / "adobe-20220124-E-sig-CA.jpg"), *chain_of(published))
+    assert tampered.returncode == 1
+    assert ("Content Credentials (C2PA): invalid, signed by C2PA Signer (C2PA Test Signing Cert) with "
+            "make_test_xxxxxx/0.16.1 c2pa-rs/0.16.1; failing checks: claimSignature.mismatch, "
+            "signingCredential.untrusted.") in tampered.stdout  # fmt: skip
+    as_json = json.loads(run("audit", "file", str(c2pa_fixtures / "adobe-20220124-CA.jpg"), *chain_of(published),
+                             "--json").stdout)  # fmt: skip
+    assert as_json["records"] == [] and as_json["content_credentials"]["state"] == "valid"
 
     publishers = run("audit", "publishers", *chain_of(published), "--json")
     assert publishers.returncode == 0, publishers.stderr

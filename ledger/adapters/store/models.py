@@ -283,3 +283,34 @@ class HeatmapRow(Base):
     png: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# -- Content Credentials (issue 13) -------------------------------------------------------------------------------
+class ContentCredentialsRow(Base):
+    """The summary (``ledger.core.content_credentials.ContentCredentials`` as JSON) of the C2PA manifest a
+    registered file carried, keyed by the file's SHA-256: what a reader of a stripped copy is told the original
+    carried. Read from the file at registration; off-chain, like the manifest body."""
+
+    __tablename__ = "content_credentials"
+
+    content_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    summary: Mapped[str] = mapped_column(Text)
+    # The active manifest's id (``urn:c2pa:...``) and the manifest store's bytes (``application/c2pa``), served by
+    # the soft-binding resolution API (``/v1/c2pa/manifests/{id}``); bytes kept for JPEG files and files signed here.
+    manifest_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    manifest_store: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PublishedFileRow(Base):
+    """A file this service signed with Content Credentials for a publisher (``c2pa=true``): the exact bytes it
+    registered, kept so the publisher can fetch them (``GET /v1/media/{content_hash}/file``) even if the reply to
+    the registration was lost."""
+
+    __tablename__ = "published_files"
+
+    content_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
+    publisher: Mapped[str] = mapped_column(ADDRESS, index=True)
+    media_type: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
