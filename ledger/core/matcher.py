@@ -210,7 +210,8 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
     if any(not m.similar_scene for m in revised):
         return revised
     found = list(revised)
-    tried = set(exclude) | dropped | {m.content_hash for m in revised}  # hash candidates the PDQ steps rejected are tried again
+    # hash candidates the PDQ steps rejected are tried again, not those the keypoints already failed to find
+    tried = set(exclude) | dropped | {m.content_hash for m in revised}
 
     def verify_candidates(candidates: list[wild.Candidate]) -> None:
         copy_votes = 0.0  # votes of the best-voted copy found so far
