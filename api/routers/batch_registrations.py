@@ -27,20 +27,6 @@ router = APIRouter(prefix="/v1/media", tags=["publish"], route_class=PublisherRo
 ITEMS_MAX_CHARS = 4 * 1024 * 1024  # the items field: 1.5 KB a signed item, far less an unsigned one
 
 
-class ItemResultPublic(BaseModel):
-    index: int
-    file: str | None = None
-    result: str  # accepted | refused
-    content_hash: str | None = None
-    uid: str | None = None
-    status: str | None = None
-    note: str | None = None
-    error_code: str | None = None
-    message: str | None = None
-    http_status: int | None = None  # what the single endpoint would have answered for this item
-    retry_after: int | None = None
-
-
 class ReceiptsRequest(BaseModel):
     content_hashes: list[str] = Field(max_length=MAX_RECEIPTS, description="SHA-256 of each file, 0x hex")
 
@@ -52,7 +38,7 @@ class Receipts(BaseModel):
 class BatchAccepted(BaseModel):
     accepted: int
     refused: int
-    results: list[ItemResultPublic]
+    results: list[ItemResult]  # the use case's own record, one shape for the code and the answer
 
 
 @router.post("/batch", response_model=BatchAccepted, openapi_extra={
@@ -80,7 +66,7 @@ async def register_batch(request: Request, state: StateDep, account: PublisherDe
                    for item in items]  # fmt: skip
     accepted = sum(1 for r in results if r.result == "accepted")
     return BatchAccepted(accepted=accepted, refused=len(results) - accepted,
-                         results=[ItemResultPublic(**_fields(r)) for r in results])  # fmt: skip
+                         results=results)  # fmt: skip
 
 
 async def _register(state: Any, publisher: str, item: BatchItem, files: dict[str, UploadFile]) -> ItemResult:
@@ -95,10 +81,6 @@ async def _register(state: Any, publisher: str, item: BatchItem, files: dict[str
         return ItemResult(item.index, item.file, "refused", error_code=exc.code, message=public_message(exc),
                           http_status=status_for(exc), retry_after=exc.retry_after)  # fmt: skip
     return accepted_result(item, accepted)
-
-
-def _fields(result: ItemResult) -> dict[str, Any]:
-    return {name: getattr(result, name) for name in ItemResult.__slots__}  # type: ignore[attr-defined]
 
 
 @router.post("/receipts", response_model=Receipts)
