@@ -44,6 +44,7 @@ import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from scripts.hostile_uploads import png16, twelve_hostile_uploads  # noqa: E402
 from scripts.loadgen import free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "api.json"
@@ -453,29 +454,8 @@ def registrations(service: Service, key: str, work: Path, seconds: float, repeat
 
 
 # -- hostile uploads and bodies ----------------------------------------------------------------------------------------
-def png16(width: int, height: int) -> bytes:
-    array = np.full((height, width), 40_000, dtype=np.uint16)
-    array[::7] = 1_000
-    out = io.BytesIO()
-    Image.fromarray(array).save(out, format="PNG", compress_level=9)
-    return out.getvalue()
-
-
-def rgba_png(width: int, height: int) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGBA", (width, height), (10, 200, 30, 100)).save(out, format="PNG", compress_level=9)
-    return out.getvalue()
-
-
-def webp(width: int, height: int) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (10, 200, 30)).save(out, format="WEBP", lossless=True)
-    return out.getvalue()
-
-
 def hostile_memory(service: Service) -> dict[str, Any]:
-    uploads = [*[png16(7000, 5700)] * 4, *[rgba_png(7000, 5700)] * 3, *[webp(4096, 4090)] * 3, webp(5000, 5000),
-               png16(8000, 5100)]  # fmt: skip
+    uploads = [data for _, data in twelve_hostile_uploads()]
     pids = service.api_pids()
     httpx.post(service.url + "/v1/verify", files={"file": ("w.png", png16(64, 64))}, timeout=30)
     baseline = {pid: rss_bytes(pid) for pid in pids}

@@ -8,38 +8,17 @@ warm-up so only the burst counts."""
 
 from __future__ import annotations
 
-import io
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
-from PIL import Image
+
+from scripts.hostile_uploads import png16, twelve_hostile_uploads
 
 MB = 1024 * 1024
 PEAK_BUDGET = 800 * MB  # two decodes at the cap measure ~600 MB; one decode alone peaked at ~1 GB before the bounds
 ANSWERS = {200, 413, 422, 429, 503}
-
-
-def png16(width: int, height: int) -> bytes:
-    array = np.full((height, width), 40_000, dtype=np.uint16)
-    array[::7] = 1_000  # stripes: compresses to ~90 KB, not a flat picture
-    out = io.BytesIO()
-    Image.fromarray(array).save(out, format="PNG", compress_level=9)
-    return out.getvalue()
-
-
-def rgba_png(width: int, height: int) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGBA", (width, height), (10, 200, 30, 100)).save(out, format="PNG", compress_level=9)
-    return out.getvalue()
-
-
-def webp(width: int, height: int) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (10, 200, 30)).save(out, format="WEBP", lossless=True)
-    return out.getvalue()
 
 
 def status_kb(pid: int, field: str) -> int:
@@ -53,13 +32,7 @@ def test_parallel_large_decodes_stay_bounded(api_server) -> None:  # type: ignor
     url, pid = api_server
     if not Path("/proc/self/status").exists():
         pytest.fail("this test reads the server's peak memory from /proc (Linux)")
-    uploads = [
-        *[("png16", png16(7000, 5700))] * 4,   # 39.9 MP, 16-bit grey: under the 40 MP cap
-        *[("rgba", rgba_png(7000, 5700))] * 3,  # 39.9 MP with alpha
-        *[("webp", webp(4096, 4090))] * 3,      # 16.75 MP lossless WebP: under the WebP cap
-        ("webp-over", webp(5000, 5000)),       # 25 MP WebP: refused from its header, before libwebp allocates
-        ("png16-over", png16(8000, 5100)),     # 40.8 MP: over the readers' cap
-    ]  # fmt: skip
+    uploads = twelve_hostile_uploads()
     assert len(uploads) == 12 and all(len(data) < MB for _, data in uploads)
 
     warm = httpx.post(url + "/v1/verify", files={"file": ("w.png", png16(64, 64))}, timeout=30)
