@@ -22,6 +22,7 @@ from ledger.adapters.store.db import Database
 from ledger.adapters.store.migrate import upgrade
 from ledger.adapters.store.models import PublisherAccountRow, SubmissionRow
 from ledger.config import Settings
+from tests.api.publishers import add_publisher
 
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 API_KEY = "pk_test_key_for_api_tests_only"
@@ -34,15 +35,7 @@ def setup(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, Datab
                         database_url=database_url)  # fmt: skip
     db = Database(settings.resolved_database_url())
     upgrade(db.engine)
-    address, key_file = create_key(settings.keystore_dir, PASSWORD)
-    with db.write() as session:
-        session.add(PublisherAccountRow(address=address, name="Daily Example", domain="example.org", keystore_file=key_file,
-                                        next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
-        repo.add_api_key(session, address, "initial", API_KEY)
-        # The mirror as the indexer would have written it.
-        mirror.apply_events(session, [DecodedEvent("PublisherAdded", {"publisher": address, "name": "Daily Example",
-                                                                  "domain": "example.org"}, 2, "0x" + "22" * 32,
-                                               "0x" + "aa" * 32, 0)])  # fmt: skip
+    address = add_publisher(db, settings.keystore_dir, PASSWORD, API_KEY, mirrored_in_block=2)
     deployment = Deployment(31337, CONTRACT, 1, None, "0x00", "http://127.0.0.1:1", "2026-11-28T00:00:00Z")
     with TestClient(create_app(settings, db=db, deployment=deployment)) as client:
         yield client, db, address

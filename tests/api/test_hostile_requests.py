@@ -28,6 +28,7 @@ from ledger.adapters.store.migrate import upgrade
 from ledger.adapters.store.models import PublisherAccountRow
 from ledger.config import Settings
 from ledger.errors import Busy
+from tests.api.publishers import add_publisher
 from tests.api.test_api import API_KEY, CONTRACT, PASSWORD, photo
 
 MB = 1024 * 1024
@@ -39,11 +40,7 @@ def make_client(tmp_path: Path, **overrides: Any) -> Iterator[TestClient]:
                         **overrides)  # fmt: skip
     db = Database(settings.resolved_database_url())
     upgrade(db.engine)
-    address, key_file = create_key(settings.keystore_dir, PASSWORD)
-    with db.write() as session:
-        session.add(PublisherAccountRow(address=address, name="Daily Example", domain="example.org", keystore_file=key_file,
-                                        next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
-        repo.add_api_key(session, address, "initial", API_KEY)
+    add_publisher(db, settings.keystore_dir, PASSWORD, API_KEY)
     deployment = Deployment(31337, CONTRACT, 1, None, "0x00", "http://127.0.0.1:1", "2026-11-28T00:00:00Z")
     with TestClient(create_app(settings, db=db, deployment=deployment)) as client:
         yield client

@@ -19,21 +19,14 @@ from ledger.adapters.keystore import create_key
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.models import PublisherAccountRow, SubmissionRow
+from tests.api.publishers import add_publisher
 from tests.api.test_api import API_KEY, CONTRACT, PASSWORD, photo, register, setup  # noqa: F401 (fixture)
 
 BETA_KEY = "pk_test_key_for_beta_only"
 
 
 def add_beta(db: Database, keystore_dir: Path) -> str:
-    address, key_file = create_key(keystore_dir, PASSWORD)
-    with db.write() as session:
-        session.add(PublisherAccountRow(address=address, name="Beta Wire", domain="beta.example", keystore_file=key_file,
-                                        next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
-        repo.add_api_key(session, address, "initial", BETA_KEY)
-        mirror.apply_events(session, [DecodedEvent("PublisherAdded", {"publisher": address, "name": "Beta Wire",
-                                                                      "domain": "beta.example"}, 3, "0x" + "23" * 32,
-                                                   "0x" + "ab" * 32, 0)])  # fmt: skip
-    return address
+    return add_publisher(db, keystore_dir, PASSWORD, BETA_KEY, "Beta Wire", "beta.example", mirrored_in_block=3)
 
 
 def mine(db: Database, uid: str, block: int, registered_at: int) -> None:

@@ -20,6 +20,7 @@ from ledger.adapters.store.db import Database
 from ledger.adapters.store.migrate import upgrade
 from ledger.adapters.store.models import PublisherAccountRow
 from tests.api.instances import ApiInstance
+from tests.api.publishers import add_publisher
 from tests.api.test_api import API_KEY, CONTRACT, PASSWORD, mirror_registration
 from tests.api.test_verify_matching import bridge, jpeg
 
@@ -29,14 +30,7 @@ DEPLOYMENT = Deployment(31337, CONTRACT, 1, None, "0x00", "http://127.0.0.1:1", 
 def prepared_database(url: str, keystore_dir: Path) -> Database:
     db = Database(url)
     upgrade(db.engine)
-    address, key_file = create_key(keystore_dir, PASSWORD)
-    with db.write() as session:
-        session.add(PublisherAccountRow(address=address, name="Daily Example", domain="example.org", keystore_file=key_file,
-                                        next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
-        repo.add_api_key(session, address, "initial", API_KEY)
-        mirror.apply_events(session, [DecodedEvent("PublisherAdded", {"publisher": address, "name": "Daily Example",
-                                                                  "domain": "example.org"}, 2, "0x" + "22" * 32,
-                                               "0x" + "aa" * 32, 0)])  # fmt: skip
+    add_publisher(db, keystore_dir, PASSWORD, API_KEY, mirrored_in_block=2)
     return db
 
 

@@ -22,6 +22,7 @@ from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.migrate import upgrade
 from ledger.adapters.store.models import PublisherAccountRow
+from tests.api.publishers import add_publisher
 from tests.api.test_api import CONTRACT, PASSWORD
 from tests.corpus.conftest import corpus_settings
 from tests.corpus.generate import picture, save
@@ -65,11 +66,7 @@ def test_full_data_directory(small_disk: Path) -> None:
     settings = corpus_settings(small_disk)
     db = Database(settings.resolved_database_url())
     upgrade(db.engine)
-    address, key_file = create_key(settings.keystore_dir, PASSWORD)
-    with db.write() as session:
-        session.add(PublisherAccountRow(address=address, name="Disk Daily", domain="disk.example", keystore_file=key_file,
-                                        next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
-        repo.add_api_key(session, address, "disk", API_KEY)
+    add_publisher(db, settings.keystore_dir, PASSWORD, API_KEY, "Disk Daily", "disk.example", key_name="disk")
     deployment = Deployment(31337, CONTRACT, 1, None, "0x00", "http://127.0.0.1:1", "2026-11-28T00:00:00Z")
     with TestClient(create_app(settings, db=db, deployment=deployment), raise_server_exceptions=False) as client:
         client.app.state.ledger.chain_nonce = lambda _publisher: 0  # type: ignore[attr-defined]  # no chain here
