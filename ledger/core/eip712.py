@@ -13,11 +13,12 @@ from typing import Any
 from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
+from eth_keys.exceptions import BadSignature, ValidationError
 from eth_utils import keccak, to_checksum_address
 
 from ledger.core.records import Registration
 from ledger.core.types import parse_hash32
-from ledger.errors import LedgerValueError
+from ledger.errors import InvalidSignature, LedgerValueError
 
 DOMAIN_NAME = "MediaRegistry"
 DOMAIN_VERSION = "1"
@@ -116,7 +117,16 @@ def recover_registration_signer(
     signable = encode_typed_data(
         domain.as_dict(), REGISTRATION_TYPES, registration_message(reg, publisher, nonce, deadline)
     )
-    return Account.recover_message(signable, signature=bytes.fromhex(signature.removeprefix("0x")))
+    return _recover(signable, signature)
+
+
+def _recover(signable: SignableMessage, signature: str) -> str:
+    """The address whose key made ``signature`` over ``signable``; ``InvalidSignature`` when no key could have (not
+    65 bytes of hex, r or s out of range, a point not on the curve: what a client or a receipt file may send)."""
+    try:
+        return str(Account.recover_message(signable, signature=bytes.fromhex(signature.removeprefix("0x"))))
+    except (BadSignature, ValidationError, ValueError, TypeError) as exc:
+        raise InvalidSignature(f"the signature is not a valid ECDSA signature ({exc})") from None
 
 
 def registration_typed_data(
@@ -170,8 +180,7 @@ def sign_batch_anchor(
 def recover_batch_anchor_signer(
     domain: Domain, root: str, count: int, uri: str, publisher: str, nonce: int, deadline: int, signature: str
 ) -> str:
-    signable = _batch_signable(domain, root, count, uri, publisher, nonce, deadline)
-    return Account.recover_message(signable, signature=bytes.fromhex(signature.removeprefix("0x")))
+    return _recover(_batch_signable(domain, root, count, uri, publisher, nonce, deadline), signature)
 
 
 def batch_anchor_typed_data(

@@ -53,6 +53,20 @@ def canonical_json(value: dict[str, Any]) -> bytes:
 # C0 controls but tab and line breaks, and DEL: NUL cannot be stored in a PostgreSQL text column, and escape
 # sequences in a caption would reach every terminal that prints it (`provenance audit`, logs).
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Lone UTF-16 surrogates: JSON ("\ud800") can carry them, UTF-8 cannot, so the canonical form could not be written.
+SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def bad_character(name: str, text: str) -> str | None:
+    """Why ``text`` cannot go into a manifest (a sentence), or None."""
+    bad = CONTROL_CHARACTERS.search(text)
+    if bad is not None:
+        return (f"{name} contains the control character U+{ord(bad.group()):04X} at position {bad.start()}; "
+                "only tabs and line breaks are accepted")  # fmt: skip
+    bad = SURROGATES.search(text)
+    if bad is not None:
+        return f"{name} contains a lone surrogate U+{ord(bad.group()):04X} at position {bad.start()}, which is not text"
+    return None
 
 
 def _text(name: str, value: str | None, required: bool) -> str | None:
@@ -63,10 +77,9 @@ def _text(name: str, value: str | None, required: bool) -> str | None:
         return None
     if len(text) > MAX_TEXT:
         raise LedgerValueError(f"{name} is {len(text)} characters; at most {MAX_TEXT} are accepted")
-    bad = CONTROL_CHARACTERS.search(text)
-    if bad is not None:
-        raise InvalidText(f"{name} contains the control character U+{ord(bad.group()):04X} at position {bad.start()}; "
-                          "only tabs and line breaks are accepted")
+    problem = bad_character(name, text)
+    if problem is not None:
+        raise InvalidText(problem)
     return text
 
 
@@ -90,7 +103,12 @@ def parse_timestamp(value: str | None) -> str | None:
         if len(text) > 10:
             raise LedgerValueError("taken_at needs a time zone (for example 2026-11-28T09:30:00Z)")
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in year 0 in UTC, which datetime cannot hold
+        raise LedgerValueError(f"taken_at {value!r} is outside the years 1 to 9999 in UTC") from None
+    # Four-digit years always (strftime's %Y writes year 1 as "1"): the canonical form is YYYY-MM-DDTHH:MM:SSZ.
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}Z"
 
 
 def build_manifest(

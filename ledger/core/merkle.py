@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, NewType
 
 from eth_abi import encode
+from eth_abi.exceptions import EncodingError, ParseError, PredicateMappingError
 from eth_utils import keccak, to_checksum_address
 
 from ledger.core.records import Registration, record_uid
@@ -85,7 +86,11 @@ def leaf_hash(encoding: Sequence[str], values: Sequence[Any]) -> LeafHash:
     """``keccak256(keccak256(abi.encode(values)))`` for ``values`` of the ABI ``encoding`` types."""
     if len(encoding) != len(values):
         raise InvalidTree(f"{len(values)} values for {len(encoding)} leaf types")
-    encoded = encode(list(encoding), [_abi_value(t, v) for t, v in zip(encoding, values, strict=True)])
+    try:
+        encoded = encode(list(encoding), [_abi_value(t, v) for t, v in zip(encoding, values, strict=True)])
+    except (EncodingError, ParseError, PredicateMappingError, ValueError, TypeError, AttributeError, OverflowError) as exc:
+        # A dump read from a file or another service: an unknown type or a value its type cannot take.
+        raise InvalidTree(f"a leaf's values do not fit its types {list(encoding)}: {exc}") from None
     return LeafHash(_hex(keccak(keccak(encoded))))
 
 
@@ -223,8 +228,9 @@ class MerkleTree:
     @classmethod
     def load(cls, data: Mapping[str, Any]) -> MerkleTree:
         """Read a ``standard-v1`` dump (from this module or the JS library) and check it hashes up."""
-        if data.get("format") != DUMP_FORMAT:
-            raise InvalidTree(f"unknown Merkle tree format {data.get('format')!r}; expected {DUMP_FORMAT!r}")
+        if not isinstance(data, Mapping) or data.get("format") != DUMP_FORMAT:
+            found = data.get("format") if isinstance(data, Mapping) else type(data).__name__
+            raise InvalidTree(f"unknown Merkle tree format {found!r}; expected {DUMP_FORMAT!r}")
         try:
             tree = cls(
                 encoding=tuple(data["leafEncoding"]),

@@ -16,7 +16,7 @@ from eth_account import Account
 from eth_utils import is_address, to_checksum_address
 
 from ledger.core.eip712 import REGISTRATION_TYPES, Domain, recover_registration_signer, registration_message
-from ledger.core.manifest import CONTROL_CHARACTERS, MANIFEST_VERSION, Manifest, parse_timestamp, parse_url
+from ledger.core.manifest import MANIFEST_VERSION, Manifest, bad_character, parse_timestamp, parse_url
 from ledger.core.records import Registration
 from ledger.core.types import parse_hash32
 from ledger.errors import InvalidText, LedgerValueError
@@ -87,9 +87,9 @@ def _text(value: Any, what: str, required: bool) -> str | None:
         return None
     if not isinstance(value, str) or (required and not value.strip()) or len(value) > 2000:
         raise LedgerValueError(f"manifest.{what} must be a text of 1 to 2000 characters")
-    bad = CONTROL_CHARACTERS.search(value)
-    if bad is not None:  # the same rule as a manifest built here
-        raise InvalidText(f"manifest.{what} contains the control character U+{ord(bad.group()):04X}")
+    problem = bad_character(f"manifest.{what}", value)
+    if problem is not None:  # the same rule as a manifest built here
+        raise InvalidText(problem)
     return value
 
 

@@ -21,6 +21,8 @@ def parse_hash32(value: str, what: str = "hash") -> str:
     """Normalise a 32-byte hex string to 0x-prefixed lower case, or raise LedgerValueError."""
     from ledger.errors import InvalidHash
 
+    if not isinstance(value, str):  # JSON from a client or a file may hold anything here
+        raise InvalidHash(f"{what} must be 32 bytes of hex (64 hex digits), got {type(value).__name__}")
     text = value.strip().lower()
     if text.startswith("0x"):
         text = text[2:]
