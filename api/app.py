@@ -18,6 +18,7 @@ from api.headers import SecurityHeaders
 from api.limits import BodyLimits
 from api.ratelimit import RateLimits, Rates
 from api.routers import batch_registrations, batches, chain, media, registrations, retractions, soft_binding, verify
+from api.schemas import ERROR_RESPONSES
 from api.state import AppState
 from ledger.adapters.chain.deployment import Deployment
 from ledger.adapters.index_feed import IndexFeed
@@ -70,6 +71,7 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
         swagger_ui_oauth2_redirect_url=None,
         # Metrics are prometheus-client's (/metrics); FastAPI's OpenTelemetry hooks would cost a check per request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        responses=ERROR_RESPONSES,
     )
     app.state.ledger = state
     errors.install(app)

@@ -79,3 +79,23 @@ class Health(BaseModel):
     head_block: int | None
     seconds_behind: float | None
     pending_registrations: int
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, machine-readable (ledger/errors.py)")
+    message: str = Field(description="one sentence for people")
+
+
+class ErrorPublic(BaseModel):
+    """Every refusal, whatever the route: ``{"error": {"code", "message"}}`` (api/errors.py)."""
+
+    error: ErrorDetail
+
+
+# Declared on every operation (create_app): any 4xx and 503 carry ErrorPublic. Without it the schema promised
+# FastAPI's own 422 shape ({"detail": [...]}), which this API never sends, and no other refusal at all
+# (found by tests/fuzz/test_api_schema.py).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorPublic, "description": "Refused: the request, its input or its key (the code says which)"},
+    503: {"model": ErrorPublic, "description": "Unavailable for now (busy, storage, chain, configuration); see Retry-After"},
+}

@@ -124,8 +124,11 @@ def _recover(signable: SignableMessage, signature: str) -> str:
     """The address whose key made ``signature`` over ``signable``; ``InvalidSignature`` when no key could have (not
     65 bytes of hex, r or s out of range, a point not on the curve: what a client or a receipt file may send)."""
     try:
-        return str(Account.recover_message(signable, signature=bytes.fromhex(signature.removeprefix("0x"))))
-    except (BadSignature, ValidationError, ValueError, TypeError) as exc:
+        raw = bytes.fromhex(signature.removeprefix("0x"))
+        if len(raw) != 65:  # eth-account raises IndexError on an empty one
+            raise ValueError(f"{len(raw)} bytes, not 65")
+        return str(Account.recover_message(signable, signature=raw))
+    except (BadSignature, ValidationError, ValueError, TypeError, IndexError) as exc:
         raise InvalidSignature(f"the signature is not a valid ECDSA signature ({exc})") from None
 
 

@@ -227,7 +227,9 @@ def decode_image(data: bytes, limits: Limits = Limits(), draft: int | None = Non
         raise TooLarge(f"the image is too large to decode safely: {one_line(exc)}") from exc
     except UnidentifiedImageError as exc:
         raise NotAnImage("the file is not an image this service can read") from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:  # truncated or corrupt files
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:
+        # Truncated or corrupt files; Pillow's AVIF plugin reports libavif's refusals as RuntimeError ("Failed to
+        # decode image: Missing or empty image item", found by tests/fuzz/test_decode_fuzz.py).
         raise NotAnImage(f"the image could not be decoded: {one_line(exc)}") from exc
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Pillow warns of corrupt EXIF (on stderr) and then ignores it

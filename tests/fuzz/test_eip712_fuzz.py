@@ -125,6 +125,7 @@ MANIFEST_FIELDS = ["version", "publisher", "content_hash", "pixel_hash", "pdq", 
 @example(top="manifest", inner="caption", in_manifest=True, value="\ud800", through_json=False)
 @example(top="manifest", inner="width", in_manifest=True, value=True, through_json=True)
 @example(top="signature", inner="caption", in_manifest=False, value="0x" + "00" * 65, through_json=True)
+@example(top="signature", inner="caption", in_manifest=False, value="0x", through_json=True)  # found at FUZZ_SCALE=10
 def test_a_mutated_bundle_parses_or_is_refused_with_a_ledger_error(top: str, inner: str, in_manifest: bool, value: Any,
                                                                    through_json: bool) -> None:  # fmt: skip
     bundle = copy.deepcopy(BUNDLE)
