@@ -1,0 +1,339 @@
+"""Soak: ``provenance up`` held at a fixed request rate for a minute while registrations are anchored in the background.
+
+The load, at a fixed rate (``hey -q``, Debian's Go load generator: requests per second per worker, so a slow answer
+delays that worker's next request instead of piling up; what it could not send shows as a lower achieved rate):
+
+- 99% verify by hash (``GET /v1/verify/{sha256}``): three processes on three registered images' hashes and one on a
+  hash nobody registered (``unknown``), in the shares 30/30/30/9 of the whole rate;
+- 1% verify by upload (``POST /v1/verify``) of a registered 1 MP JPEG (a reader checking a circulating original: the
+  whole file is decoded and fingerprinted, then found by its hash);
+- in the background, one registration of a new 1 MP JPEG a second (``POST /v1/media``, from this script: a slow,
+  fixed trickle, not the load), every one then waited for until it is anchored on chain and mirrored.
+
+Each hey process sends a fixed number of requests (rate x seconds) and writes one CSV row per answer, so errors are
+exact: requests sent minus answers read, plus answers that were not 2xx/304. Latencies are hey's (from sending the
+request to reading the whole answer). Memory: the RSS of every process ``provenance up`` runs (supervisor, API
+workers, indexer, anchorer, anvil), after a warm-up at the full rate (start) and at the end of the measured minute
+(end); the RSS before the warm-up is recorded too.
+
+Settings changed from the defaults, and why: the per-client rates (all load comes from one client address; the
+limiter would refuse it after 600 requests a minute and measure itself). Everything else is ``provenance up``'s
+default (2 API workers, SQLite, a local anvil, single-registration anchoring).
+
+Writes bench/results/soak.json and prints a table. The machine may be shared with other work (its load average and
+the CPU the rest of the machine used are recorded): say so next to any number quoted from it.
+
+    python scripts/bench_soak.py [--rate 5000] [--seconds 60] [--upload-share 0.01]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+
+from scripts.bench_api import (  # noqa: E402
+    BOUNDARY,
+    Service,
+    cpu_seconds,
+    load_average,
+    machine_cpu,
+    multipart,
+    one_megapixel_jpegs,
+    outbox_counts,
+    register_all,
+    rss_bytes,
+    wait_anchored,
+)
+
+RESULTS = ROOT / "bench" / "results" / "soak.json"
+MB = 1024 * 1024
+TARGETS = {"errors": 0, "hash_p99_ms": 20.0, "memory_growth_share": 0.10}
+HASH_SHARES = (0.30, 0.30, 0.30, 0.09)  # three registered hashes and one unknown: 99% of the rate
+PER_WORKER_QPS = 100  # hey paces each worker; this many requests a second each keeps the worker count small
+
+
+class SoakService(Service):
+    """``provenance up`` with its defaults (API workers included), only the per-client rates raised."""
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
+        env.update(PYTHONPATH=str(ROOT), PROVENANCE_DATA_DIR=str(self.data_dir),
+                   PROVENANCE_RATE_LIMIT_PUBLIC="100000000/minute",
+                   PROVENANCE_RATE_LIMIT_VERIFY_UPLOADS="100000000/minute")  # fmt: skip
+        return env
+
+    def all_pids(self) -> list[int]:
+        return self.server_pids()
+
+    def rss_mb(self) -> dict[str, float]:
+        """RSS per kind of process, and the total, in MB."""
+        out: dict[str, float] = {}
+        for pid in self.all_pids():
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                rss = rss_bytes(pid)
+            except OSError:
+                continue
+            kind = ("anvil" if "anvil" in cmdline else "api" if "-m api" in cmdline
+                    else "indexer" if "indexer" in cmdline else "anchorer" if "anchorer" in cmdline
+                    else "supervisor" if " up " in cmdline + " " else "other")  # fmt: skip
+            out[kind] = round(out.get(kind, 0.0) + rss / MB, 1)
+        out["total"] = round(sum(v for k, v in out.items()), 1)
+        return out
+
+
+def hey(url: str, rate: float, seconds: float, out: Path, method: str = "GET", body: Path | None = None,
+        content_type: str | None = None, timeout: int = 10) -> subprocess.Popen[bytes]:  # fmt: skip
+    """A hey process sending ``rate`` requests a second for ``seconds`` (fixed count), CSV rows into ``out``."""
+    workers = max(1, round(rate / PER_WORKER_QPS))
+    per_worker = rate / workers
+    total = max(workers, round(rate * seconds))
+    args = ["hey", "-n", str(total), "-c", str(workers), "-q", f"{per_worker:.3f}", "-t", str(timeout), "-o", "csv",
+            "-disable-compression", "-m", method]  # fmt: skip
+    if body is not None:
+        args += ["-D", str(body), "-T", content_type or "application/octet-stream"]
+    args.append(url)
+    process = subprocess.Popen(args, stdout=open(out, "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
+    process.expected = total  # type: ignore[attr-defined]
+    process.rate = workers * per_worker  # type: ignore[attr-defined]
+    return process
+
+
+def finish(process: subprocess.Popen[bytes]) -> dict[str, Any]:
+    _, _, usage = os.wait4(process.pid, 0)
+    process.returncode = 0
+    return {"client_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2)}
+
+
+def read_csv(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(latency s, status, offset s) per answer hey read."""
+    lines = path.read_text(errors="replace").splitlines()
+    rows = [line.split(",") for line in lines[1:] if line.count(",") == 7]
+    if not rows:
+        return np.zeros(0), np.zeros(0, dtype=int), np.zeros(0)
+    data = np.array([[float(r[0]), float(r[6]), float(r[7])] for r in rows])
+    return data[:, 0], data[:, 1].astype(int), data[:, 2]
+
+
+def summarise(name: str, process: subprocess.Popen[bytes], path: Path, usage: dict[str, Any]) -> dict[str, Any]:
+    latency, status, offset = read_csv(path)
+    ok = (status // 100 == 2) | (status == 304)
+    expected = int(process.expected)  # type: ignore[attr-defined]
+    statuses = {str(code): int(n) for code, n in zip(*np.unique(status, return_counts=True))}
+    seconds = float(offset.max() + latency[offset.argmax()]) if offset.size else 0.0
+    return {
+        "name": name, "target_rate": round(float(process.rate), 1), "sent": expected, "answered": int(status.size),  # type: ignore[attr-defined]
+        "achieved_rate": round(status.size / seconds, 1) if seconds else 0.0, "seconds": round(seconds, 2),
+        "not_answered": expected - int(status.size), "not_2xx": int((~ok).sum()), "statuses": statuses,
+        "errors": expected - int(status.size) + int((~ok).sum()),
+        "p50_ms": round(float(np.percentile(latency, 50)) * 1000, 2) if latency.size else None,
+        "p99_ms": round(float(np.percentile(latency, 99)) * 1000, 2) if latency.size else None,
+        "max_ms": round(float(latency.max()) * 1000, 1) if latency.size else None,
+        "latencies": latency, **usage,
+    }  # fmt: skip
+
+
+class Registrar(threading.Thread):
+    """One registration a second of a new 1 MP JPEG, in the background, until stopped."""
+
+    def __init__(self, service: Service, key: str, images: list[bytes], per_second: float) -> None:
+        super().__init__(daemon=True)
+        self.service, self.key, self.images, self.period = service, key, images, 1.0 / per_second
+        self.stop = threading.Event()
+        self.answers: list[int] = []
+        self.failures: list[str] = []
+
+    def run(self) -> None:
+        with httpx.Client(timeout=60) as client:
+            next_at = time.monotonic()
+            for n, data in enumerate(self.images):
+                if self.stop.is_set():
+                    return
+                try:
+                    response = client.post(self.service.url + "/v1/media", headers={"Authorization": f"Bearer {self.key}"},
+                                           files={"file": ("a.jpg", data)},
+                                           data={"caption": f"Soak {n}", "credit": "Bench"})  # fmt: skip
+                    self.answers.append(response.status_code)
+                except httpx.HTTPError as exc:
+                    self.failures.append(type(exc).__name__)
+                next_at += self.period
+                self.stop.wait(max(0.0, next_at - time.monotonic()))
+
+
+def run_load(service: SoakService, work: Path, hashes: list[str], upload_body: Path, rate: float, seconds: float,
+             upload_share: float, tag: str) -> list[dict[str, Any]]:  # fmt: skip
+    """All hey processes at once for ``seconds``; their summaries."""
+    hash_rate = rate * (1 - upload_share)
+    shares = [s / sum(HASH_SHARES) for s in HASH_SHARES]
+    unknown = "0x" + "5a" * 32
+    targets = [(f"hash registered {i + 1}", f"/v1/verify/{h}") for i, h in enumerate(hashes[:3])]
+    targets.append(("hash unknown", f"/v1/verify/{unknown}"))
+    runs = []
+    for (name, path), share in zip(targets, shares):
+        out = work / f"{tag}-{name.replace(' ', '-')}.csv"
+        runs.append((name, hey(service.url + path, hash_rate * share, seconds, out), out))
+    if upload_share > 0:
+        out = work / f"{tag}-upload.csv"
+        runs.append(("upload 1 MP", hey(service.url + "/v1/verify", rate * upload_share, seconds, out, "POST", upload_body,
+                                        f"multipart/form-data; boundary={BOUNDARY}", timeout=30), out))  # fmt: skip
+    return [summarise(name, process, out, finish(process)) for name, process, out in runs]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=5000.0, help="requests per second, all kinds together")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--upload-share", type=float, default=0.01, help="share of the rate that uploads a 1 MP JPEG")
+    parser.add_argument("--registrations-per-second", type=float, default=1.0)
+    parser.add_argument("--warmup", type=float, default=10.0, help="seconds at the full rate before the measure")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    if shutil.which("hey") is None:
+        raise SystemExit("hey is missing: `make bench` installs it (Debian package hey)")
+
+    result: dict[str, Any] = {
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "shared": "other sessions' work may run on this machine: the load average before the run and "
+                              "the CPU seconds the rest of the machine used during it are recorded"},
+        "command": "python scripts/bench_soak.py " + " ".join(sys.argv[1:]),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "service": "provenance up with its defaults (2 API workers, SQLite, local anvil, anchor_mode single); "
+                   "per-client rates raised",
+        "rate": args.rate, "seconds": args.seconds, "upload_share": args.upload_share,
+        "registrations_per_second": args.registrations_per_second, "warmup_seconds": args.warmup,
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
+        work = Path(tmp)
+        service = SoakService(work / "var", workers=2)  # 2 = the default of api_workers
+        service.start()
+        try:
+            key = service.cli("publisher", "add", "Soak Daily", "--domain", "soak.example").strip().splitlines()[-1]
+            images = one_megapixel_jpegs(4 + int(args.registrations_per_second * (args.seconds + args.warmup + 30)), seed=7)
+            hashes = register_all(service, key, images[:4])
+            wait_anchored(service)
+            deadline = time.monotonic() + 60
+            while httpx.get(f"{service.url}/v1/verify/{hashes[0]}").json()["verdict"] != "original":
+                if time.monotonic() > deadline:
+                    raise SystemExit("the registered images did not reach the API's index")
+                time.sleep(0.2)
+            upload_body = work / "upload.body"
+            upload_body.write_bytes(multipart(images[3]))
+            result["upload_jpeg_bytes"] = len(images[3])
+            result["rss_mb_after_start"] = service.rss_mb()
+
+            registrar = Registrar(service, key, images[4:], args.registrations_per_second)
+            registrar.start()
+            run_load(service, work, hashes, upload_body, args.rate, args.warmup, args.upload_share, "warmup")
+            time.sleep(2)  # hey's last requests answered
+            start_rss = service.rss_mb()
+            submitted_before = len(registrar.answers)
+            load = load_average()
+            busy0, total0 = machine_cpu()
+            server0 = cpu_seconds(service.all_pids())
+            runs = run_load(service, work, hashes, upload_body, args.rate, args.seconds, args.upload_share, "soak")
+            server_cpu = cpu_seconds(service.all_pids()) - server0
+            busy1, total1 = machine_cpu()
+            end_rss = service.rss_mb()
+            registrar.stop.set()
+            registrar.join(120)
+            try:
+                anchored_at: float | None = wait_anchored(service, timeout=300)
+            except SystemExit:  # reported below as lost, not raised: the figures are still written
+                anchored_at = None
+            submissions, anchored, mirrored = outbox_counts(service)
+            registered_during = len(registrar.answers) - submitted_before
+            time.sleep(5)
+            settled_rss = service.rss_mb()
+            healthy = httpx.get(service.url + "/healthz", timeout=10).status_code == 200
+        finally:
+            service.stop()
+
+    hash_runs = [r for r in runs if r["name"].startswith("hash")]
+    hash_latency = np.concatenate([r.pop("latencies") for r in hash_runs])
+    for r in runs:
+        r.pop("latencies", None)
+    client_cpu = sum(r["client_cpu_seconds"] for r in runs)
+    machine_busy = busy1 - busy0
+    result.update({
+        "load_average_before": load,
+        "runs": runs,
+        "rss_mb_start": start_rss, "rss_mb_end": end_rss, "rss_mb_end_plus_5s": settled_rss,
+        "registrations": {"accepted_202": registrar.answers.count(202), "answered": len(registrar.answers),
+                          "during_measure": registered_during, "other_answers": sorted(set(registrar.answers) - {202}),
+                          "client_errors": registrar.failures, "all_anchored_and_mirrored": bool(anchored_at),
+                          "outbox_rows": submissions, "anchored": anchored, "mirrored_records": mirrored},
+        "cpu_seconds": {"service": round(server_cpu, 1), "hey": round(client_cpu, 1),
+                        "whole_machine": round(machine_busy, 1),
+                        "others": round(max(0.0, machine_busy - server_cpu - client_cpu), 1),
+                        "available": round((total1 - total0), 1)},
+        "healthy_after": healthy,
+    })  # fmt: skip
+    summary = {
+        "requests_sent": sum(r["sent"] for r in runs),
+        "errors": sum(r["errors"] for r in runs),
+        "hash_target_rate": round(sum(r["target_rate"] for r in hash_runs)),
+        "hash_achieved_rate": round(sum(r["achieved_rate"] for r in hash_runs)),
+        "hash_p50_ms": round(float(np.percentile(hash_latency, 50)) * 1000, 2),
+        "hash_p99_ms": round(float(np.percentile(hash_latency, 99)) * 1000, 2),
+        "upload": next(({k: r[k] for k in ("target_rate", "achieved_rate", "p50_ms", "p99_ms", "errors", "statuses")}
+                        for r in runs if r["name"].startswith("upload")), None),
+        "memory_start_mb": start_rss["total"], "memory_end_mb": end_rss["total"],
+        "memory_growth_share": round((end_rss["total"] - start_rss["total"]) / start_rss["total"], 4),
+        # Every 202 (the 4 registered before the load and the background ones) must end as one mirrored record.
+        "registrations_lost": max(0, 4 + registrar.answers.count(202) - mirrored),
+    }  # fmt: skip
+    summary["targets"] = {
+        "0 errors": summary["errors"] == TARGETS["errors"],
+        "hash lookups p99 <= 20 ms": summary["hash_p99_ms"] <= TARGETS["hash_p99_ms"],
+        "memory at the end within 10% of the start": abs(summary["memory_growth_share"]) <= TARGETS["memory_growth_share"],
+        "the fixed rate was held (>= 99% of it)": summary["hash_achieved_rate"] >= 0.99 * summary["hash_target_rate"],
+        "no registration lost": summary["registrations_lost"] == 0,
+    }  # fmt: skip
+    result["summary"] = summary
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print_table(result, args.out)
+    return 0
+
+
+def print_table(result: dict[str, Any], out: Path) -> None:
+    s = result["summary"]
+    print(f"\nSoak: {result['rate']:,.0f} requests/s for {result['seconds']:.0f} s ({result['machine']['cores']} cores, "
+          f"shared machine; load average before {result['load_average_before']})  ->  {out}")  # fmt: skip
+    print(f"{'load':<22}{'target/s':>10}{'achieved/s':>12}{'sent':>9}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}  statuses")
+    for r in result["runs"]:
+        print(f"{r['name']:<22}{r['target_rate']:>10,.0f}{r['achieved_rate']:>12,.0f}{r['sent']:>9,}{r['errors']:>8,}"
+              f"{r['p50_ms'] or 0:>9.2f}{r['p99_ms'] or 0:>9.2f}{r['max_ms'] or 0:>9.1f}  {r['statuses']}")  # fmt: skip
+    print(f"{'hash lookups, all':<22}{s['hash_target_rate']:>10,}{s['hash_achieved_rate']:>12,}{'':>9}{'':>8}"
+          f"{s['hash_p50_ms']:>9.2f}{s['hash_p99_ms']:>9.2f}")  # fmt: skip
+    reg = result["registrations"]
+    print(f"registrations in the background: {reg['accepted_202']} accepted (202) of {reg['answered']}, "
+          f"all anchored and mirrored: {reg['all_anchored_and_mirrored']}")  # fmt: skip
+    print(f"memory (RSS of every process of provenance up): start {s['memory_start_mb']:.0f} MB, end "
+          f"{s['memory_end_mb']:.0f} MB ({100 * s['memory_growth_share']:+.1f}%); per process at the end "
+          f"{result['rss_mb_end']}")  # fmt: skip
+    cpu = result["cpu_seconds"]
+    print(f"CPU seconds during the measure: service {cpu['service']}, hey {cpu['hey']}, rest of the machine "
+          f"{cpu['others']} (of {cpu['available']} available)")  # fmt: skip
+    print("targets met:", "; ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in s["targets"].items()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
