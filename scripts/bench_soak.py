@@ -10,8 +10,10 @@ delays that worker's next request instead of piling up; what it could not send s
 - in the background, one registration of a new 1 MP JPEG a second (``POST /v1/media``, from this script: a slow,
   fixed trickle, not the load), every one then waited for until it is anchored on chain and mirrored.
 
-Each hey process sends a fixed number of requests (rate x seconds) and writes one CSV row per answer, so errors are
-exact: requests sent minus answers read, plus answers that were not 2xx/304. Latencies are hey's (from sending the
+Each hey process is to send a fixed number of requests (rate x seconds) and writes one CSV row per answer; errors are
+the requests planned but not answered (failed, timed out after 10 s (30 s for uploads), or not sent at all because
+the service fell behind and hey was stopped ``GRACE_SECONDS`` after the planned end) plus answers that were not
+2xx/304. Latencies are hey's (from sending the
 request to reading the whole answer). Memory: the RSS of every process ``provenance up`` runs (supervisor, API
 workers, indexer, anchorer, anvil), after a warm-up at the full rate (start) and at the end of the measured minute
 (end); the RSS before the warm-up is recorded too.
@@ -30,9 +32,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -65,7 +69,14 @@ RESULTS = ROOT / "bench" / "results" / "soak.json"
 MB = 1024 * 1024
 TARGETS = {"errors": 0, "hash_p99_ms": 20.0, "memory_growth_share": 0.10}
 HASH_SHARES = (0.30, 0.30, 0.30, 0.09)  # three registered hashes and one unknown: 99% of the rate
-PER_WORKER_QPS = 100  # hey paces each worker; this many requests a second each keeps the worker count small
+# hey paces each worker and a worker waits for its answer before the next request, so a worker holds at most
+# 1 / latency requests a second: 100 a second each for hash lookups (answers in ~1 ms when the machine is quiet),
+# 5 for uploads (a 1 MP decode takes 50-100 ms of one core).
+HASH_QPS_PER_WORKER = 100
+UPLOAD_QPS_PER_WORKER = 5
+# A hey process still running this long after its planned end is stopped with SIGINT (it then writes what it has):
+# what it did not send or was not answered counts as errors.
+GRACE_SECONDS = 30
 
 
 class SoakService(Service):
@@ -100,9 +111,10 @@ class SoakService(Service):
 
 
 def hey(url: str, rate: float, seconds: float, out: Path, method: str = "GET", body: Path | None = None,
-        content_type: str | None = None, timeout: int = 10) -> subprocess.Popen[bytes]:  # fmt: skip
+        content_type: str | None = None, timeout: int = 10, per_worker_qps: float = HASH_QPS_PER_WORKER,
+        ) -> subprocess.Popen[bytes]:  # fmt: skip
     """A hey process sending ``rate`` requests a second for ``seconds`` (fixed count), CSV rows into ``out``."""
-    workers = max(1, round(rate / PER_WORKER_QPS))
+    workers = max(1, math.ceil(rate / per_worker_qps))
     per_worker = rate / workers
     total = max(workers, round(rate * seconds))
     args = ["hey", "-n", str(total), "-c", str(workers), "-q", f"{per_worker:.3f}", "-t", str(timeout), "-o", "csv",
@@ -116,8 +128,17 @@ def hey(url: str, rate: float, seconds: float, out: Path, method: str = "GET", b
     return process
 
 
-def finish(process: subprocess.Popen[bytes]) -> dict[str, Any]:
-    _, _, usage = os.wait4(process.pid, 0)
+def finish(process: subprocess.Popen[bytes], deadline: float) -> dict[str, Any]:
+    """Wait for hey (SIGINT at ``deadline``: it stops and writes the answers it read); its CPU from the kernel."""
+    while True:
+        pid, _, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            process.send_signal(signal.SIGINT)
+            _, _, usage = os.wait4(process.pid, 0)
+            break
+        time.sleep(0.1)
     process.returncode = 0
     return {"client_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2)}
 
@@ -137,7 +158,7 @@ def summarise(name: str, process: subprocess.Popen[bytes], path: Path, usage: di
     ok = (status // 100 == 2) | (status == 304)
     expected = int(process.expected)  # type: ignore[attr-defined]
     statuses = {str(code): int(n) for code, n in zip(*np.unique(status, return_counts=True))}
-    seconds = float(offset.max() + latency[offset.argmax()]) if offset.size else 0.0
+    seconds = float((offset + latency).max()) if offset.size else 0.0  # from hey's start to its last answer
     return {
         "name": name, "target_rate": round(float(process.rate), 1), "sent": expected, "answered": int(status.size),  # type: ignore[attr-defined]
         "achieved_rate": round(status.size / seconds, 1) if seconds else 0.0, "seconds": round(seconds, 2),
@@ -192,8 +213,10 @@ def run_load(service: SoakService, work: Path, hashes: list[str], upload_body: P
     if upload_share > 0:
         out = work / f"{tag}-upload.csv"
         runs.append(("upload 1 MP", hey(service.url + "/v1/verify", rate * upload_share, seconds, out, "POST", upload_body,
-                                        f"multipart/form-data; boundary={BOUNDARY}", timeout=30), out))  # fmt: skip
-    return [summarise(name, process, out, finish(process)) for name, process, out in runs]
+                                        f"multipart/form-data; boundary={BOUNDARY}", timeout=30,
+                                        per_worker_qps=UPLOAD_QPS_PER_WORKER), out))  # fmt: skip
+    deadline = time.monotonic() + seconds + GRACE_SECONDS
+    return [summarise(name, process, out, finish(process, deadline)) for name, process, out in runs]
 
 
 def main() -> int:
