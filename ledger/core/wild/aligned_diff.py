@@ -58,10 +58,12 @@ class Diff:
 
 
 FIT_SAMPLE = 20_000  # pixels the colour fit and the noise level are estimated from (a fixed stride through the overlap)
+QUICK_FIT_SAMPLE = 4_000  # for the look at every whole-picture copy (search.changed_through), which only decides
+# whether the full examination runs
 
 
-def _sample(values: np.ndarray) -> np.ndarray:
-    return values[:: max(1, len(values) // FIT_SAMPLE)]
+def _sample(values: np.ndarray, n: int = FIT_SAMPLE) -> np.ndarray:
+    return values[:: max(1, len(values) // n)]
 
 
 def _line_fit(x: np.ndarray, y: np.ndarray, a: float, b: float) -> tuple[float, float, float]:
@@ -79,14 +81,14 @@ def _line_fit(x: np.ndarray, y: np.ndarray, a: float, b: float) -> tuple[float, 
     return a, b, float(np.median(np.abs(a * x + b - y)))
 
 
-def _colour_fit(q: np.ndarray, r: np.ndarray, valid: np.ndarray) -> np.ndarray:
+def _colour_fit(q: np.ndarray, r: np.ndarray, valid: np.ndarray, sample: int = FIT_SAMPLE) -> np.ndarray:
     """Per channel, a robust linear map of the copy's levels onto the reference's (brightness, contrast, colour).
     Refitted from three starts (no change; matched quartiles; least squares on everything), keeping the line that
     most of the picture agrees with: a screenshot's bars and a pasted box can cover a third of the overlap, and a
     least-squares start alone then lands between picture and paste, where no pixel agrees."""
     out = np.empty_like(q)
     for c in range(3):
-        x, y = _sample(q[..., c][valid]), _sample(r[..., c][valid])
+        x, y = _sample(q[..., c][valid], sample), _sample(r[..., c][valid], sample)
         if len(x) < 50:
             out[..., c] = q[..., c]
             continue
@@ -106,10 +108,11 @@ LIGHT_CELL_AGREE = 8.0  # levels (median absolute deviation within a cell): the 
 LIGHT_MAX_SPREAD = 3.0  # levels: copies <= 0.8 (matchbench held-out), the two coaster photographs 3.9-9.4
 
 
-def colour_fit(al: Aligned) -> np.ndarray:
+def colour_fit(al: Aligned, sample: int = FIT_SAMPLE) -> np.ndarray:
     """The copy's colours mapped onto the reference's (``_colour_fit`` over the overlap): computed once per
-    candidate and given to both ``lighting_spread`` and ``diff``."""
-    return _colour_fit(al.query, al.ref, al.valid)
+    candidate and given to both ``lighting_spread`` and ``diff``. ``sample``: pixels the fit is estimated from
+    (its cost grows with them: ~35 ms at 20,000)."""
+    return _colour_fit(al.query, al.ref, al.valid, sample)
 
 
 def lighting_spread(al: Aligned, fitted: np.ndarray) -> float | None:
@@ -140,7 +143,7 @@ def lighting_spread(al: Aligned, fitted: np.ndarray) -> float | None:
 
 
 def _gray(rgb: np.ndarray, valid: np.ndarray) -> bool:
-    pixels = _sample(rgb[valid])
+    pixels = rgb[::4, ::4][valid[::4, ::4]]  # a sixteenth is plenty for a mean
     if len(pixels) == 0:
         return False
     y = luma(pixels)

@@ -196,7 +196,8 @@ def changed_through(query_rgb: np.ndarray, reference: np.ndarray, transform: np.
     passed is looked at once more here, at pixel level, before the reader is told nothing was changed."""
     aligned = align(reference, query_rgb, transform)
     height, width = query_rgb.shape[:2]
-    return aligned_diff.diff(aligned, (width, height), aligned_diff.colour_fit(aligned)).edited
+    fitted = aligned_diff.colour_fit(aligned, aligned_diff.QUICK_FIT_SAMPLE)
+    return aligned_diff.diff(aligned, (width, height), fitted).edited
 
 
 def examine(query: Query, features: Features, reference: np.ndarray | None, near: bool = True) -> Seen | None:
