@@ -2,7 +2,7 @@
 
 ``derandomize``: the examples follow from each test's source, so two runs of `make test` try the same inputs and a
 failure found once is found again (no example database is read or written: nothing outside the tmp directories).
-``FUZZ_SCALE`` multiplies every example count for a longer hunt by hand (docs/reliability.md, "Fuzzing"); `make test`
+``FUZZ_SCALE`` multiplies every example count for a longer hunt by hand (docs/RELIABILITY.md, "Fuzzing"); `make test`
 leaves it at 1, which keeps the whole of tests/fuzz within about a minute on two shared cores.
 """
 
