@@ -39,7 +39,7 @@ from itertools import groupby
 
 from eth_account import Account
 
-from ledger.adapters.chain.client import RETRYABLE, RegistryClient, SentTx
+from ledger.adapters.chain.client import RETRY_MAX_SECONDS, RETRYABLE, RegistryClient, SentTx
 from ledger.adapters.store import outbox
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.models import BatchRow, RetractionRow, SubmissionRow
@@ -334,7 +334,7 @@ class Anchorer:
             except RETRYABLE as exc:
                 log.warning("chain node unavailable (%s); retrying in %.1f s", str(exc).splitlines()[0][:200], backoff)
                 stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, RETRY_MAX_SECONDS)
                 continue
             except LedgerError as exc:
                 log.error("anchorer: %s", exc.message)

@@ -8,6 +8,9 @@ and the mirror's records: 0 is a lost registration, 2 a doubled one. ``recovery_
 failed part is back (the supervisor restarted it, or ``provenance up`` answers again after a restart) until the last
 accepted registration is anchored and mirrored. A worker is back when its log says its loop started again (a
 Python worker takes seconds to import and open its database; that is restart time, not recovery).
+
+Faults that last a while and end by themselves (the RPC proxy misbehaving, a PostgreSQL lock held, a reorg) are
+``Condition`` objects a test hands to the ``Harness``; for them the part is back when the condition ended.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -32,7 +36,7 @@ from ledger.adapters.store.db import Database
 from ledger.config import Settings
 from tests.conftest import RunningService
 from tests.corpus.generate import picture, save
-from tests.faults.counting import mirrored_records, registered_events
+from tests.faults.counting import batched_on_chain, mirrored_records, registered_events
 
 FAULTS = ("anchorer", "api", "indexer", "node", "db-lock", "up")
 DB_LOCK_SECONDS = 5.0  # a write transaction held this long (SQLite writers wait up to 30 s for the lock)
@@ -139,12 +143,53 @@ def wait_until(predicate: Callable[[], object], timeout: float, interval: float 
     return None
 
 
+class Condition:
+    """A fault that lasts ``seconds`` and then ends: ``begin`` causes it and returns what ends it. It runs in a
+    thread, so uploads go on through it; the failed part is back when it ended."""
+
+    def __init__(self, note: str, begin: Callable[[], Callable[[], None]], seconds: float) -> None:
+        self.note = note
+        self.begin = begin
+        self.seconds = seconds
+        self.ended = 0.0
+        self.errors: list[BaseException] = []
+        self._thread: threading.Thread | None = None
+
+    def _hold(self) -> None:
+        try:
+            end = self.begin()
+            try:
+                time.sleep(self.seconds)
+            finally:
+                end()
+        except BaseException as exc:  # reported by wait(): a fault that was not caused must fail the test
+            self.errors.append(exc)
+        finally:
+            self.ended = time.monotonic()
+
+    def cause(self, notes: list[str]) -> None:
+        self.ended = 0.0
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+        self._thread.start()
+        notes.append(self.note)
+
+    def wait(self) -> float:
+        assert self._thread is not None
+        self._thread.join(self.seconds + 60)
+        assert not self.errors, f"the fault could not be caused: {self.errors[0]!r}"
+        return self.ended
+
+
 class Harness:
     """One running service, its publisher, and the chain and mirror to count in."""
 
-    def __init__(self, service: RunningService, api_key: str) -> None:
+    def __init__(self, service: RunningService, api_key: str, chain_url: str | None = None,
+                 database_url: str | None = None) -> None:  # fmt: skip
         self.service = service
         self.api_key = api_key
+        self.chain_url = chain_url or f"http://127.0.0.1:{service.chain_port}"
+        self.database_url = database_url
+        self.conditions: dict[str, Condition] = {}  # faults a test defines, by name
         self.seed = 0
         self.server_errors: list[str] = []
         self.lock_released = 0.0
@@ -152,11 +197,11 @@ class Harness:
 
     @property
     def settings(self) -> Settings:
-        return Settings(data_dir=self.service.data_dir)
+        return Settings(data_dir=self.service.data_dir, database_url=self.database_url)
 
     def chain(self) -> RegistryClient:
         deployment = Deployment.load(self.service.data_dir / "deployment.json")
-        return RegistryClient(connect(f"http://127.0.0.1:{self.service.chain_port}"), deployment.address, load_artifact()["abi"])
+        return RegistryClient(connect(self.chain_url), deployment.address, load_artifact()["abi"])
 
     def upload(self, seed: int) -> str | None:
         """The content hash of an accepted registration, or None (refused, or the API was not there); a 5xx
@@ -174,11 +219,14 @@ class Harness:
 
     def counts(self, hashes: set[str]) -> tuple[dict[str, int], dict[str, int]]:
         db = Database(self.settings.resolved_database_url())
+        client = self.chain()
         try:
             mirrored = mirrored_records(db)
+            batched = batched_on_chain(client, db, 0)  # items of Merkle batches (batch mode) have no event each
         finally:
             db.dispose()
-        on_chain = registered_events(self.chain(), 0)
+        on_chain = registered_events(client, 0)
+        on_chain = {h: on_chain.get(h, 0) + batched.get(h, 0) for h in {*on_chain, *batched}}
         return ({h: on_chain.get(h, 0) for h in hashes}, {h: mirrored.get(h, 0) for h in hashes})
 
     def phase(self, fault: str, uploads: int = 10, kill_after: int = 4, threads: int = 3) -> PhaseResult:
@@ -234,7 +282,9 @@ class Harness:
             self.lock_released = time.monotonic()
 
     def cause(self, fault: str, notes: list[str]) -> float:
-        if fault == "up":
+        if fault in self.conditions:
+            self.conditions[fault].cause(notes)
+        elif fault == "up":
             kill_everything(self.service)
             notes.append("SIGKILL of provenance up and every process under it, then started again")
             self.service.start(timeout=90)
@@ -248,6 +298,8 @@ class Harness:
 
     def back(self, fault: str, notes: list[str]) -> float:
         """When the failed part answers again."""
+        if fault in self.conditions:
+            return self.conditions[fault].wait()
         if fault == "up":
             return time.monotonic()  # start() returned once /healthz answered
         if fault == "db-lock":
@@ -268,7 +320,106 @@ class Harness:
         return time.monotonic()
 
 
-def start_service(data_dir: Path) -> Harness:
-    service = RunningService(data_dir, extra_env={"PROVENANCE_CHAIN_STATE_INTERVAL": "2"})
-    service.start(timeout=90)
-    return Harness(service, service.add_publisher())
+def start_service(data_dir: Path, *args: str, env: dict[str, str] | None = None, chain_url: str | None = None,
+                  database_url: str | None = None) -> Harness:  # fmt: skip
+    """``provenance up`` (``args`` and ``env`` added) with a publisher; ``database_url``: PostgreSQL instead of the
+    data directory's SQLite; ``chain_url``: where the test reads the chain (default: the node ``up`` started)."""
+    extra = {"PROVENANCE_CHAIN_STATE_INTERVAL": "2", **(env or {})}
+    if database_url:
+        extra["PROVENANCE_DATABASE_URL"] = database_url
+    service = RunningService(data_dir, extra_env=extra)
+    service.start(*args, timeout=90)
+    return Harness(service, service.add_publisher(), chain_url, database_url)
+
+
+def assert_recovered(result: PhaseResult, bound_seconds: float = 10.0) -> None:
+    """Issue 14's promise for one fault: nothing accepted lost or doubled, no 5xx but 503, every accepted
+    registration on chain once and mirrored once within ``bound_seconds`` of the failed part being back."""
+    assert result.accepted >= 4, result  # the fault came after at least 4 accepted
+    assert result.lost == 0 and result.doubled == 0 and result.server_errors == 0, result
+    assert result.anchored == result.mirrored == result.accepted, result
+    assert result.recovery_seconds is not None and result.recovery_seconds <= bound_seconds, result
+
+
+# -- conditions: faults that last a while ---------------------------------------------------------------------
+RPC_FAULT_SECONDS = 6.0
+PG_LOCK_SECONDS = 5.0
+PG_LOCKED_TABLES = ("submissions", "batches", "records", "chain_events", "index_checkpoint", "publisher_accounts")
+
+
+def rpc_stale_head(harness: Harness, proxy: Any, seconds: float = RPC_FAULT_SECONDS) -> Condition:
+    """Every call through the proxy (anchorer, indexer and API all read the chain through it) is answered by a
+    backend stuck at the head the chain had when the fault began; transactions still reach the real node."""
+    from tests.chain.rpc_proxy import stale_head
+
+    def begin() -> Callable[[], None]:
+        proxy.during(stale_head(int(connect(harness.chain_url).eth.block_number)))
+        return lambda: proxy.during(None)
+
+    return Condition(f"the RPC answered from a backend stuck at one head for {seconds:.0f} s (transactions still "
+                     "relayed)", begin, seconds)  # fmt: skip
+
+
+def rpc_dropped_connections(proxy: Any, seconds: float = RPC_FAULT_SECONDS) -> Condition:
+    """Of every four calls through the proxy, one has its connection reset before the node sees it, one after
+    (the node acted; a sent transaction's answer is lost), two are answered."""
+    from tests.chain.rpc_proxy import reset_connection
+
+    calls = iter(range(10**9))
+    before, after = reset_connection(after_forwarding=False), reset_connection(after_forwarding=True)
+
+    def dropping(request: dict[str, Any], forward: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        n = next(calls) % 4
+        return before(request, forward) if n == 0 else after(request, forward) if n == 2 else forward(request)
+
+    def begin() -> Callable[[], None]:
+        proxy.during(dropping)
+        return lambda: proxy.during(None)
+
+    return Condition(f"the RPC reset half of all connections mid-request for {seconds:.0f} s (half of those after "
+                     "the node acted)", begin, seconds)  # fmt: skip
+
+
+def postgres_lock(database_url: str, seconds: float = PG_LOCK_SECONDS) -> Condition:
+    """Another session holds ACCESS EXCLUSIVE locks on the tables the API, indexer and anchorer write (and read):
+    every statement on them waits until it ends."""
+    import psycopg
+
+    def begin() -> Callable[[], None]:
+        connection = psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://"))
+        connection.execute(f"LOCK TABLE {', '.join(PG_LOCKED_TABLES)} IN ACCESS EXCLUSIVE MODE")
+
+        def end() -> None:
+            connection.rollback()
+            connection.close()
+
+        return end
+
+    return Condition(f"PostgreSQL tables locked ACCESS EXCLUSIVE by another session for {seconds:.0f} s", begin, seconds)
+
+
+def reorg_of_batches(harness: Harness, batches: int = 2, timeout: float = 30.0) -> Condition:
+    """Once ``batches`` Merkle roots are anchored and mirrored, ``anvil_reorg`` replaces every block from the first
+    of them to the head with empty blocks: the roots' transactions are gone from the chain."""
+    from sqlalchemy import select
+
+    from ledger.adapters.store.models import BatchRow
+
+    def anchored_blocks() -> list[int]:
+        db = Database(harness.settings.resolved_database_url())
+        try:
+            with db.read() as session:
+                return [b for b in session.scalars(select(BatchRow.anchored_block)) if b is not None]
+        finally:
+            db.dispose()
+
+    def begin() -> Callable[[], None]:
+        assert wait_until(lambda: len(anchored_blocks()) >= batches, timeout) is not None, "no batches anchored"
+        w3 = connect(harness.chain_url)
+        depth = int(w3.eth.block_number) - min(anchored_blocks()) + 1
+        answer = w3.provider.make_request("anvil_reorg", [depth, []])  # type: ignore[arg-type]
+        assert "error" not in answer, answer
+        return lambda: None
+
+    return Condition(f"a reorg (anvil_reorg) dropped the blocks of the first {batches} anchored Merkle roots and "
+                     "everything after them", begin, 0.0)  # fmt: skip
