@@ -190,6 +190,7 @@ class Harness:
         self.chain_url = chain_url or f"http://127.0.0.1:{service.chain_port}"
         self.database_url = database_url
         self.conditions: dict[str, Condition] = {}  # faults a test defines, by name
+        self.refusals: list[str] = []  # what a part said when it refused to start (read-only data directory)
         self.seed = 0
         self.server_errors: list[str] = []
         self.lock_released = 0.0
@@ -423,3 +424,32 @@ def reorg_of_batches(harness: Harness, batches: int = 2, timeout: float = 30.0) 
 
     return Condition(f"a reorg (anvil_reorg) dropped the blocks of the first {batches} anchored Merkle roots and "
                      "everything after them", begin, 0.0)  # fmt: skip
+
+
+def read_only_restart(harness: Harness, mount: Path) -> Condition:
+    """The data directory (a tmpfs the test mounted, holding the SQLite database, keystore and node state) becomes
+    read-only: ``provenance up`` is stopped (the kernel refuses to remount a filesystem read-only while a process
+    holds a file on it open for writing, so a running service cannot be caught by it), the filesystem remounted
+    read-only, ``provenance up`` started on it (it must refuse in one line, not crash), then remounted read-write
+    and ``provenance up`` started again."""
+    import subprocess
+    import sys
+
+    def begin() -> Callable[[], None]:
+        harness.service.stop()
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True, capture_output=True)
+        try:
+            refused = subprocess.run(
+                [sys.executable, "-m", "ledger.cli.main", "up", "--port", str(harness.service.port),
+                 "--chain-port", str(harness.service.chain_port)],
+                env=harness.service.env, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[2],
+            )  # fmt: skip
+            harness.refusals.append(refused.stdout + refused.stderr)
+            assert refused.returncode != 0, "provenance up ran on a read-only data directory"
+        finally:
+            subprocess.run(["mount", "-o", "remount,rw", str(mount)], check=True, capture_output=True)
+        harness.service.start(timeout=90)
+        return lambda: None
+
+    return Condition("the data directory's filesystem read-only: provenance up stopped, refused to start on it, then "
+                     "started again once it was writable", begin, 0.0)  # fmt: skip
