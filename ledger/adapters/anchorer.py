@@ -160,6 +160,10 @@ class Anchorer:
     # -- sending -------------------------------------------------------------------------------------------------
     def _send(self, row: OutboxRow) -> int:
         try:
+            if self._on_chain_already(row):
+                outbox.mark_on_chain_already(self.db, row)
+                log.info("%s is on chain already; the indexer will mirror it", describe(row))
+                return 0
             tx = self._transaction(row)
         except ContractRevert as exc:
             if isinstance(row, SubmissionRow) and row.custody == "publisher" and exc.error_name in SIGNATURE_REFUSALS:
@@ -178,6 +182,20 @@ class Anchorer:
         outbox.mark_sent(self.db, row, tx.tx_hash)
         log.info("sent %s in tx %s", describe(row), tx.tx_hash)
         return 1
+
+    def _on_chain_already(self, row: OutboxRow) -> bool:
+        """Is this registration or root on chain already? Asked of a row sent before (its transaction may have been
+        mined while the node, a stale backend or a reorg made it look lost) and of one whose nonce would be
+        pipelined (sent without the estimate that would say so). Sending it again would revert, and, pipelined,
+        make every later nonce of its publisher in this step revert with it; signing it again first would replace
+        the receipt's signature with one the chain never saw."""
+        if isinstance(row, RetractionRow):
+            return False
+        if row.attempts == 0 and self._expected_nonce(row.publisher) <= self._chain_nonce[row.publisher]:
+            return False  # never sent, and estimated before sending: the estimate says so if it is
+        if isinstance(row, BatchRow):
+            return self.client.batch(row.publisher, row.root) is not None
+        return self.client.get_record(row.uid).exists
 
     def _transaction(self, row: OutboxRow) -> SentTx | None:
         """The transaction that puts ``row`` on chain (None: not yet possible)."""

@@ -344,21 +344,27 @@ def assert_recovered(result: PhaseResult, bound_seconds: float = 10.0) -> None:
 
 # -- conditions: faults that last a while ---------------------------------------------------------------------
 RPC_FAULT_SECONDS = 6.0
+STALE_LAG = 3  # blocks (anvil mines a block per transaction: the last three registrations)
 PG_LOCK_SECONDS = 5.0
 PG_LOCKED_TABLES = ("submissions", "batches", "records", "chain_events", "index_checkpoint", "publisher_accounts")
 
 
-def rpc_stale_head(harness: Harness, proxy: Any, seconds: float = RPC_FAULT_SECONDS) -> Condition:
+def rpc_stale_head(harness: Harness, proxy: Any, seconds: float = RPC_FAULT_SECONDS, lag: int = STALE_LAG) -> Condition:
     """Every call through the proxy (anchorer, indexer and API all read the chain through it) is answered by a
-    backend stuck at the head the chain had when the fault began; transactions still reach the real node."""
+    backend stuck ``lag`` blocks behind the head the chain had when the fault began: the indexer's checkpoint is
+    ahead of what it says (it rewinds the mirror, as for lost blocks), the anchorer's recent transactions are
+    unknown to it and the contract's nonces old; transactions still reach the real node and are mined."""
     from tests.chain.rpc_proxy import stale_head
 
     def begin() -> Callable[[], None]:
-        proxy.during(stale_head(int(connect(harness.chain_url).eth.block_number)))
+        w3 = connect(harness.chain_url)
+        start = int(w3.eth.block_number)  # let ``lag`` registrations of this phase be mined (and mirrored) first
+        assert wait_until(lambda: w3.eth.block_number >= start + lag, 30) is not None, "no registrations mined"
+        proxy.during(stale_head(int(w3.eth.block_number) - lag))
         return lambda: proxy.during(None)
 
-    return Condition(f"the RPC answered from a backend stuck at one head for {seconds:.0f} s (transactions still "
-                     "relayed)", begin, seconds)  # fmt: skip
+    return Condition(f"the RPC answered from a backend stuck {lag} blocks behind for {seconds:.0f} s (transactions "
+                     "still relayed)", begin, seconds)  # fmt: skip
 
 
 def rpc_dropped_connections(proxy: Any, seconds: float = RPC_FAULT_SECONDS) -> Condition:

@@ -2,10 +2,10 @@
 ``provenance up --rpc-url`` points at ``tests/chain/rpc_proxy.py`` on loopback, in front of a real anvil the test
 started, so the anchorer, the indexer and the API all read the chain through it:
 
-- stale heads: every answer comes from a backend stuck at the head the chain had when the fault began (its block
-  number, blocks, state reads, transactions, receipts and logs), while the transactions it is sent still reach the
-  network and are mined: the anchorer sees its sent transactions "vanish" and the contract's old nonces, the
-  indexer sees the chain stop (or, after a restart of the fault, go back);
+- stale heads: every answer comes from a backend stuck 3 blocks behind the head the chain had when the fault began
+  (its block number, blocks, state reads, transactions, receipts and logs), while the transactions it is sent still
+  reach the network and are mined: the anchorer sees its recent transactions "vanish" and the contract's old
+  nonces, the indexer sees the chain go back below its checkpoint (and rewinds the mirror, as for lost blocks);
 - dropped connections: of every four calls, one connection is reset before the node sees it and one after (a
   transaction sent whose answer never arrives).
 
