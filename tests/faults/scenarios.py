@@ -20,6 +20,7 @@ import os
 import signal
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -191,6 +192,7 @@ class Harness:
         self.database_url = database_url
         self.conditions: dict[str, Condition] = {}  # faults a test defines, by name
         self.refusals: list[str] = []  # what a part said when it refused to start (read-only data directory)
+        self.refusals_seen: list[str] = []  # uploads not accepted in the current phase: the answer, or the error
         self.seed = 0
         self.server_errors: list[str] = []
         self.lock_released = 0.0
@@ -212,11 +214,15 @@ class Harness:
             response = httpx.post(f"{self.service.url}/v1/media", headers={"Authorization": f"Bearer {self.api_key}"},
                                   files={"file": (f"{seed}.jpg", data, "image/jpeg")},
                                   data={"caption": f"fault test {seed}", "credit": "Fault Desk"}, timeout=30)  # fmt: skip
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
+            self.refusals_seen.append(type(exc).__name__)
             return None
         if response.status_code >= 500 and response.status_code != 503:
             self.server_errors.append(f"{response.status_code} {response.text[:200]}")
-        return str(response.json()["content_hash"]) if response.status_code == 202 else None
+        if response.status_code == 202:
+            return str(response.json()["content_hash"])
+        self.refusals_seen.append(f"{response.status_code} {response.text[:120]}")
+        return None
 
     def counts(self, hashes: set[str]) -> tuple[dict[str, int], dict[str, int]]:
         db = Database(self.settings.resolved_database_url())
@@ -234,6 +240,7 @@ class Harness:
         accepted: set[str] = set()
         refused = 0
         self.server_errors.clear()
+        self.refusals_seen.clear()
         lock = threading.Lock()
         seeds = list(range(self.seed, self.seed + uploads))
         self.seed += uploads + 1000
@@ -263,6 +270,8 @@ class Harness:
         done = wait_until(all_back, RECOVERY_TIMEOUT_SECONDS, 0.2)
         recovery = None if done is None else max(0.0, time.monotonic() - back_at)
         on_chain, mirrored = self.counts(accepted)
+        if self.refusals_seen:  # why uploads were not accepted: the client's to retry, but worth reading
+            notes.append("not accepted: " + "; ".join(f"{n} x {what}" for what, n in Counter(self.refusals_seen).items()))
         return PhaseResult(fault, len(accepted), refused, len(self.server_errors), sum(v == 1 for v in on_chain.values()),
                            sum(v == 1 for v in mirrored.values()), sum(v == 0 for v in on_chain.values()),
                            sum(v > 1 for v in on_chain.values()) + sum(v > 1 for v in mirrored.values()),
