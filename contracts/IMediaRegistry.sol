@@ -12,8 +12,9 @@ import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
 /// Two ways to anchor an image:
 /// - one record per image: {register}, {registerBySig} (a relayer sends the publisher's EIP-712 signature) and
 ///   {registerBatch} (several records in one transaction); each writes one storage slot and one `Registered` event;
-/// - one Merkle root per batch: {anchorBatch} and {anchorBatchBySig} store one slot for N registrations; each item
-///   is proven by an off-chain proof against the root ({verifyInclusion}). The leaves use the OpenZeppelin
+/// - one Merkle root per batch: {anchorBatch} and {anchorBatchBySig} store one slot for N registrations and list
+///   the N content hashes (SHA-256 of each file) in the `BatchAnchored` event, so that anyone with an RPC URL finds
+///   a batched image by its file hash; each item is proven by an off-chain proof against the root ({verifyInclusion}). The leaves use the OpenZeppelin
 ///   `StandardMerkleTree` encoding of `(contentHash, pixelHash, pdqHash, manifestHash, parent, publisher)`
 ///   (types `bytes32 x5, address`): `leaf = keccak256(bytes.concat(keccak256(abi.encode(...))))`, inner nodes hash
 ///   the sorted pair (OpenZeppelin `MerkleProof`).
@@ -115,8 +116,13 @@ interface IMediaRegistry is IERC5267 {
     );
 
     /// @notice `publisher` anchored the Merkle `root` of `count` registrations; `uri` says where the tree (leaves
-    /// and proofs) can be fetched, if anywhere.
-    event BatchAnchored(bytes32 indexed root, address indexed publisher, uint32 count, string uri, uint64 anchoredAt);
+    /// and proofs) can be fetched, if anywhere. `contentHashes` are the items' file hashes (SHA-256), in the order
+    /// of the tree's values (the `values` of its `standard-v1` dump), as the publisher sent or signed them: they
+    /// let anyone find a batched image by its file hash without the operator. The contract cannot check them
+    /// against the leaves (it does not see the leaves); an auditor does, with the tree or a receipt.
+    event BatchAnchored(
+        bytes32 indexed root, address indexed publisher, uint32 count, string uri, uint64 anchoredAt, bytes32[] contentHashes
+    );
 
     /// @notice The image `uid` of `publisher` was retracted by `revokedBy` (the publisher, or the admin when
     /// `byAdmin`). `batchRoot` is the Merkle root that proved a batch item, `bytes32(0)` for a record.
@@ -173,6 +179,9 @@ interface IMediaRegistry is IERC5267 {
 
     /// @notice A Merkle root must not be zero.
     error MediaRegistryEmptyRoot();
+
+    /// @notice A batch anchor's `count` is not the number of content hashes it lists.
+    error MediaRegistryCountMismatch(uint32 count, uint256 contentHashes);
 
     /// @notice `publisher` anchored `root` already.
     error MediaRegistryBatchAlreadyAnchored(address publisher, bytes32 root);
@@ -242,21 +251,25 @@ interface IMediaRegistry is IERC5267 {
 
     /// @notice Anchor the Merkle root of `count` registrations of the calling publisher.
     /// @dev Emits {BatchAnchored}. Reverts with {MediaRegistryNotPublisher}, {MediaRegistryPublisherSuspended},
-    /// {MediaRegistryEmptyRoot}, {MediaRegistryEmptyBatch} or {MediaRegistryBatchAlreadyAnchored}.
+    /// {MediaRegistryEmptyRoot}, {MediaRegistryEmptyBatch}, {MediaRegistryCountMismatch} or
+    /// {MediaRegistryBatchAlreadyAnchored}.
     /// @param root StandardMerkleTree root over the leaves described in the contract's notice.
-    /// @param count Number of leaves (informative).
+    /// @param count Number of leaves; must equal `contentHashes.length`.
     /// @param uri Where the tree dump can be fetched (may be empty).
-    function anchorBatch(bytes32 root, uint32 count, string calldata uri) external;
+    /// @param contentHashes Each item's contentHash, in the order of the tree's values (emitted, not stored).
+    function anchorBatch(bytes32 root, uint32 count, string calldata uri, bytes32[] calldata contentHashes) external;
 
     /// @notice Anchor a Merkle root for `publisher`, sent by a relayer with the publisher's EIP-712 signature of
-    /// `BatchAnchor(root,count,uri,publisher,nonce,deadline)`; `nonce` is `nonces(publisher)` (shared with
-    /// {registerBySig}) and is used up.
+    /// `BatchAnchor(root,count,uri,contentHashes,publisher,nonce,deadline)`; `nonce` is `nonces(publisher)` (shared
+    /// with {registerBySig}) and is used up. The signature covers the content hashes, so a relayer cannot list
+    /// other files under the publisher's root.
     /// @dev Emits {BatchAnchored}. Reverts as {anchorBatch}, and with {MediaRegistryExpiredSignature} or
     /// {MediaRegistryInvalidSignature}.
     function anchorBatchBySig(
         bytes32 root,
         uint32 count,
         string calldata uri,
+        bytes32[] calldata contentHashes,
         address publisher,
         uint256 deadline,
         bytes calldata signature
@@ -356,6 +369,7 @@ interface IMediaRegistry is IERC5267 {
         bytes32 root,
         uint32 count,
         string calldata uri,
+        bytes32[] calldata contentHashes,
         address publisher,
         uint256 nonce,
         uint256 deadline

@@ -36,9 +36,11 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
 
     /// @inheritdoc IMediaRegistry
     /// @dev The preimage, one line (also `BATCH_ANCHOR_TYPE_STRING` in ledger/eip712.py):
-    /// BatchAnchor(bytes32 root,uint32 count,string uri,address publisher,uint256 nonce,uint256 deadline)
-    bytes32 public constant BATCH_ANCHOR_TYPEHASH =
-        keccak256("BatchAnchor(bytes32 root,uint32 count,string uri,address publisher,uint256 nonce,uint256 deadline)");
+    /// BatchAnchor(bytes32 root,uint32 count,string uri,bytes32[] contentHashes,address publisher,uint256 nonce,uint256 deadline)
+    bytes32 public constant BATCH_ANCHOR_TYPEHASH = keccak256(
+        "BatchAnchor(bytes32 root,uint32 count,string uri,bytes32[] contentHashes,address publisher,uint256 nonce,"
+        "uint256 deadline)"
+    );
 
     mapping(bytes32 uid => Record) private _records;
     mapping(address publisher => PublisherInfo) private _publishers;
@@ -116,9 +118,10 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
     // ----------------------------------------------------------------------------------------------- batches
 
     /// @inheritdoc IMediaRegistry
-    function anchorBatch(bytes32 root, uint32 count, string calldata uri) external {
+    function anchorBatch(bytes32 root, uint32 count, string calldata uri, bytes32[] calldata contentHashes) external {
         _checkActivePublisher(msg.sender);
-        _anchor(root, count, uri, msg.sender);
+        uint64 anchoredAt = _anchor(root, count, contentHashes.length, msg.sender);
+        emit BatchAnchored(root, msg.sender, count, uri, anchoredAt, contentHashes);
     }
 
     /// @inheritdoc IMediaRegistry
@@ -126,6 +129,7 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         bytes32 root,
         uint32 count,
         string calldata uri,
+        bytes32[] calldata contentHashes,
         address publisher,
         uint256 deadline,
         bytes calldata signature
@@ -133,9 +137,12 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         _checkDeadline(deadline);
         _checkActivePublisher(publisher);
         _checkSignature(
-            publisher, _hashBatchAnchor(root, count, uri, publisher, _useNonce(publisher), deadline), signature
+            publisher,
+            _hashBatchAnchor(root, count, uri, contentHashes, publisher, _useNonce(publisher), deadline),
+            signature
         );
-        _anchor(root, count, uri, publisher);
+        uint64 anchoredAt = _anchor(root, count, contentHashes.length, publisher);
+        emit BatchAnchored(root, publisher, count, uri, anchoredAt, contentHashes);
     }
 
     /// @inheritdoc IMediaRegistry
@@ -245,11 +252,12 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         bytes32 root,
         uint32 count,
         string calldata uri,
+        bytes32[] calldata contentHashes,
         address publisher,
         uint256 nonce,
         uint256 deadline
     ) external view returns (bytes32) {
-        return _hashBatchAnchor(root, count, uri, publisher, nonce, deadline);
+        return _hashBatchAnchor(root, count, uri, contentHashes, publisher, nonce, deadline);
     }
 
     // ------------------------------------------------------------------------------------------------ internal
@@ -313,15 +321,16 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         emit Registered(uid, publisher, contentHash, r.pixelHash, r.pdqHash, r.manifestHash, parent, registeredAt);
     }
 
-    /// @dev Stores the batch of an already authorised `publisher` and emits {BatchAnchored}.
-    function _anchor(bytes32 root, uint32 count, string calldata uri, address publisher) internal {
+    /// @dev Stores the batch of an already authorised `publisher` (the caller emits {BatchAnchored}, with the
+    /// content hashes straight from calldata) and returns its time. `listed` is how many content hashes came with it.
+    function _anchor(bytes32 root, uint32 count, uint256 listed, address publisher) internal returns (uint64 anchoredAt) {
         if (root == bytes32(0)) revert MediaRegistryEmptyRoot();
         if (count == 0) revert MediaRegistryEmptyBatch();
+        if (listed != count) revert MediaRegistryCountMismatch(count, listed);
         bytes32 key = _batchKey(publisher, root);
         if (_batches[key].publisher != address(0)) revert MediaRegistryBatchAlreadyAnchored(publisher, root);
-        uint64 anchoredAt = _time();
+        anchoredAt = _time();
         _batches[key] = Batch({publisher: publisher, anchoredAt: anchoredAt, count: count});
-        emit BatchAnchored(root, publisher, count, uri, anchoredAt);
     }
 
     /// @dev Stores the retraction of `uid` (reverting if there is one) and emits {Revoked}.
@@ -383,17 +392,28 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         return _hashTypedDataV4(structHash);
     }
 
-    /// @dev EIP-712 digest of a batch anchor signed by `publisher` (`uri` enters as `keccak256(bytes(uri))`).
+    /// @dev EIP-712 digest of a batch anchor signed by `publisher` (`uri` enters as `keccak256(bytes(uri))`, the
+    /// content hashes as `keccak256(abi.encodePacked(contentHashes))`, as EIP-712 encodes strings and arrays).
     function _hashBatchAnchor(
         bytes32 root,
         uint32 count,
         string calldata uri,
+        bytes32[] calldata contentHashes,
         address publisher,
         uint256 nonce,
         uint256 deadline
     ) internal view returns (bytes32) {
         bytes32 structHash = keccak256(
-            abi.encode(BATCH_ANCHOR_TYPEHASH, root, count, keccak256(bytes(uri)), publisher, nonce, deadline)
+            abi.encode(
+                BATCH_ANCHOR_TYPEHASH,
+                root,
+                count,
+                keccak256(bytes(uri)),
+                keccak256(abi.encodePacked(contentHashes)),
+                publisher,
+                nonce,
+                deadline
+            )
         );
         return _hashTypedDataV4(structHash);
     }

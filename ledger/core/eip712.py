@@ -7,6 +7,7 @@ never hard-code them; the tests check that both sides agree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,9 +30,11 @@ REGISTRATION_TYPE_STRING = (
 )
 REGISTRATION_TYPEHASH = "0x" + keccak(text=REGISTRATION_TYPE_STRING).hex()
 
-# Preimage of BATCH_ANCHOR_TYPEHASH in the contract; keep both in step. `uri` enters as keccak256(bytes(uri)).
+# Preimage of BATCH_ANCHOR_TYPEHASH in the contract; keep both in step. `uri` enters as keccak256(bytes(uri)),
+# `contentHashes` (the batch's file hashes, listed in the BatchAnchored event) as keccak256 of their concatenation.
 BATCH_ANCHOR_TYPE_STRING = (
-    "BatchAnchor(bytes32 root,uint32 count,string uri,address publisher,uint256 nonce,uint256 deadline)"
+    "BatchAnchor(bytes32 root,uint32 count,string uri,bytes32[] contentHashes,address publisher,uint256 nonce,"
+    "uint256 deadline)"
 )
 BATCH_ANCHOR_TYPEHASH = "0x" + keccak(text=BATCH_ANCHOR_TYPE_STRING).hex()
 
@@ -129,13 +132,16 @@ def registration_typed_data(
 # ------------------------------------------------------------------------------------------------ batch anchor
 
 
-def batch_anchor_message(root: str, count: int, uri: str, publisher: str, nonce: int, deadline: int) -> dict[str, Any]:
+def batch_anchor_message(
+    root: str, count: int, uri: str, content_hashes: Sequence[str], publisher: str, nonce: int, deadline: int
+) -> dict[str, Any]:
     if not 0 <= count < 2**32:
         raise LedgerValueError(f"a batch count must fit in uint32, got {count}")
     return {
         "root": bytes.fromhex(parse_hash32(root, "Merkle root")[2:]),
         "count": count,
         "uri": uri,
+        "contentHashes": [bytes.fromhex(parse_hash32(h, "content hash")[2:]) for h in content_hashes],
         "publisher": to_checksum_address(publisher),
         "nonce": nonce,
         "deadline": deadline,
@@ -143,43 +149,49 @@ def batch_anchor_message(root: str, count: int, uri: str, publisher: str, nonce:
 
 
 def _batch_signable(
-    domain: Domain, root: str, count: int, uri: str, publisher: str, nonce: int, deadline: int
+    domain: Domain, root: str, count: int, uri: str, content_hashes: Sequence[str], publisher: str, nonce: int,
+    deadline: int,
 ) -> SignableMessage:
-    return encode_typed_data(
-        domain.as_dict(), BATCH_ANCHOR_TYPES, batch_anchor_message(root, count, uri, publisher, nonce, deadline)
-    )
+    message = batch_anchor_message(root, count, uri, content_hashes, publisher, nonce, deadline)
+    return encode_typed_data(domain.as_dict(), BATCH_ANCHOR_TYPES, message)
 
 
 def batch_anchor_digest(
-    domain: Domain, root: str, count: int, uri: str, publisher: str, nonce: int, deadline: int
+    domain: Domain, root: str, count: int, uri: str, content_hashes: Sequence[str], publisher: str, nonce: int,
+    deadline: int,
 ) -> str:
     """The 32-byte digest a publisher signs to anchor ``root`` through a relayer (``hashBatchAnchor`` on chain)."""
-    signable = _batch_signable(domain, root, count, uri, publisher, nonce, deadline)
+    signable = _batch_signable(domain, root, count, uri, content_hashes, publisher, nonce, deadline)
     return "0x" + keccak(b"\x19" + signable.version + signable.header + signable.body).hex()
 
 
 def sign_batch_anchor(
-    private_key: bytes | str, domain: Domain, root: str, count: int, uri: str, nonce: int, deadline: int
+    private_key: bytes | str, domain: Domain, root: str, count: int, uri: str, content_hashes: Sequence[str],
+    nonce: int, deadline: int,
 ) -> str:
     """Sign a batch anchor as the publisher whose key this is; returns the 65-byte signature as 0x hex."""
     publisher = Account.from_key(private_key).address
-    signed = Account.sign_message(_batch_signable(domain, root, count, uri, publisher, nonce, deadline), private_key)
+    signable = _batch_signable(domain, root, count, uri, content_hashes, publisher, nonce, deadline)
+    signed = Account.sign_message(signable, private_key)
     return "0x" + bytes(signed.signature).hex()
 
 
 def recover_batch_anchor_signer(
-    domain: Domain, root: str, count: int, uri: str, publisher: str, nonce: int, deadline: int, signature: str
+    domain: Domain, root: str, count: int, uri: str, content_hashes: Sequence[str], publisher: str, nonce: int,
+    deadline: int, signature: str,
 ) -> str:
-    signable = _batch_signable(domain, root, count, uri, publisher, nonce, deadline)
+    signable = _batch_signable(domain, root, count, uri, content_hashes, publisher, nonce, deadline)
     return Account.recover_message(signable, signature=bytes.fromhex(signature.removeprefix("0x")))
 
 
 def batch_anchor_typed_data(
-    domain: Domain, root: str, count: int, uri: str, publisher: str, nonce: int, deadline: int
+    domain: Domain, root: str, count: int, uri: str, content_hashes: Sequence[str], publisher: str, nonce: int,
+    deadline: int,
 ) -> dict[str, Any]:
     """The full ``eth_signTypedData_v4`` JSON of a batch anchor."""
-    message = batch_anchor_message(root, count, uri, publisher, nonce, deadline)
+    message = batch_anchor_message(root, count, uri, content_hashes, publisher, nonce, deadline)
     message["root"] = parse_hash32(root, "Merkle root")
+    message["contentHashes"] = [parse_hash32(h, "content hash") for h in content_hashes]
     return _full_typed_data(domain, BATCH_ANCHOR_TYPES, "BatchAnchor", message)
 
 

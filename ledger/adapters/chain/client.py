@@ -115,17 +115,18 @@ class RegistryClient:
         return _transact(self.w3, self.abi, fn, publisher_key, wait=wait)
 
     def anchor_batch(
-        self, publisher_key: bytes | str, root: str, count: int, uri: str = "", wait: bool = False
+        self, publisher_key: bytes | str, root: str, content_hashes: Sequence[str], uri: str = "", wait: bool = False
     ) -> SentTx:
-        """Anchor a Merkle root (``ledger.core.merkle.registration_tree(...).root``) of ``count`` registrations."""
-        fn = self.contract.functions.anchorBatch(_b32(root), count, uri)
+        """Anchor a Merkle root (``ledger.core.merkle.registration_tree(...).root``) with its items' content hashes
+        (``ledger.core.merkle.batch_content_hashes``), which the ``BatchAnchored`` event lists."""
+        fn = self.contract.functions.anchorBatch(_b32(root), len(content_hashes), uri, [_b32(h) for h in content_hashes])
         return _transact(self.w3, self.abi, fn, publisher_key, wait=wait)
 
     def anchor_batch_by_sig(
         self,
         relayer_key: bytes | str,
         root: str,
-        count: int,
+        content_hashes: Sequence[str],
         uri: str,
         publisher: str,
         deadline: int,
@@ -133,10 +134,11 @@ class RegistryClient:
         wait: bool = False,
         gas: int | None = None,
     ) -> SentTx:
-        """Send ``anchorBatchBySig`` as the relayer; ``signature`` from ``eip712.sign_batch_anchor``. ``gas``: skip
-        the estimate (as for ``register_by_sig``)."""
+        """Send ``anchorBatchBySig`` as the relayer; ``signature`` from ``eip712.sign_batch_anchor`` (count =
+        ``len(content_hashes)``). ``gas``: skip the estimate (as for ``register_by_sig``)."""
         fn = self.contract.functions.anchorBatchBySig(
-            _b32(root), count, uri, Web3.to_checksum_address(publisher), deadline, _bytes(signature)
+            _b32(root), len(content_hashes), uri, [_b32(h) for h in content_hashes], Web3.to_checksum_address(publisher),
+            deadline, _bytes(signature),
         )
         return _transact(self.w3, self.abi, fn, relayer_key, wait=wait, gas=gas)
 
