@@ -54,6 +54,8 @@ RUNS = [("cancun", "anvil", [], ROOT / "bench" / "results" / "gas.json"),
         ("cancun", "anvil", ["--hardfork", "cancun"], ROOT / "bench" / "results" / "gas-cancun-rules.json"),
         ("shanghai", "ganache", [], ROOT / "bench" / "results" / "gas-shanghai.json")]  # fmt: skip
 BUILDS = ("cancun", "shanghai")
+# The hardfork each node runs unless told otherwise (ledger/adapters/chain/node.py starts Ganache at shanghai).
+HARDFORKS = {"anvil": "anvil's default (latest: Prague rules and later, EIP-7623 included)", "ganache": "shanghai"}
 CALLDATA_VARIANT = "contracts/test/BenchBatchHashesInCalldata.sol"
 # A realistic location for a batch's tree dump (a CIDv1 is 59 characters).
 BATCH_URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
@@ -223,7 +225,7 @@ def measure(target: str, chain_name: str, node_args: list[str], out: Path) -> in
                 client.fund(ANVIL_TEST_ADMIN_KEY, account.address, 10**21)
             rows = Bench(client, bytes(publisher.key), bytes(relayer.key), calldata_variant=variant).run()
             chain = {"client": w3.client_version, "chain_id": w3.eth.chain_id,
-                     "hardfork": node_args[-1] if "--hardfork" in node_args else "the node's default"}  # fmt: skip
+                     "hardfork": node_args[-1] if "--hardfork" in node_args else HARDFORKS[chain_name]}  # fmt: skip
         finally:
             node.stop()
     result = {

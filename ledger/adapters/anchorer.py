@@ -48,7 +48,7 @@ from ledger.adapters.store.db import Database
 from ledger.adapters.store.models import BatchRow, RetractionRow, SubmissionRow
 from ledger.adapters.store.outbox import OutboxRow, OutboxStatus
 from ledger.adapters.store.repository import as_utc, utcnow
-from ledger.core.eip712 import Domain, sign_batch_anchor, sign_registration
+from ledger.core.eip712 import Domain, recover_batch_anchor_signer, sign_batch_anchor, sign_registration
 from ledger.core.merkle import MerkleTree, batch_content_hashes, registration_tree
 from ledger.core.records import Registration
 from ledger.errors import ContractRevert, LedgerError
@@ -61,9 +61,9 @@ MAX_BACKOFF_SECONDS = 300.0
 # Measured: 65,108 gas (82,196 for a publisher's first); an ERC-1271 wallet adds its isValidSignature call. Only the
 # gas used is paid; the limit bounds a revert's cost.
 PIPELINED_REGISTER_GAS = 250_000
-# The same for anchorBatchBySig, whose cost grows with the content hashes it lists: measured 1,339,652 gas for 1,024
-# images with a 66-character URI on anvil (bench/results/gas.json; 1,278 gas per listed hash under the calldata
-# floor of EIP-7623), so a fixed part plus a per-image allowance well above that.
+# The same for anchorBatchBySig, whose cost grows with the content hashes it lists: measured 1,338,590 gas for 1,024
+# images with a 66-character URI on anvil (bench/results/gas.json: EIP-7623's calldata floor, 1,280 gas per listed
+# hash, sets it), so a fixed part plus a per-image allowance well above that.
 PIPELINED_ANCHOR_GAS_BASE = 250_000
 PIPELINED_ANCHOR_GAS_PER_IMAGE = 2_000
 RESIGN_MARGIN_SECONDS = 600  # a service-held signature this close to its deadline is signed again before sending
@@ -248,7 +248,8 @@ class Anchorer:
         stored) with the contract's next nonce unless the stored one already carries it."""
         expected = self._expected_nonce(row.publisher)
         now = int(time.time())
-        if row.signature is None or row.nonce != expected or (row.deadline or 0) <= now + RESIGN_MARGIN_SECONDS:
+        if (row.signature is None or row.nonce != expected or (row.deadline or 0) <= now + RESIGN_MARGIN_SECONDS
+                or not self._batch_signature_fits(row)):  # fmt: skip
             deadline = now + self.signature_validity_seconds
             signature = sign_batch_anchor(self.load_key(row.publisher), self._domain(), row.root, row.count, row.uri,
                                           batch_content_hashes_of(row), expected, deadline)  # fmt: skip
@@ -262,6 +263,18 @@ class Anchorer:
                                              if pipelined else None)  # fmt: skip
         self._next_nonce[row.publisher] = expected + 1
         return tx
+
+    def _batch_signature_fits(self, row: BatchRow) -> bool:
+        """Whether the stored BatchAnchor signature is the publisher's for this contract and this list of content
+        hashes: one made for a contract since replaced (``--redeploy``), or in the type before the hashes were
+        signed, would only be refused on chain."""
+        assert row.signature is not None and row.nonce is not None and row.deadline is not None
+        try:
+            signer = recover_batch_anchor_signer(self._domain(), row.root, row.count, row.uri, batch_content_hashes_of(row),
+                                                 row.publisher, row.nonce, row.deadline, row.signature)  # fmt: skip
+        except (ValueError, LedgerError):
+            return False
+        return signer == row.publisher
 
     def _sign_again(self, row: SubmissionRow, nonce: int, deadline: int) -> SubmissionRow:
         """A service-held key signs the registration with the contract's next nonce; stored before it is sent, so

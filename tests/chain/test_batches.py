@@ -283,4 +283,21 @@ def test_batch_anchors_share_the_publishers_nonce_and_are_signed_again_when_it_m
     assert recover_batch_anchor_signer(domain, sent.root, sent.count, sent.uri, batch_content_hashes_of(sent), publisher, 3,
                                        sent.deadline, sent.signature) == publisher  # fmt: skip
     assert chain.client.nonce(publisher) == 4
+
+    # A stored signature with the right nonce, but for another contract (one replaced by --redeploy; likewise one in
+    # the BatchAnchor type from before the content hashes were signed): signed again, not sent to be refused.
+    last = accept_images(db, chain, 4, first=1000)
+    anchorer.form_batches()
+    with db.write() as session:
+        [waiting] = session.scalars(select(BatchRow).where(BatchRow.status == "pending")).all()
+        stale = sign_batch_anchor(chain.publisher_key, Domain(31337, "0x" + "12" * 20), waiting.root, waiting.count,
+                                  waiting.uri, batch_content_hashes_of(waiting), 4, 2**40)  # fmt: skip
+        waiting.nonce, waiting.deadline, waiting.signature = 4, 2**40, stale
+    assert anchorer.step() == 1
+    chain.settle()
+    indexer.catch_up()
+    assert statuses(db, last) == ["anchored"] * 4
+    with db.read() as session:
+        sent = session.get(BatchRow, (waiting.publisher, waiting.root))
+    assert sent is not None and sent.nonce == 4 and sent.signature != stale
     db.dispose()
