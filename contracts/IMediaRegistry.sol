@@ -19,7 +19,7 @@ import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
 ///   (types `bytes32 x5, address`): `leaf = keccak256(bytes.concat(keccak256(abi.encode(...))))`, inner nodes hash
 ///   the sorted pair (OpenZeppelin `MerkleProof`).
 ///
-/// Retraction ({revoke}, {revokeBatchItem}) records when, why and by whom; it never deletes anything.
+/// Retraction ({revoke}, {revokeBySig}, {revokeBatchItem}) records when, why and by whom; it never deletes anything.
 /// @dev A record is keyed by `uid = keccak256(abi.encode(publisher, contentHash))`: several outlets may register
 /// the same wire photo, and the earliest registration is the origin. A batch item has the same uid as the record the
 /// publisher would have written for it, so a retraction applies to that image whichever way it was anchored.
@@ -54,7 +54,8 @@ interface IMediaRegistry is IERC5267 {
     }
 
     /// @notice A retraction of a record or of a batch item (one storage slot); never deleted.
-    /// @param revokedBy Who retracted it: the publisher, or the admin of the time.
+    /// @param revokedBy Who retracted it: the publisher (also when a relayer sent its signature), or the admin of
+    /// the time.
     /// @param revokedAt Time of the retraction; 0 means not retracted.
     /// @param reasonCode Machine-readable reason (the meaning of each code is an off-chain convention; the text
     /// is in the `Revoked` event).
@@ -296,6 +297,23 @@ interface IMediaRegistry is IERC5267 {
     /// @param reason Human-readable reason, kept in the event only.
     function revoke(bytes32 uid, uint16 reasonCode, string calldata reason) external;
 
+    /// @notice Retract the record `uid` of `publisher`, sent by a relayer with the publisher's EIP-712 signature of
+    /// `Revocation(uid,reasonCode,reason,publisher,nonce,deadline)` (`reason` as `keccak256(bytes(reason))`);
+    /// `nonce` is `nonces(publisher)` (shared with {registerBySig} and {anchorBatchBySig}) and is used up. The
+    /// result is that of {revoke} sent by the publisher itself: `revokedBy` is the publisher, not the relayer.
+    /// @dev Emits {Revoked}. Reverts with {MediaRegistryExpiredSignature}, {MediaRegistryUnknownRecord},
+    /// {MediaRegistryUnauthorizedRevoker} (`publisher` is not the record's publisher: nobody can retract another
+    /// publisher's record this way), {MediaRegistryPublisherSuspended}, {MediaRegistryInvalidSignature} or
+    /// {MediaRegistryAlreadyRevoked}. ERC-1271 wallets sign as for {registerBySig}.
+    function revokeBySig(
+        bytes32 uid,
+        uint16 reasonCode,
+        string calldata reason,
+        address publisher,
+        uint256 deadline,
+        bytes calldata signature
+    ) external;
+
     /// @notice Retract the batch item `r` of `publisher` proven under its anchored `root`: by the publisher
     /// (while active) or by the admin (recorded as such).
     /// @dev Emits {Revoked} with `batchRoot = root`. Reverts with {MediaRegistryUnknownBatch},
@@ -347,6 +365,10 @@ interface IMediaRegistry is IERC5267 {
     // solhint-disable-next-line func-name-mixedcase
     function BATCH_ANCHOR_TYPEHASH() external view returns (bytes32);
 
+    /// @notice EIP-712 typehash of a signed retraction.
+    // solhint-disable-next-line func-name-mixedcase
+    function REVOCATION_TYPEHASH() external view returns (bytes32);
+
     /// @notice EIP-712 domain separator (name "MediaRegistry", version "1", chain id, this contract).
     // solhint-disable-next-line func-name-mixedcase
     function DOMAIN_SEPARATOR() external view returns (bytes32);
@@ -363,6 +385,16 @@ interface IMediaRegistry is IERC5267 {
         external
         view
         returns (bytes32);
+
+    /// @notice The EIP-712 digest a publisher signs to retract its record `uid` through a relayer.
+    function hashRevocation(
+        bytes32 uid,
+        uint16 reasonCode,
+        string calldata reason,
+        address publisher,
+        uint256 nonce,
+        uint256 deadline
+    ) external view returns (bytes32);
 
     /// @notice The EIP-712 digest a publisher signs to anchor `root` through a relayer.
     function hashBatchAnchor(

@@ -42,6 +42,12 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         "uint256 deadline)"
     );
 
+    /// @inheritdoc IMediaRegistry
+    /// @dev The preimage, one line (also `REVOCATION_TYPE_STRING` in ledger/eip712.py):
+    /// Revocation(bytes32 uid,uint16 reasonCode,string reason,address publisher,uint256 nonce,uint256 deadline)
+    bytes32 public constant REVOCATION_TYPEHASH =
+        keccak256("Revocation(bytes32 uid,uint16 reasonCode,string reason,address publisher,uint256 nonce,uint256 deadline)");
+
     mapping(bytes32 uid => Record) private _records;
     mapping(address publisher => PublisherInfo) private _publishers;
     mapping(bytes32 uid => Revocation) private _revocations;
@@ -169,7 +175,31 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         if (publisher == address(0)) revert MediaRegistryUnknownRecord(uid);
         bool byAdmin = _checkRevoker(publisher, uid);
         record.flags |= RECORD_REVOKED;
-        _writeRevocation(uid, publisher, bytes32(0), reasonCode, reason, byAdmin);
+        _writeRevocation(uid, publisher, msg.sender, bytes32(0), reasonCode, reason, byAdmin);
+    }
+
+    /// @inheritdoc IMediaRegistry
+    function revokeBySig(
+        bytes32 uid,
+        uint16 reasonCode,
+        string calldata reason,
+        address publisher,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        _checkDeadline(deadline);
+        Record storage record = _records[uid];
+        address owner_ = record.publisher;
+        if (owner_ == address(0)) revert MediaRegistryUnknownRecord(uid);
+        // Only the record's own publisher may sign its retraction: a signature by any other publisher is refused
+        // here, before its nonce is touched.
+        if (owner_ != publisher) revert MediaRegistryUnauthorizedRevoker(publisher, uid);
+        _checkActivePublisher(publisher);
+        _checkSignature(
+            publisher, _hashRevocation(uid, reasonCode, reason, publisher, _useNonce(publisher), deadline), signature
+        );
+        record.flags |= RECORD_REVOKED;
+        _writeRevocation(uid, publisher, publisher, bytes32(0), reasonCode, reason, false);
     }
 
     /// @inheritdoc IMediaRegistry
@@ -191,7 +221,7 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         // The same image may also have a record of its own (same uid): mark it too, so both views agree.
         Record storage record = _records[uid];
         if (record.publisher != address(0)) record.flags |= RECORD_REVOKED;
-        _writeRevocation(uid, publisher, root, reasonCode, reason, byAdmin);
+        _writeRevocation(uid, publisher, msg.sender, root, reasonCode, reason, byAdmin);
     }
 
     // ------------------------------------------------------------------------------------------------ views
@@ -245,6 +275,18 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         returns (bytes32)
     {
         return _hashRegistration(r, publisher, nonce, deadline);
+    }
+
+    /// @inheritdoc IMediaRegistry
+    function hashRevocation(
+        bytes32 uid,
+        uint16 reasonCode,
+        string calldata reason,
+        address publisher,
+        uint256 nonce,
+        uint256 deadline
+    ) external view returns (bytes32) {
+        return _hashRevocation(uid, reasonCode, reason, publisher, nonce, deadline);
     }
 
     /// @inheritdoc IMediaRegistry
@@ -333,10 +375,12 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         _batches[key] = Batch({publisher: publisher, anchoredAt: anchoredAt, count: count});
     }
 
-    /// @dev Stores the retraction of `uid` (reverting if there is one) and emits {Revoked}.
+    /// @dev Stores the retraction of `uid` by `revokedBy` (the sender, or the publisher whose signature a relayer
+    /// sent), reverting if there is one, and emits {Revoked}.
     function _writeRevocation(
         bytes32 uid,
         address publisher,
+        address revokedBy,
         bytes32 root,
         uint16 reasonCode,
         string calldata reason,
@@ -347,8 +391,8 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         if (earlier != 0) revert MediaRegistryAlreadyRevoked(uid, earlier);
         uint64 revokedAt = _time();
         _revocations[uid] =
-            Revocation({revokedBy: msg.sender, revokedAt: revokedAt, reasonCode: reasonCode, byAdmin: byAdmin});
-        emit Revoked(uid, publisher, msg.sender, root, reasonCode, reason, byAdmin, revokedAt);
+            Revocation({revokedBy: revokedBy, revokedAt: revokedAt, reasonCode: reasonCode, byAdmin: byAdmin});
+        emit Revoked(uid, publisher, revokedBy, root, reasonCode, reason, byAdmin, revokedAt);
     }
 
     /// @dev `keccak256(abi.encode(publisher, contentHash))`, hashed in scratch space.
@@ -388,6 +432,21 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
                 nonce,
                 deadline
             )
+        );
+        return _hashTypedDataV4(structHash);
+    }
+
+    /// @dev EIP-712 digest of a retraction signed by `publisher` (`reason` enters as `keccak256(bytes(reason))`).
+    function _hashRevocation(
+        bytes32 uid,
+        uint16 reasonCode,
+        string calldata reason,
+        address publisher,
+        uint256 nonce,
+        uint256 deadline
+    ) internal view returns (bytes32) {
+        bytes32 structHash = keccak256(
+            abi.encode(REVOCATION_TYPEHASH, uid, reasonCode, keccak256(bytes(reason)), publisher, nonce, deadline)
         );
         return _hashTypedDataV4(structHash);
     }

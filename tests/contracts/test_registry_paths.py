@@ -652,3 +652,88 @@ def test_every_custom_error_has_a_scenario() -> None:
 def test_custom_error_scenario(env: Env, error_name: str) -> None:
     name, _args = reverts(lambda: ERROR_SCENARIOS[error_name](env))
     assert name == error_name
+
+
+# --------------------------------------------------------------------------------------- signed retraction
+
+
+def revoke_by_sig(env: Env, uid: str, publisher: str = "publisher", signer: str | None = None, deadline: int = FAR,
+                  reason: str = "wrong caption", signed_reason: str | None = None, nonce: int | None = None) -> Any:  # fmt: skip
+    who = env.addr[publisher]
+    nonce = env.client.nonce(who) if nonce is None else nonce
+    signature = eip712.sign_revocation(env.keys[signer or publisher], env.domain, uid, 1,
+                                       reason if signed_reason is None else signed_reason, nonce, deadline, who)  # fmt: skip
+    sent = env.client.revoke_by_sig(env.keys["relayer"], uid, 1, reason, who, deadline, signature, wait=True)
+    return env.w3.eth.get_transaction_receipt(sent.tx_hash)
+
+
+def test_revoke_by_sig_is_the_publishers_own_retraction_sent_by_a_relayer(env: Env) -> None:
+    publisher = env.addr["publisher"]
+    reg = sample_registration("signed-retraction")
+    env.direct(reg)
+    uid = record_uid(publisher, reg.content_hash)
+    env.set_time(1_980_000_000)
+    nonce = env.client.nonce(publisher)
+    # Signed for another reason, past its deadline, or by another key: refused, and no nonce is used.
+    assert reverts(lambda: revoke_by_sig(env, uid, signed_reason="other"))[0] == "MediaRegistryInvalidSignature"
+    assert reverts(lambda: revoke_by_sig(env, uid, deadline=1_979_999_999)) == (
+        "MediaRegistryExpiredSignature", (1_979_999_999, 1_980_000_000))  # fmt: skip
+    assert reverts(lambda: revoke_by_sig(env, uid, signer="stranger")) == (
+        "MediaRegistryInvalidSignature", (env.addr["stranger"], publisher))  # fmt: skip
+    assert env.client.nonce(publisher) == nonce
+    receipt = revoke_by_sig(env, uid)
+    (event,) = env.client.contract.events.Revoked().process_receipt(receipt)
+    # The same as the publisher's own revoke: revokedBy is the publisher, not the relayer that paid.
+    assert (event["args"]["publisher"], event["args"]["revokedBy"], event["args"]["byAdmin"]) == (publisher, publisher, False)
+    assert receipt["from"] == env.addr["relayer"] and env.client.nonce(publisher) == nonce + 1
+    revocation = env.client.revocation(uid)
+    assert revocation is not None and (revocation.revoked_by, revocation.revoked_at, revocation.reason_code) == (
+        publisher, 1_980_000_000, 1)  # fmt: skip
+    assert env.client.get_record(uid).flags & RECORD_REVOKED
+    # Replayed: the nonce is used (and the record is retracted already).
+    assert reverts(lambda: revoke_by_sig(env, uid, nonce=nonce))[0] in ("MediaRegistryInvalidSignature",
+                                                                         "MediaRegistryAlreadyRevoked")  # fmt: skip
+    # The digest the contract computes is the one ledger.core.eip712 signs.
+    on_chain = env.client.contract.functions.hashRevocation(bytes.fromhex(uid[2:]), 3, "ünïcødé ✓", publisher, 7, FAR).call()
+    assert hexstr(on_chain) == eip712.revocation_digest(env.domain, uid, 3, "ünïcødé ✓", publisher, 7, FAR)
+    assert hexstr(env.client.contract.functions.REVOCATION_TYPEHASH().call()) == eip712.REVOCATION_TYPEHASH
+
+
+def test_no_publisher_retracts_another_publishers_record_by_signature(env: Env) -> None:
+    """Beta signs a retraction of Alpha's record: refused whichever publisher the relayer names, and Alpha's
+    record stays unretracted; an unknown uid is refused too."""
+    alpha, beta = env.addr["publisher"], env.addr["other"]
+    reg = sample_registration("alphas-photo")
+    env.direct(reg)
+    uid = record_uid(alpha, reg.content_hash)
+    # Named as Beta's retraction: the record is not Beta's.
+    assert reverts(lambda: revoke_by_sig(env, uid, publisher="other")) == ("MediaRegistryUnauthorizedRevoker", (beta, uid))
+    # Named as Alpha's, signed by Beta: not Alpha's signature.
+    assert reverts(lambda: revoke_by_sig(env, uid, publisher="publisher", signer="other")) == (
+        "MediaRegistryInvalidSignature", (beta, alpha))  # fmt: skip
+    # Beta's own registration of the same picture is a different record (its own uid).
+    env.direct(reg, who="other")
+    revoke_by_sig(env, record_uid(beta, reg.content_hash), publisher="other")
+    assert env.client.revocation(uid) is None and not env.client.get_record(uid).flags & RECORD_REVOKED
+    assert reverts(lambda: revoke_by_sig(env, sample_hash("no such record"))) == (
+        "MediaRegistryUnknownRecord", (sample_hash("no such record"),))  # fmt: skip
+    # A suspended publisher cannot retract by signature either (a stolen key must not retract genuine records).
+    env.client.suspend_publisher(env.keys["admin"], alpha)
+    assert reverts(lambda: revoke_by_sig(env, uid)) == ("MediaRegistryPublisherSuspended", (alpha,))
+
+
+def test_contract_wallet_retracts_through_erc1271(env: Env) -> None:
+    w3, admin = env.w3, env.addr["admin"]
+    art = harness_artifacts()["TestERC1271Wallet"]
+    tx = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"]).constructor(env.addr["wallet_owner"]).transact({"from": admin})
+    wallet = w3.eth.contract(address=w3.eth.get_transaction_receipt(tx)["contractAddress"], abi=art["abi"])
+    env.client.add_publisher(env.keys["admin"], wallet.address, "Wallet Times", "wallet.example")
+    env.addr["wallet"], env.keys["wallet"] = wallet.address, env.keys["wallet_owner"]
+    reg = sample_registration("wallet-retracts")
+    env.by_sig(reg, publisher="wallet", signer="wallet_owner")
+    uid = record_uid(wallet.address, reg.content_hash)
+    assert reverts(lambda: revoke_by_sig(env, uid, publisher="wallet", signer="stranger")) == (
+        "MediaRegistryInvalidSignature", (env.addr["stranger"], wallet.address))  # fmt: skip
+    receipt = revoke_by_sig(env, uid, publisher="wallet", signer="wallet_owner")
+    (event,) = env.client.contract.events.Revoked().process_receipt(receipt)
+    assert event["args"]["revokedBy"] == wallet.address and env.client.revocation(uid) is not None

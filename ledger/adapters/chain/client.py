@@ -147,6 +147,13 @@ class RegistryClient:
         fn = self.contract.functions.revoke(_b32(uid), reason_code, reason)
         return _transact(self.w3, self.abi, fn, key, wait=wait)
 
+    def revoke_by_sig(self, relayer_key: bytes | str, uid: str, reason_code: int, reason: str, publisher: str,
+                      deadline: int, signature: str | bytes, wait: bool = False, gas: int | None = None) -> SentTx:  # fmt: skip
+        """Send ``revokeBySig`` as the relayer; ``signature`` from ``eip712.sign_revocation`` (the publisher's)."""
+        fn = self.contract.functions.revokeBySig(_b32(uid), reason_code, reason, Web3.to_checksum_address(publisher),
+                                                 deadline, _bytes(signature))  # fmt: skip
+        return _transact(self.w3, self.abi, fn, relayer_key, wait=wait, gas=gas)
+
     def revoke_batch_item(
         self,
         key: bytes | str,
