@@ -17,8 +17,9 @@ Two modes (setting ``anchor_mode``):
   every item's file hash (in the order of the tree's values; the signature covers them), so auditors find batched
   images on chain by SHA-256 without this service.
 
-Retractions requested by a publisher go out the same way (``revoke``, or ``revokeBatchItem`` with the item's
-proof) once the registration is on chain.
+Retractions requested by a publisher go out once the registration is on chain: a service-held publisher's with
+``revoke`` (or ``revokeBatchItem`` with the item's proof) from its account; a newsroom's own signed retraction
+(custody ``publisher``) with ``revokeBySig`` from the relayer's account, in the publisher's nonce order.
 
 Several registrations of one publisher go out in one step: the contract's nonce is read once per step and
 counted up locally; those after the first are sent with a fixed gas limit, since an estimate against the latest
@@ -135,12 +136,16 @@ class Anchorer:
         # signature covers one registration, so its registrations are always relayed one by one.
         singles = [r for r in work.singles
                    if self.mode == "single" or r.status == OutboxStatus.SENT or r.custody == "publisher"]  # fmt: skip
-        singles.sort(key=lambda r: (r.publisher, r.nonce))  # signatures are used in nonce order
+        # Signatures are used in nonce order; a newsroom's signed retractions share its registrations' sequence.
+        signed_retractions = [r for r in work.retractions if r.signature is not None]
+        unsigned_retractions = [r for r in work.retractions if r.signature is None]
+        in_order: list[SubmissionRow | RetractionRow] = sorted([*singles, *signed_retractions],
+                                                                 key=lambda r: (r.publisher, r.nonce or 0))  # fmt: skip
         self._chain_nonce.clear()
         self._next_nonce.clear()
         sent = 0
         self._reset.clear()
-        for row in [*work.batches, *work.retractions, *singles]:
+        for row in [*work.batches, *unsigned_retractions, *in_order]:
             if isinstance(row, (SubmissionRow, BatchRow)) and row.publisher in self._reset and row.status == OutboxStatus.SENT:
                 continue  # this copy is stale: the row may be pending again (the next step sees it as it is)
             if not self._is_due(row):
@@ -172,7 +177,9 @@ class Anchorer:
         try:
             tx = self._transaction(row)
         except ContractRevert as exc:
-            if isinstance(row, SubmissionRow) and row.custody == "publisher" and exc.error_name in SIGNATURE_REFUSALS:
+            newsroom_signed = (isinstance(row, SubmissionRow) and row.custody == "publisher") or \
+                (isinstance(row, RetractionRow) and row.signature is not None)
+            if newsroom_signed and exc.error_name in SIGNATURE_REFUSALS:
                 outbox.mark_unusable(self.db, row, f"the contract refused the publisher's signature: {exc.message}")
             elif exc.error_name in ON_CHAIN_ALREADY:
                 outbox.mark_on_chain_already(self.db, row)
@@ -198,6 +205,8 @@ class Anchorer:
         record, proof = outbox.retraction_target(self.db, row.uid)
         if record is None:
             return None  # not on chain yet: it is retracted once its registration is mirrored
+        if row.signature is not None:
+            return self._relay_retraction(row)
         signer = self.load_key(row.publisher)
         if record.batch_root:
             registration = Registration(record.content_hash, record.pixel_hash, record.pdq_hash, record.manifest_hash,
@@ -240,6 +249,27 @@ class Anchorer:
         pipelined = expected > self._chain_nonce[row.publisher]
         tx = self.client.register_by_sig(self.relayer_key, registration_of(row), row.publisher, row.deadline,
                                          row.signature, gas=PIPELINED_REGISTER_GAS if pipelined else None)  # fmt: skip
+        self._next_nonce[row.publisher] = expected + 1
+        return tx
+
+    def _relay_retraction(self, row: RetractionRow) -> SentTx | None:
+        """``revokeBySig`` from the relayer's account with the newsroom's own Revocation signature, in the
+        publisher's nonce order (shared with its registrations); one whose nonce was used or whose deadline passed
+        is refused with the reason, never sent."""
+        assert row.nonce is not None and row.deadline is not None and row.signature is not None
+        expected = self._expected_nonce(row.publisher)
+        if row.nonce > expected:
+            return None  # the publisher's earlier signatures go first
+        if row.nonce < expected:
+            outbox.mark_unusable(self.db, row, f"nonce {row.nonce} was already used on chain (the contract's next nonce "
+                                               f"is {expected}): sign this retraction again")  # fmt: skip
+            return None
+        if row.deadline <= int(time.time()):
+            outbox.mark_unusable(self.db, row, f"the signature's deadline {row.deadline} has passed: sign again")
+            return None
+        pipelined = expected > self._chain_nonce[row.publisher]
+        tx = self.client.revoke_by_sig(self.relayer_key, row.uid, row.reason_code, row.reason, row.publisher,
+                                       row.deadline, row.signature, gas=PIPELINED_REGISTER_GAS if pipelined else None)  # fmt: skip
         self._next_nonce[row.publisher] = expected + 1
         return tx
 

@@ -157,8 +157,8 @@ OUTBOX_TABLES = (SubmissionRow, BatchRow, RetractionRow)
 
 
 def highest_sent_nonce(db: Database, publisher: str) -> int | None:
-    """The highest nonce among ``publisher``'s registrations and batch anchors sent and not yet mirrored (in
-    flight, or mined and not yet indexed)."""
+    """The highest nonce among ``publisher``'s registrations, batch anchors and signed retractions sent and not yet
+    mirrored (in flight, or mined and not yet indexed)."""
     with db.read() as session:
         registrations = session.scalar(
             select(func.max(SubmissionRow.nonce))
@@ -169,7 +169,12 @@ def highest_sent_nonce(db: Database, publisher: str) -> int | None:
             select(func.max(BatchRow.nonce))
             .where(BatchRow.publisher == publisher, BatchRow.status == OutboxStatus.SENT, BatchRow.tx_hash.is_not(None))
         )  # fmt: skip
-    sent = [n for n in (registrations, batches) if n is not None]
+        retractions = session.scalar(
+            select(func.max(RetractionRow.nonce))
+            .where(RetractionRow.publisher == publisher, RetractionRow.status == OutboxStatus.SENT,
+                   RetractionRow.tx_hash.is_not(None), RetractionRow.signature.is_not(None))
+        )  # fmt: skip
+    sent = [n for n in (registrations, batches, retractions) if n is not None]
     return max(sent) if sent else None
 
 
@@ -197,7 +202,7 @@ def store_signature(db: Database, row: SubmissionRow | BatchRow, nonce: int, dea
     transition(db, row, nonce=nonce, deadline=deadline, signature=signature)
 
 
-def mark_unusable(db: Database, row: SubmissionRow, problem: str) -> None:
+def mark_unusable(db: Database, row: SubmissionRow | RetractionRow, problem: str) -> None:
     """A newsroom's signature the contract cannot accept: kept, with the reason, until it is signed again."""
     transition(db, row, status=OutboxStatus.REFUSED, last_error=problem)
 
