@@ -45,7 +45,7 @@ from ledger.adapters.chain.client import RegistryClient, SentTx, _transact, conn
 from ledger.adapters.chain.compile import compile_with_harnesses  # noqa: E402
 from ledger.adapters.chain.node import local_node  # noqa: E402
 from ledger.config import ANVIL_TEST_ADMIN_KEY  # noqa: E402
-from ledger.core.eip712 import sign_batch_anchor, sign_registration  # noqa: E402
+from ledger.core.eip712 import sign_batch_anchor, sign_registration, sign_revocation  # noqa: E402
 from ledger.core.merkle import batch_content_hashes, registration_tree  # noqa: E402
 from ledger.core.records import Registration, record_uid  # noqa: E402
 
@@ -178,6 +178,14 @@ class Bench:
         c.register(key, victim, wait=True)
         sent = c.revoke(key, record_uid(self.publisher, victim.content_hash), 1, REASON, wait=True)
         self.row("revoke", 1, sent, f"reason of {len(REASON)} characters")
+
+        victim = self.registration()
+        c.register(key, victim, wait=True)
+        uid = record_uid(self.publisher, victim.content_hash)
+        deadline = self.now() + SIG_VALIDITY
+        signature = sign_revocation(key, c.domain(), uid, 1, REASON, c.nonce(self.publisher), deadline)
+        sent = c.revoke_by_sig(self.relayer_key, uid, 1, REASON, self.publisher, deadline, signature, wait=True)
+        self.row("revokeBySig", 1, sent, f"relayer sends the publisher's signature; reason of {len(REASON)} characters")
 
         tree, regs = trees[1024]
         sent = c.revoke_batch_item(key, tree.root, regs[7], self.publisher, tree.proof(7), 1, REASON, wait=True)

@@ -179,9 +179,9 @@ def highest_sent_nonce(db: Database, publisher: str) -> int | None:
 
 
 def send_later_nonces_again(db: Database, publisher: str, nonce: int, problem: str) -> int:
-    """``publisher``'s registrations sent one by one and batches sent with a nonce above ``nonce``, back to
-    pending: once the transaction of ``nonce`` is lost, the contract (whose nonces are strictly sequential, shared
-    by a publisher's registrations and batches) refuses every later one."""
+    """``publisher``'s registrations sent one by one, batches and signed retractions sent with a nonce above
+    ``nonce``, back to pending: once the transaction of ``nonce`` is lost, the contract (whose nonces are strictly
+    sequential, shared by all three) refuses every later one."""
     with db.write() as session:
         singles = session.execute(
             update(SubmissionRow)
@@ -194,7 +194,13 @@ def send_later_nonces_again(db: Database, publisher: str, nonce: int, problem: s
             .where(BatchRow.publisher == publisher, BatchRow.status == OutboxStatus.SENT, BatchRow.nonce > nonce)
             .values(status=OutboxStatus.PENDING, tx_hash=None, last_error=problem, updated_at=utcnow())
         )  # fmt: skip
-        return int(singles.rowcount or 0) + int(batches.rowcount or 0)  # type: ignore[attr-defined]
+        retractions = session.execute(
+            update(RetractionRow)
+            .where(RetractionRow.publisher == publisher, RetractionRow.status == OutboxStatus.SENT,
+                   RetractionRow.signature.is_not(None), RetractionRow.nonce > nonce)
+            .values(status=OutboxStatus.PENDING, tx_hash=None, last_error=problem, updated_at=utcnow())
+        )  # fmt: skip
+        return sum(int(r.rowcount or 0) for r in (singles, batches, retractions))  # type: ignore[attr-defined]
 
 
 def store_signature(db: Database, row: SubmissionRow | BatchRow, nonce: int, deadline: int, signature: str) -> None:
