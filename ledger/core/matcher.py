@@ -197,10 +197,18 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
         seen = wild.examine(prepared(), facts.features, facts.reference.image, near)
         return None if seen is None else (seen, _wild_words(seen, probe, facts))
 
+    def overlooked(match: PerceptualMatch) -> bool:
+        """A copy the second stage passed whose pixels, through the same alignment, show a change."""
+        comparison = match.comparison
+        if match.edited or comparison is None or not comparison.confirmed or comparison.transform is None:
+            return False
+        reference = registered(match.content_hash).reference
+        return reference is not None and wild.changed_through(probe.image, reference.image, comparison.transform)
+
     revised, dropped = [], set()
     for match in accepted:
         doubtful = match.comparison is not None and match.comparison.edge_bound
-        second = look(match.content_hash) if match.edited or doubtful else None
+        second = look(match.content_hash) if match.edited or doubtful or overlooked(match) else None
         if second is not None:
             revised.append(match.seen_as(*second))
         elif doubtful:  # the keypoints do not find it: its likeness was a shared outline

@@ -8,8 +8,10 @@ and measure where the copy differs (changed regions and a heatmap).
 3. Compare on a grid of 96 cells on the long side: map the copy's colours onto the reference's (histogram
    matching per channel, so global colour, brightness, contrast and gamma changes cancel), take each cell's
    difference to the closest of the 3x3 reference cells around it (alignment errors below a cell vanish), smooth,
-   and call a cell changed when it differs by more than ``CHANGE_LEVEL`` and by more than the picture's own noise.
-   Connected changed cells are the changed regions.
+   and call a cell changed when it differs by more than ``CHANGE_LEVEL`` and by more than the picture's own noise,
+   or when its texture (the spread of luminance inside it) differs from the reference's by more than
+   ``TEXTURE_LEVEL`` (a flat box over grass in the grass's own colour). A grayscale original is compared in
+   luminance, plus the colour the copy has in places. Connected changed cells are the changed regions.
 
 Confirmation asks, outside the changed cells, for a high correlation of the aligned pictures and of their fine
 structure (high-pass), and for most of the picture to agree: unrelated pictures that a hash brought close fail the
@@ -47,6 +49,12 @@ CHANGE_LEVEL = 28.0
 NOISE_SIGMAS = 6.0
 MIN_REGION_CELLS = 6  # smaller blobs are noise (6 cells of a 96 grid: ~0.1% of the picture)
 EDITED_MIN_SHARE = 0.004  # at least 0.4% of the picture changed to call it edited
+# Texture: a flat box pasted over grass or gravel in the texture's own mean colour hardly moves a cell's mean, but
+# its spread of luminance collapses (and a caption over a flat sky raises it). A cell is changed when its spread and
+# the reference's differ by more than e^TEXTURE_LEVEL (3.3x), after the copy's overall gain; spreads are counted
+# from TEXTURE_FLOOR levels (JPEG noise in flat areas is not texture).
+TEXTURE_FLOOR = 4.0
+TEXTURE_LEVEL = 1.2
 GRAY_CHROMA = 4.0  # mean |chroma| below this (levels): a grayscale picture
 # Structure agreement away from the reference's outlines (cells within OFF_EDGE_GROW cells of a gradient of at least
 # OFF_EDGE_SHARE of its 99th percentile): tiles of one fundus photograph (an orange disc on black; scripts/matchbench
@@ -82,6 +90,9 @@ class Comparison:
     grayscale: bool  # the copy is gray and the reference is not
     heat: np.ndarray | None = field(default=None, repr=False)  # (h, w) float32 in the reader's frame, NaN = not compared
     off_edge_structure: float = 1.0  # ``structure`` away from the reference's strongest edges (see OFF_EDGE_*)
+    # The alignment as a 3x3 map: the reference's normalised coordinates (x / width, y / height) -> the reader's
+    # image's, the form the wild path's pixel comparison takes.
+    transform: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def edited(self) -> bool:
@@ -341,13 +352,21 @@ def _measure(upright: np.ndarray, reference: np.ndarray, alignment: Alignment, t
         mapped = np.stack([_match_histogram(q[..., c], r[..., c]) for c in range(3)], axis=-1)
         target = r
     diff = _shift_tolerant_diff(mapped, target)
+    if r_gray:
+        # A grayscale original compared in luminance only: colour the copy has in places (a pasted coloured box
+        # of the picture's own brightness) is a change; a tint over the whole copy is not (its median cancels).
+        q_chroma = chroma(q, q_luma)
+        local = np.abs(q_chroma - np.median(q_chroma.reshape(-1, 2), axis=0)).max(axis=-1)
+        diff = np.maximum(diff, 0.5 * local)
+    texture = _texture_change(_luma(upright), copy_box, _luma(reference), ref_box, (gw, gh))
     # Clipped highlights and shadows (brightness/contrast pushed past the range) are not edits.
     clipped = ((q_luma >= 250) & (r_luma >= 190)) | ((q_luma <= 5) & (r_luma <= 65))
     smooth = _box_blur(np.where(clipped, 0.0, diff), 1)
     median = float(np.median(smooth))
     mad = float(np.median(np.abs(smooth - median))) * 1.4826
     level = max(CHANGE_LEVEL, median + NOISE_SIGMAS * mad)
-    changed = smooth > level
+    texture_smooth = _box_blur(np.where(clipped, 0.0, texture), 1)
+    changed = (smooth > level) | (texture_smooth > TEXTURE_LEVEL)
     components = [c for c in _components(changed) if c[0] >= MIN_REGION_CELLS]
     kept = np.zeros_like(changed)
     for _size, y0, x0, y1, x1 in components:
@@ -376,6 +395,7 @@ def _measure(upright: np.ndarray, reference: np.ndarray, alignment: Alignment, t
     heat = _heat_in_frame(np.where(kept, smooth, np.minimum(smooth, level * 0.999)) / max(level, 1.0), (gx0, gy0, gx1, gy1),
                           cell, (cw, ch), turn, placed, frame)  # fmt: skip
     covered = float((ref_box[2] - ref_box[0]) * (ref_box[3] - ref_box[1]) / (ref_w * ref_h))
+    transform = _frame_transform(alignment, turn, (cw, ch), placed, frame, (ref_w, ref_h))
     confirmed = ncc >= CONFIRM_NCC and structure >= CONFIRM_STRUCTURE and 1 - changed_share >= CONFIRM_AGREEMENT
     return Comparison(
         aligned=True,
@@ -389,7 +409,51 @@ def _measure(upright: np.ndarray, reference: np.ndarray, alignment: Alignment, t
         grayscale=q_gray and not r_gray,
         heat=heat,
         off_edge_structure=round(off_edge_structure, 4),
+        transform=transform,
     )
+
+
+def _frame_transform(alignment: Alignment, turn: Dihedral, copy_size: tuple[int, int], placed: tuple[int, int, int, int],
+                     frame: tuple[int, int], ref_size: tuple[int, int]) -> np.ndarray:  # fmt: skip
+    """Reference normalised -> reader's frame normalised: undo the shift and scale, turn the copy back as the
+    reader holds it, place it where it was trimmed from."""
+    s, (ax, ay) = alignment.scale, alignment.offset
+    to_copy = np.array([[1 / s, 0, -ax / s], [0, 1 / s, -ay / s], [0, 0, 1.0]])
+    cw, ch = copy_size
+    (x0, y0), (x1, y1), (x2, y2) = (turn.map_point(x, y, cw, ch) for x, y in ((0, 0), (1, 0), (0, 1)))
+    turned = np.array([[x1 - x0, x2 - x0, x0], [y1 - y0, y2 - y0, y0], [0, 0, 1.0]])
+    px, py = placed[0], placed[1]
+    to_frame = np.array([[1, 0, px], [0, 1, py], [0, 0, 1.0]])
+    ref_w, ref_h = ref_size
+    frame_w, frame_h = frame
+    H = np.diag([1 / frame_w, 1 / frame_h, 1.0]) @ to_frame @ turned @ to_copy @ np.diag([ref_w, ref_h, 1.0])
+    return H / H[2, 2]
+
+
+def _cell_spread(luma: np.ndarray, box: tuple[float, float, float, float], size: tuple[int, int]) -> np.ndarray:
+    """The standard deviation of ``luma`` inside each cell of the comparison grid over ``box``."""
+    mean = _resize(luma, size, box=box)
+    square = _resize(luma * luma, size, box=box)
+    return np.sqrt(np.maximum(square - mean * mean, 0.0))
+
+
+def _texture_change(q_luma: np.ndarray, q_box: tuple[float, float, float, float], r_luma: np.ndarray,
+                    r_box: tuple[float, float, float, float], size: tuple[int, int]) -> np.ndarray:  # fmt: skip
+    """Per cell, how far the copy's texture (spread of luminance inside the cell) is from the reference's, as the
+    absolute log ratio, after the copy's overall loss or gain of texture (blur, sharpening, rescaling) is taken
+    out; the smallest over the reference cells one step around, as for the colour difference."""
+    q_spread = _cell_spread(q_luma, q_box, size)
+    r_spread = _cell_spread(r_luma, r_box, size)
+    both = (q_spread > TEXTURE_FLOOR) & (r_spread > TEXTURE_FLOOR)
+    gain = float(np.median(q_spread[both] / r_spread[both])) if both.sum() > 20 else 1.0
+    r_padded = np.pad(gain * r_spread, 1, mode="edge")
+    h, w = q_spread.shape
+    best = np.full((h, w), np.inf)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            ratio = (q_spread + TEXTURE_FLOOR) / (r_padded[dy : dy + h, dx : dx + w] + TEXTURE_FLOOR)
+            best = np.minimum(best, np.abs(np.log(ratio)))
+    return best
 
 
 def _strong_edges(luma: np.ndarray, within: np.ndarray) -> np.ndarray:

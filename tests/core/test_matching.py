@@ -253,3 +253,37 @@ def test_compare_exact_pixels_and_unrelated(pdq_fixtures: Path) -> None:
     other = (pdq_fixtures / "reg-test-input" / "labelme-subset" / "q1050.jpg").read_bytes()
     unrelated = compare(original, other).body
     assert unrelated["verdict"] == "unknown" and unrelated["matches"] == []
+
+
+def _second_stage(original: np.ndarray, copy: np.ndarray):  # type: ignore[no-untyped-def]
+    from ledger.core.second_stage import compare as second_stage
+
+    reference = registration_probe(jpeg(Image.fromarray(original))).image
+    return second_stage(probe_bytes(jpeg(Image.fromarray(copy))).image, reference, 0)
+
+
+def test_a_coloured_box_as_bright_as_a_grayscale_photo_is_a_change() -> None:
+    # A grayscale original is compared in luminance; a box of the picture's own brightness but in colour was
+    # invisible there (the copy as a whole still counts as gray: the box is 8% of it).
+    import skimage.data as sd
+
+    original = np.stack([sd.camera()] * 3, axis=-1)
+    copy = original.copy()
+    level = int(np.median(original[360:460, 300:410]))  # the grass, mid-gray
+    colour = np.array([level + 70, level - 30, level - 15])  # luma ~ level, strongly pink
+    copy[360:460, 300:410] = np.clip(colour, 0, 255)
+    result = _second_stage(original, copy)
+    assert result.confirmed and result.edited, result
+    assert any(x0 < 355 / 512 < x1 and y0 < 410 / 512 < y1 for x0, y0, x1, y1 in result.regions)
+
+
+def test_a_flat_box_of_a_textures_own_colour_is_a_change() -> None:
+    # Over grass, a flat box of the grass's mean colour barely moves the cells' means; their texture vanishes.
+    import skimage.data as sd
+
+    original = np.stack([sd.grass()] * 3, axis=-1)
+    copy = original.copy()
+    copy[60:170, 250:370] = int(original[60:170, 250:370].mean())
+    result = _second_stage(original, copy)
+    assert result.confirmed and result.edited, result
+    assert any(x0 < 310 / 512 < x1 and y0 < 115 / 512 < y1 for x0, y0, x1, y1 in result.regions)

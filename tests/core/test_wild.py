@@ -9,7 +9,7 @@ import io
 import numpy as np
 import pytest
 import skimage.data as sd
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from ledger.core.wild import geometry
 from ledger.core.wild.local_features import Features, extract_query, extract_register
@@ -253,3 +253,49 @@ def test_a_small_low_texture_photo_rotated_and_cropped_is_a_copy(pdq_fixtures) -
     for degrees in (5, 8, 15):
         verified, _ = registry_.verify(jpeg(rotated_cropped(sea, degrees), 85))
         assert verified.answer.verdict == "copy", (degrees, verified.answer)
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+@pytest.mark.parametrize(("name", "size", "fill"), [("coffee", 44, (250, 60, 200)), ("chelsea", 32, (250, 60, 200)),
+                                               ("astronaut", 32, (235, 235, 240))])
+def test_a_caption_of_thin_letters_on_a_whole_copy_is_an_edit_where_it_was_written(registry, name, size, fill) -> None:  # type: ignore[no-untyped-def]
+    # The second stage's 96-cell grid averages strokes a few pixels wide away, and one letter alone is below the
+    # smallest region: these copies were called unchanged. The pixel comparison through the same alignment, with
+    # letters grouped into one region, sees the caption.
+    registry_, names, photos = registry
+    image = Image.fromarray(photos[name])
+    draw = ImageDraw.Draw(image)
+    origin = (40, int(image.height * 0.6))
+    box = draw.textbbox(origin, "FAKE PHOTO SHARED", font=_font(size))
+    draw.text(origin, "FAKE PHOTO SHARED", fill=fill, font=_font(size))
+    verified, found = answer(registry_, names, jpeg(image, 90))
+    assert found == name and verified.answer.verdict == "edited", verified.answer
+    assert verified.answer.changes is not None and verified.answer.changes.regions
+    w, h = image.size
+    x0, y0, x1, y1 = box[0] / w, box[1] / h, box[2] / w, box[3] / h
+    [region] = verified.answer.changes.regions
+    ix = min(x1, region.x + region.width) - max(x0, region.x)
+    iy = min(y1, region.y + region.height) - max(y0, region.y)
+    union = (x1 - x0) * (y1 - y0) + region.width * region.height - max(ix, 0) * max(iy, 0)
+    assert ix > 0 and iy > 0 and ix * iy / union >= 0.5, (region, (x0, y0, x1, y1))
+
+
+def test_a_whole_copy_with_nothing_changed_stays_a_copy_after_the_pixel_look(registry) -> None:  # type: ignore[no-untyped-def]
+    registry_, names, photos = registry
+    small = Image.fromarray(photos["coffee"]).resize((480, 320), Image.Resampling.LANCZOS)
+    verified, name = answer(registry_, names, jpeg(small, 70))
+    assert name == "coffee" and verified.answer.verdict == "copy", verified.answer
+
+
+@pytest.mark.parametrize("name", ["rocket", "astronaut"])
+def test_a_grayscale_copy_stays_a_copy_after_the_pixel_look(registry, name: str) -> None:  # type: ignore[no-untyped-def]
+    # No colour map brings a colour back: compared channel by channel, the saturated parts of a grayscale copy
+    # looked changed.
+    registry_, names, photos = registry
+    gray = Image.fromarray(photos[name]).convert("L")
+    verified, found = answer(registry_, names, jpeg(gray, 90))
+    assert found == name and verified.answer.verdict == "copy", verified.answer
+    assert "grayscale" in verified.answer.matches[0].transforms

@@ -10,8 +10,9 @@ screenshot surroundings are undone before comparing; only the overlap is compare
    takes the smallest difference over the reference shifted by up to 1 px (residual alignment error).
    Colour difference = max over channels, so a coloured box on a similar-luma background still shows.
 3. Threshold: above CHANGE_LEVEL and above NOISE_SIGMAS x the robust noise (MAD) of the overlap; opened (drops
-   isolated pixels and thin edge residue), closed (fills text into a block), connected components of at least
-   MIN_REGION_SHARE of the overlap are changed regions. ``edited`` needs EDITED_MIN_SHARE of the overlap changed.
+   isolated pixels and thin edge residue), closed (fills text into a block); components within GROUP_PX of one
+   another are grouped (the letters of a caption), and groups whose changed pixels are at least MIN_REGION_SHARE
+   of the overlap are changed regions. ``edited`` needs EDITED_MIN_SHARE of the overlap changed.
 
 Boxes and the heatmap are returned in the QUERY's frame (boxes as shares of the query's width/height).
 Pure: numpy + cv2.
@@ -25,6 +26,7 @@ import cv2
 import numpy as np
 
 from ledger.core.boxes import merge_boxes
+from ledger.core.second_stage import GRAY_CHROMA
 from ledger.core.wild.warp import Aligned, luma
 
 BLUR_SIGMA = 1.2  # work px
@@ -34,6 +36,7 @@ MIN_REGION_SHARE = 0.004  # components smaller than 0.4 % of the overlap are noi
 EDITED_MIN_SHARE = 0.012  # 1.2 % of the overlap changed -> edited (pasted boxes are >= 4 %)
 OPEN_PX = 3
 CLOSE_PX = 7
+GROUP_PX = 15  # changed components this close (work px) are one region: the letters of a caption
 HEAT_SIDE = 512  # heatmap long side (query frame)
 # A picture inside a screenshot runs under the phone's status and navigation bars where the viewport cuts it:
 # those bars differ from the picture but are the screen's, not an edit. With ``inside=True`` a changed component
@@ -55,10 +58,12 @@ class Diff:
 
 
 FIT_SAMPLE = 20_000  # pixels the colour fit and the noise level are estimated from (a fixed stride through the overlap)
+QUICK_FIT_SAMPLE = 4_000  # for the look at every whole-picture copy (search.changed_through), which only decides
+# whether the full examination runs
 
 
-def _sample(values: np.ndarray) -> np.ndarray:
-    return values[:: max(1, len(values) // FIT_SAMPLE)]
+def _sample(values: np.ndarray, n: int = FIT_SAMPLE) -> np.ndarray:
+    return values[:: max(1, len(values) // n)]
 
 
 def _line_fit(x: np.ndarray, y: np.ndarray, a: float, b: float) -> tuple[float, float, float]:
@@ -76,14 +81,14 @@ def _line_fit(x: np.ndarray, y: np.ndarray, a: float, b: float) -> tuple[float, 
     return a, b, float(np.median(np.abs(a * x + b - y)))
 
 
-def _colour_fit(q: np.ndarray, r: np.ndarray, valid: np.ndarray) -> np.ndarray:
+def _colour_fit(q: np.ndarray, r: np.ndarray, valid: np.ndarray, sample: int = FIT_SAMPLE) -> np.ndarray:
     """Per channel, a robust linear map of the copy's levels onto the reference's (brightness, contrast, colour).
     Refitted from three starts (no change; matched quartiles; least squares on everything), keeping the line that
     most of the picture agrees with: a screenshot's bars and a pasted box can cover a third of the overlap, and a
     least-squares start alone then lands between picture and paste, where no pixel agrees."""
     out = np.empty_like(q)
     for c in range(3):
-        x, y = _sample(q[..., c][valid]), _sample(r[..., c][valid])
+        x, y = _sample(q[..., c][valid], sample), _sample(r[..., c][valid], sample)
         if len(x) < 50:
             out[..., c] = q[..., c]
             continue
@@ -103,10 +108,11 @@ LIGHT_CELL_AGREE = 8.0  # levels (median absolute deviation within a cell): the 
 LIGHT_MAX_SPREAD = 3.0  # levels: copies <= 0.8 (matchbench held-out), the two coaster photographs 3.9-9.4
 
 
-def colour_fit(al: Aligned) -> np.ndarray:
+def colour_fit(al: Aligned, sample: int = FIT_SAMPLE) -> np.ndarray:
     """The copy's colours mapped onto the reference's (``_colour_fit`` over the overlap): computed once per
-    candidate and given to both ``lighting_spread`` and ``diff``."""
-    return _colour_fit(al.query, al.ref, al.valid)
+    candidate and given to both ``lighting_spread`` and ``diff``. ``sample``: pixels the fit is estimated from
+    (its cost grows with them: ~35 ms at 20,000)."""
+    return _colour_fit(al.query, al.ref, al.valid, sample)
 
 
 def lighting_spread(al: Aligned, fitted: np.ndarray) -> float | None:
@@ -136,6 +142,30 @@ def lighting_spread(al: Aligned, fitted: np.ndarray) -> float | None:
     return float(np.median(cells)) if len(cells) >= LIGHT_MIN_CELLS else None
 
 
+def _gray(rgb: np.ndarray, valid: np.ndarray) -> bool:
+    pixels = rgb[::4, ::4][valid[::4, ::4]]  # a sixteenth is plenty for a mean
+    if len(pixels) == 0:
+        return False
+    y = luma(pixels)
+    return float((np.abs(pixels[:, 0] - y) + np.abs(pixels[:, 2] - y)).mean()) / 2 < GRAY_CHROMA
+
+
+def _group_stats(labels: np.ndarray, n: int) -> np.ndarray:
+    """(x, y, w, h, area) of each label's pixels (0 = none), as OpenCV's component statistics."""
+    stats = np.zeros((n, 5), np.int64)
+    ys, xs = np.nonzero(labels)
+    ids = labels[ys, xs]
+    stats[:, 4] = np.bincount(ids, minlength=n)[:n]
+    for k, coords in enumerate((xs, ys)):
+        low, high = np.full(n, np.iinfo(np.int64).max), np.full(n, -1)
+        np.minimum.at(low, ids, coords)
+        np.maximum.at(high, ids, coords)
+        present = stats[:, 4] > 0
+        stats[present, k] = low[present]
+        stats[present, k + 2] = high[present] - low[present] + 1
+    return stats
+
+
 def diff(al: Aligned, query_size: tuple[int, int], fitted: np.ndarray, inside: bool = False) -> Diff:
     """Changed regions of the aligned copy. ``query_size``: (width, height) of the query image ``al`` came from.
     ``fitted``: ``colour_fit(al)``. ``inside``: the picture is a part of the reader's image (a screenshot): changes
@@ -146,7 +176,11 @@ def diff(al: Aligned, query_size: tuple[int, int], fitted: np.ndarray, inside: b
     heat_size = (max(1, round(qw * min(1.0, hs))), max(1, round(qh * min(1.0, hs))))
     if valid.sum() < 500:
         return Diff(0.0, (), np.full((heat_size[1], heat_size[0]), np.nan, np.float32), int(valid.sum()))
-    r = cv2.GaussianBlur(al.ref, (0, 0), BLUR_SIGMA)
+    reference = al.ref
+    if _gray(al.query, valid) and not _gray(al.ref, valid):
+        # A grayscale copy of a colour picture: no colour map can bring the colour back, so compare luminance.
+        reference, fitted = (np.repeat(luma(a)[..., None], 3, axis=2) for a in (al.ref, fitted))
+    r = cv2.GaussianBlur(reference, (0, 0), BLUR_SIGMA)
     q = cv2.GaussianBlur(fitted, (0, 0), BLUR_SIGMA)
     best = None
     for dy in (-1, 0, 1):
@@ -163,7 +197,12 @@ def diff(al: Aligned, query_size: tuple[int, int], fitted: np.ndarray, inside: b
     mask = ((best > level) & valid).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((OPEN_PX, OPEN_PX), np.uint8))
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((CLOSE_PX, CLOSE_PX), np.uint8)) & valid.astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    # Letters of a caption are separate components, each under MIN_REGION_SHARE: components are grouped by
+    # proximity (GROUP_PX) and a group's changed pixels are counted together.
+    groups = cv2.dilate(mask, np.ones((GROUP_PX, GROUP_PX), np.uint8)) if GROUP_PX > 1 else mask
+    n, labels, _, _ = cv2.connectedComponentsWithStats(groups, connectivity=8)
+    labels = np.where(mask > 0, labels, 0)
+    stats = _group_stats(labels, n)
     area_valid = float(valid.sum())
     H = al.work_to_query
     regions, changed, at_edge = [], 0, []

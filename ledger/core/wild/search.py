@@ -190,6 +190,16 @@ def _zoomed(query: Query, features: Features, near: bool) -> geometry.Verificati
     return replace(verified, H=transform, words=words, occupies=occupies)
 
 
+def changed_through(query_rgb: np.ndarray, reference: np.ndarray, transform: np.ndarray) -> bool:
+    """Whether the pixel comparison (``aligned_diff``) sees an edit through an alignment found elsewhere (the
+    second stage's shift and scale): that stage's grid averages thin text and small flat boxes away, so a copy it
+    passed is looked at once more here, at pixel level, before the reader is told nothing was changed."""
+    aligned = align(reference, query_rgb, transform)
+    height, width = query_rgb.shape[:2]
+    fitted = aligned_diff.colour_fit(aligned, aligned_diff.QUICK_FIT_SAMPLE)
+    return aligned_diff.diff(aligned, (width, height), fitted).edited
+
+
 def examine(query: Query, features: Features, reference: np.ndarray | None, near: bool = True) -> Seen | None:
     """Verify one registered picture against the query. None: not found in it. Without a reference copy only the
     geometry is known, which cannot tell a copy from another photograph of the same scene: nothing is claimed.
