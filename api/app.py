@@ -82,6 +82,7 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     app.include_router(chain.router)
     app.include_router(batches.router)
     app.include_router(retractions.router)
+    app.include_router(retractions.signed_router)
     app.include_router(soft_binding.router)
     app.mount("/static/swagger", StaticFiles(directory=SWAGGER_UI), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -12,13 +12,14 @@ import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
 /// Two ways to anchor an image:
 /// - one record per image: {register}, {registerBySig} (a relayer sends the publisher's EIP-712 signature) and
 ///   {registerBatch} (several records in one transaction); each writes one storage slot and one `Registered` event;
-/// - one Merkle root per batch: {anchorBatch} and {anchorBatchBySig} store one slot for N registrations; each item
-///   is proven by an off-chain proof against the root ({verifyInclusion}). The leaves use the OpenZeppelin
+/// - one Merkle root per batch: {anchorBatch} and {anchorBatchBySig} store one slot for N registrations and list
+///   the N content hashes (SHA-256 of each file) in the `BatchAnchored` event, so that anyone with an RPC URL finds
+///   a batched image by its file hash; each item is proven by an off-chain proof against the root ({verifyInclusion}). The leaves use the OpenZeppelin
 ///   `StandardMerkleTree` encoding of `(contentHash, pixelHash, pdqHash, manifestHash, parent, publisher)`
 ///   (types `bytes32 x5, address`): `leaf = keccak256(bytes.concat(keccak256(abi.encode(...))))`, inner nodes hash
 ///   the sorted pair (OpenZeppelin `MerkleProof`).
 ///
-/// Retraction ({revoke}, {revokeBatchItem}) records when, why and by whom; it never deletes anything.
+/// Retraction ({revoke}, {revokeBySig}, {revokeBatchItem}) records when, why and by whom; it never deletes anything.
 /// @dev A record is keyed by `uid = keccak256(abi.encode(publisher, contentHash))`: several outlets may register
 /// the same wire photo, and the earliest registration is the origin. A batch item has the same uid as the record the
 /// publisher would have written for it, so a retraction applies to that image whichever way it was anchored.
@@ -53,7 +54,8 @@ interface IMediaRegistry is IERC5267 {
     }
 
     /// @notice A retraction of a record or of a batch item (one storage slot); never deleted.
-    /// @param revokedBy Who retracted it: the publisher, or the admin of the time.
+    /// @param revokedBy Who retracted it: the publisher (also when a relayer sent its signature), or the admin of
+    /// the time.
     /// @param revokedAt Time of the retraction; 0 means not retracted.
     /// @param reasonCode Machine-readable reason (the meaning of each code is an off-chain convention; the text
     /// is in the `Revoked` event).
@@ -115,8 +117,13 @@ interface IMediaRegistry is IERC5267 {
     );
 
     /// @notice `publisher` anchored the Merkle `root` of `count` registrations; `uri` says where the tree (leaves
-    /// and proofs) can be fetched, if anywhere.
-    event BatchAnchored(bytes32 indexed root, address indexed publisher, uint32 count, string uri, uint64 anchoredAt);
+    /// and proofs) can be fetched, if anywhere. `contentHashes` are the items' file hashes (SHA-256), in the order
+    /// of the tree's values (the `values` of its `standard-v1` dump), as the publisher sent or signed them: they
+    /// let anyone find a batched image by its file hash without the operator. The contract cannot check them
+    /// against the leaves (it does not see the leaves); an auditor does, with the tree or a receipt.
+    event BatchAnchored(
+        bytes32 indexed root, address indexed publisher, uint32 count, string uri, uint64 anchoredAt, bytes32[] contentHashes
+    );
 
     /// @notice The image `uid` of `publisher` was retracted by `revokedBy` (the publisher, or the admin when
     /// `byAdmin`). `batchRoot` is the Merkle root that proved a batch item, `bytes32(0)` for a record.
@@ -173,6 +180,9 @@ interface IMediaRegistry is IERC5267 {
 
     /// @notice A Merkle root must not be zero.
     error MediaRegistryEmptyRoot();
+
+    /// @notice A batch anchor's `count` is not the number of content hashes it lists.
+    error MediaRegistryCountMismatch(uint32 count, uint256 contentHashes);
 
     /// @notice `publisher` anchored `root` already.
     error MediaRegistryBatchAlreadyAnchored(address publisher, bytes32 root);
@@ -242,21 +252,25 @@ interface IMediaRegistry is IERC5267 {
 
     /// @notice Anchor the Merkle root of `count` registrations of the calling publisher.
     /// @dev Emits {BatchAnchored}. Reverts with {MediaRegistryNotPublisher}, {MediaRegistryPublisherSuspended},
-    /// {MediaRegistryEmptyRoot}, {MediaRegistryEmptyBatch} or {MediaRegistryBatchAlreadyAnchored}.
+    /// {MediaRegistryEmptyRoot}, {MediaRegistryEmptyBatch}, {MediaRegistryCountMismatch} or
+    /// {MediaRegistryBatchAlreadyAnchored}.
     /// @param root StandardMerkleTree root over the leaves described in the contract's notice.
-    /// @param count Number of leaves (informative).
+    /// @param count Number of leaves; must equal `contentHashes.length`.
     /// @param uri Where the tree dump can be fetched (may be empty).
-    function anchorBatch(bytes32 root, uint32 count, string calldata uri) external;
+    /// @param contentHashes Each item's contentHash, in the order of the tree's values (emitted, not stored).
+    function anchorBatch(bytes32 root, uint32 count, string calldata uri, bytes32[] calldata contentHashes) external;
 
     /// @notice Anchor a Merkle root for `publisher`, sent by a relayer with the publisher's EIP-712 signature of
-    /// `BatchAnchor(root,count,uri,publisher,nonce,deadline)`; `nonce` is `nonces(publisher)` (shared with
-    /// {registerBySig}) and is used up.
+    /// `BatchAnchor(root,count,uri,contentHashes,publisher,nonce,deadline)`; `nonce` is `nonces(publisher)` (shared
+    /// with {registerBySig}) and is used up. The signature covers the content hashes, so a relayer cannot list
+    /// other files under the publisher's root.
     /// @dev Emits {BatchAnchored}. Reverts as {anchorBatch}, and with {MediaRegistryExpiredSignature} or
     /// {MediaRegistryInvalidSignature}.
     function anchorBatchBySig(
         bytes32 root,
         uint32 count,
         string calldata uri,
+        bytes32[] calldata contentHashes,
         address publisher,
         uint256 deadline,
         bytes calldata signature
@@ -282,6 +296,23 @@ interface IMediaRegistry is IERC5267 {
     /// @param reasonCode Machine-readable reason (off-chain convention).
     /// @param reason Human-readable reason, kept in the event only.
     function revoke(bytes32 uid, uint16 reasonCode, string calldata reason) external;
+
+    /// @notice Retract the record `uid` of `publisher`, sent by a relayer with the publisher's EIP-712 signature of
+    /// `Revocation(uid,reasonCode,reason,publisher,nonce,deadline)` (`reason` as `keccak256(bytes(reason))`);
+    /// `nonce` is `nonces(publisher)` (shared with {registerBySig} and {anchorBatchBySig}) and is used up. The
+    /// result is that of {revoke} sent by the publisher itself: `revokedBy` is the publisher, not the relayer.
+    /// @dev Emits {Revoked}. Reverts with {MediaRegistryExpiredSignature}, {MediaRegistryUnknownRecord},
+    /// {MediaRegistryUnauthorizedRevoker} (`publisher` is not the record's publisher: nobody can retract another
+    /// publisher's record this way), {MediaRegistryPublisherSuspended}, {MediaRegistryInvalidSignature} or
+    /// {MediaRegistryAlreadyRevoked}. ERC-1271 wallets sign as for {registerBySig}.
+    function revokeBySig(
+        bytes32 uid,
+        uint16 reasonCode,
+        string calldata reason,
+        address publisher,
+        uint256 deadline,
+        bytes calldata signature
+    ) external;
 
     /// @notice Retract the batch item `r` of `publisher` proven under its anchored `root`: by the publisher
     /// (while active) or by the admin (recorded as such).
@@ -334,6 +365,10 @@ interface IMediaRegistry is IERC5267 {
     // solhint-disable-next-line func-name-mixedcase
     function BATCH_ANCHOR_TYPEHASH() external view returns (bytes32);
 
+    /// @notice EIP-712 typehash of a signed retraction.
+    // solhint-disable-next-line func-name-mixedcase
+    function REVOCATION_TYPEHASH() external view returns (bytes32);
+
     /// @notice EIP-712 domain separator (name "MediaRegistry", version "1", chain id, this contract).
     // solhint-disable-next-line func-name-mixedcase
     function DOMAIN_SEPARATOR() external view returns (bytes32);
@@ -351,11 +386,22 @@ interface IMediaRegistry is IERC5267 {
         view
         returns (bytes32);
 
+    /// @notice The EIP-712 digest a publisher signs to retract its record `uid` through a relayer.
+    function hashRevocation(
+        bytes32 uid,
+        uint16 reasonCode,
+        string calldata reason,
+        address publisher,
+        uint256 nonce,
+        uint256 deadline
+    ) external view returns (bytes32);
+
     /// @notice The EIP-712 digest a publisher signs to anchor `root` through a relayer.
     function hashBatchAnchor(
         bytes32 root,
         uint32 count,
         string calldata uri,
+        bytes32[] calldata contentHashes,
         address publisher,
         uint256 nonce,
         uint256 deadline

@@ -36,9 +36,17 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
 
     /// @inheritdoc IMediaRegistry
     /// @dev The preimage, one line (also `BATCH_ANCHOR_TYPE_STRING` in ledger/eip712.py):
-    /// BatchAnchor(bytes32 root,uint32 count,string uri,address publisher,uint256 nonce,uint256 deadline)
-    bytes32 public constant BATCH_ANCHOR_TYPEHASH =
-        keccak256("BatchAnchor(bytes32 root,uint32 count,string uri,address publisher,uint256 nonce,uint256 deadline)");
+    /// BatchAnchor(bytes32 root,uint32 count,string uri,bytes32[] contentHashes,address publisher,uint256 nonce,uint256 deadline)
+    bytes32 public constant BATCH_ANCHOR_TYPEHASH = keccak256(
+        "BatchAnchor(bytes32 root,uint32 count,string uri,bytes32[] contentHashes,address publisher,uint256 nonce,"
+        "uint256 deadline)"
+    );
+
+    /// @inheritdoc IMediaRegistry
+    /// @dev The preimage, one line (also `REVOCATION_TYPE_STRING` in ledger/eip712.py):
+    /// Revocation(bytes32 uid,uint16 reasonCode,string reason,address publisher,uint256 nonce,uint256 deadline)
+    bytes32 public constant REVOCATION_TYPEHASH =
+        keccak256("Revocation(bytes32 uid,uint16 reasonCode,string reason,address publisher,uint256 nonce,uint256 deadline)");
 
     mapping(bytes32 uid => Record) private _records;
     mapping(address publisher => PublisherInfo) private _publishers;
@@ -116,9 +124,10 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
     // ----------------------------------------------------------------------------------------------- batches
 
     /// @inheritdoc IMediaRegistry
-    function anchorBatch(bytes32 root, uint32 count, string calldata uri) external {
+    function anchorBatch(bytes32 root, uint32 count, string calldata uri, bytes32[] calldata contentHashes) external {
         _checkActivePublisher(msg.sender);
-        _anchor(root, count, uri, msg.sender);
+        uint64 anchoredAt = _anchor(root, count, contentHashes.length, msg.sender);
+        emit BatchAnchored(root, msg.sender, count, uri, anchoredAt, contentHashes);
     }
 
     /// @inheritdoc IMediaRegistry
@@ -126,6 +135,7 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         bytes32 root,
         uint32 count,
         string calldata uri,
+        bytes32[] calldata contentHashes,
         address publisher,
         uint256 deadline,
         bytes calldata signature
@@ -133,9 +143,12 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         _checkDeadline(deadline);
         _checkActivePublisher(publisher);
         _checkSignature(
-            publisher, _hashBatchAnchor(root, count, uri, publisher, _useNonce(publisher), deadline), signature
+            publisher,
+            _hashBatchAnchor(root, count, uri, contentHashes, publisher, _useNonce(publisher), deadline),
+            signature
         );
-        _anchor(root, count, uri, publisher);
+        uint64 anchoredAt = _anchor(root, count, contentHashes.length, publisher);
+        emit BatchAnchored(root, publisher, count, uri, anchoredAt, contentHashes);
     }
 
     /// @inheritdoc IMediaRegistry
@@ -162,7 +175,31 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         if (publisher == address(0)) revert MediaRegistryUnknownRecord(uid);
         bool byAdmin = _checkRevoker(publisher, uid);
         record.flags |= RECORD_REVOKED;
-        _writeRevocation(uid, publisher, bytes32(0), reasonCode, reason, byAdmin);
+        _writeRevocation(uid, publisher, msg.sender, bytes32(0), reasonCode, reason, byAdmin);
+    }
+
+    /// @inheritdoc IMediaRegistry
+    function revokeBySig(
+        bytes32 uid,
+        uint16 reasonCode,
+        string calldata reason,
+        address publisher,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        _checkDeadline(deadline);
+        Record storage record = _records[uid];
+        address owner_ = record.publisher;
+        if (owner_ == address(0)) revert MediaRegistryUnknownRecord(uid);
+        // Only the record's own publisher may sign its retraction: a signature by any other publisher is refused
+        // here, before its nonce is touched.
+        if (owner_ != publisher) revert MediaRegistryUnauthorizedRevoker(publisher, uid);
+        _checkActivePublisher(publisher);
+        _checkSignature(
+            publisher, _hashRevocation(uid, reasonCode, reason, publisher, _useNonce(publisher), deadline), signature
+        );
+        record.flags |= RECORD_REVOKED;
+        _writeRevocation(uid, publisher, publisher, bytes32(0), reasonCode, reason, false);
     }
 
     /// @inheritdoc IMediaRegistry
@@ -184,7 +221,7 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         // The same image may also have a record of its own (same uid): mark it too, so both views agree.
         Record storage record = _records[uid];
         if (record.publisher != address(0)) record.flags |= RECORD_REVOKED;
-        _writeRevocation(uid, publisher, root, reasonCode, reason, byAdmin);
+        _writeRevocation(uid, publisher, msg.sender, root, reasonCode, reason, byAdmin);
     }
 
     // ------------------------------------------------------------------------------------------------ views
@@ -241,15 +278,28 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
     }
 
     /// @inheritdoc IMediaRegistry
-    function hashBatchAnchor(
-        bytes32 root,
-        uint32 count,
-        string calldata uri,
+    function hashRevocation(
+        bytes32 uid,
+        uint16 reasonCode,
+        string calldata reason,
         address publisher,
         uint256 nonce,
         uint256 deadline
     ) external view returns (bytes32) {
-        return _hashBatchAnchor(root, count, uri, publisher, nonce, deadline);
+        return _hashRevocation(uid, reasonCode, reason, publisher, nonce, deadline);
+    }
+
+    /// @inheritdoc IMediaRegistry
+    function hashBatchAnchor(
+        bytes32 root,
+        uint32 count,
+        string calldata uri,
+        bytes32[] calldata contentHashes,
+        address publisher,
+        uint256 nonce,
+        uint256 deadline
+    ) external view returns (bytes32) {
+        return _hashBatchAnchor(root, count, uri, contentHashes, publisher, nonce, deadline);
     }
 
     // ------------------------------------------------------------------------------------------------ internal
@@ -313,21 +363,24 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         emit Registered(uid, publisher, contentHash, r.pixelHash, r.pdqHash, r.manifestHash, parent, registeredAt);
     }
 
-    /// @dev Stores the batch of an already authorised `publisher` and emits {BatchAnchored}.
-    function _anchor(bytes32 root, uint32 count, string calldata uri, address publisher) internal {
+    /// @dev Stores the batch of an already authorised `publisher` (the caller emits {BatchAnchored}, with the
+    /// content hashes straight from calldata) and returns its time. `listed` is how many content hashes came with it.
+    function _anchor(bytes32 root, uint32 count, uint256 listed, address publisher) internal returns (uint64 anchoredAt) {
         if (root == bytes32(0)) revert MediaRegistryEmptyRoot();
         if (count == 0) revert MediaRegistryEmptyBatch();
+        if (listed != count) revert MediaRegistryCountMismatch(count, listed);
         bytes32 key = _batchKey(publisher, root);
         if (_batches[key].publisher != address(0)) revert MediaRegistryBatchAlreadyAnchored(publisher, root);
-        uint64 anchoredAt = _time();
+        anchoredAt = _time();
         _batches[key] = Batch({publisher: publisher, anchoredAt: anchoredAt, count: count});
-        emit BatchAnchored(root, publisher, count, uri, anchoredAt);
     }
 
-    /// @dev Stores the retraction of `uid` (reverting if there is one) and emits {Revoked}.
+    /// @dev Stores the retraction of `uid` by `revokedBy` (the sender, or the publisher whose signature a relayer
+    /// sent), reverting if there is one, and emits {Revoked}.
     function _writeRevocation(
         bytes32 uid,
         address publisher,
+        address revokedBy,
         bytes32 root,
         uint16 reasonCode,
         string calldata reason,
@@ -338,8 +391,8 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         if (earlier != 0) revert MediaRegistryAlreadyRevoked(uid, earlier);
         uint64 revokedAt = _time();
         _revocations[uid] =
-            Revocation({revokedBy: msg.sender, revokedAt: revokedAt, reasonCode: reasonCode, byAdmin: byAdmin});
-        emit Revoked(uid, publisher, msg.sender, root, reasonCode, reason, byAdmin, revokedAt);
+            Revocation({revokedBy: revokedBy, revokedAt: revokedAt, reasonCode: reasonCode, byAdmin: byAdmin});
+        emit Revoked(uid, publisher, revokedBy, root, reasonCode, reason, byAdmin, revokedAt);
     }
 
     /// @dev `keccak256(abi.encode(publisher, contentHash))`, hashed in scratch space.
@@ -383,17 +436,43 @@ contract MediaRegistry is IMediaRegistry, Ownable2Step, EIP712, Nonces {
         return _hashTypedDataV4(structHash);
     }
 
-    /// @dev EIP-712 digest of a batch anchor signed by `publisher` (`uri` enters as `keccak256(bytes(uri))`).
-    function _hashBatchAnchor(
-        bytes32 root,
-        uint32 count,
-        string calldata uri,
+    /// @dev EIP-712 digest of a retraction signed by `publisher` (`reason` enters as `keccak256(bytes(reason))`).
+    function _hashRevocation(
+        bytes32 uid,
+        uint16 reasonCode,
+        string calldata reason,
         address publisher,
         uint256 nonce,
         uint256 deadline
     ) internal view returns (bytes32) {
         bytes32 structHash = keccak256(
-            abi.encode(BATCH_ANCHOR_TYPEHASH, root, count, keccak256(bytes(uri)), publisher, nonce, deadline)
+            abi.encode(REVOCATION_TYPEHASH, uid, reasonCode, keccak256(bytes(reason)), publisher, nonce, deadline)
+        );
+        return _hashTypedDataV4(structHash);
+    }
+
+    /// @dev EIP-712 digest of a batch anchor signed by `publisher` (`uri` enters as `keccak256(bytes(uri))`, the
+    /// content hashes as `keccak256(abi.encodePacked(contentHashes))`, as EIP-712 encodes strings and arrays).
+    function _hashBatchAnchor(
+        bytes32 root,
+        uint32 count,
+        string calldata uri,
+        bytes32[] calldata contentHashes,
+        address publisher,
+        uint256 nonce,
+        uint256 deadline
+    ) internal view returns (bytes32) {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                BATCH_ANCHOR_TYPEHASH,
+                root,
+                count,
+                keccak256(bytes(uri)),
+                keccak256(abi.encodePacked(contentHashes)),
+                publisher,
+                nonce,
+                deadline
+            )
         );
         return _hashTypedDataV4(structHash);
     }

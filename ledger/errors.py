@@ -183,6 +183,12 @@ class PublisherSuspended(Forbidden):
     code = "publisher_suspended"
 
 
+class NotRecordPublisher(Forbidden):
+    """A signed retraction of a record that another publisher registered: nobody retracts another's record."""
+
+    code = "not_record_publisher"
+
+
 class NotFound(LedgerError, LookupError):
     code = "not_found"
 

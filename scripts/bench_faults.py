@@ -7,10 +7,18 @@ Also the lost transaction (``tests/faults/test_vanished_transaction.py``'s fault
 the chain losing a mined registration (``evm_revert``) to it being re-sent and mirrored, with the default
 ``resend_after`` of 60 s.
 
-Writes bench/results/faults.json and prints the table of docs/reliability.md. The machine may be shared: its load
-average is recorded with the results.
+Groups of faults (``--groups``, all by default), each run as its test runs it, one fresh service per round:
+``sqlite`` (the phases above), ``lost-tx``, ``rpc`` (``provenance up --rpc-url`` through the fault-injecting proxy:
+stale heads, connections reset mid-request; tests/faults/test_rpc_service_faults.py), ``postgres`` (the SIGKILL
+phases and tables locked for 5 s on a throwaway PostgreSQL server; test_postgres_service_faults.py),
+``batch-reorg`` (test_batch_reorg.py), ``read-only`` (the data directory on a tmpfs remounted read-only; needs
+root; test_read_only.py).
 
-    python scripts/bench_faults.py [--rounds 3]
+Writes bench/results/faults.json (rows of the groups run replace the rows of the same faults; the others are kept,
+each row with when and under which load it was measured) and prints the table of docs/reliability.md. The machine
+may be shared: its load average is recorded with the results.
+
+    python scripts/bench_faults.py [--rounds 3] [--groups rpc,postgres,batch-reorg,read-only]
 """
 
 from __future__ import annotations
@@ -91,52 +99,159 @@ def lost_transaction_seconds() -> float:
             node.stop()
 
 
+GROUPS = ("sqlite", "lost-tx", "rpc", "postgres", "batch-reorg", "read-only")
+DESCRIPTIONS.update({
+    "rpc-stale": "the RPC of the whole service answers from a backend stuck 3 blocks behind for 6 s",
+    "rpc-drop": "the RPC resets half of all connections mid-request for 6 s (half after the node acted)",
+    "pg-anchorer": "PostgreSQL: SIGKILL of the anchorer while uploads flow",
+    "pg-api": "PostgreSQL: SIGKILL of the API during uploads",
+    "pg-indexer": "PostgreSQL: SIGKILL of the indexer mid-range",
+    "pg-node": "PostgreSQL: SIGKILL of anvil (recent blocks lost)",
+    "pg-lock": "PostgreSQL: tables locked ACCESS EXCLUSIVE by another session for 5 s during uploads",
+    "pg-up": "PostgreSQL: SIGKILL of the whole `provenance up`, then started again",
+    "batch-reorg": "batch mode: a reorg drops the blocks of anchored Merkle roots",
+    "read-only": "the data directory read-only: `up` stopped, refused to start on it, started once writable",
+})  # fmt: skip
+
+
+def run_group(group: str, tmp: Path) -> dict[str, PhaseResult]:
+    """One round of a group's phases on a fresh service; returns the results by row name."""
+    from tests.faults import scenarios
+
+    if group == "sqlite":
+        harness = start_service(tmp / "var")
+        try:
+            return {fault: harness.phase(fault) for fault in FAULTS}
+        finally:
+            harness.service.stop()
+    if group == "rpc":
+        from tests.faults.test_rpc_service_faults import proxied_service
+
+        harness, proxy, node = proxied_service(tmp)
+        try:
+            return {fault: harness.phase(fault) for fault in ("rpc-stale", "rpc-drop")}
+        finally:
+            harness.service.stop()
+            proxy.close()
+            node.stop()
+    if group == "postgres":
+        from tests.conftest import free_port
+        from tests.postgres import PostgresServer
+
+        server = PostgresServer(free_port())
+        server.start()
+        try:
+            url = server.create_database()
+            harness = start_service(tmp / "var", database_url=url)
+            harness.conditions["pg-lock"] = scenarios.postgres_lock(url)
+            try:
+                return {f"pg-{fault}" if fault != "pg-lock" else fault: harness.phase(fault)
+                        for fault in ("anchorer", "api", "indexer", "node", "pg-lock", "up")}  # fmt: skip
+            finally:
+                harness.service.stop()
+        finally:
+            server.stop()
+    if group == "batch-reorg":
+        from tests.faults.test_batch_reorg import BATCH_ENV
+
+        harness = start_service(tmp / "var", env=BATCH_ENV)
+        harness.conditions["batch-reorg"] = scenarios.reorg_of_batches(harness)
+        try:
+            return {"batch-reorg": harness.phase("batch-reorg", uploads=12)}
+        finally:
+            harness.service.stop()
+    if group == "read-only":
+        import subprocess
+
+        mount = tmp / "disk"
+        mount.mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)], check=True)
+        try:
+            harness = start_service(mount)
+            harness.conditions["read-only"] = scenarios.read_only_restart(harness, mount)
+            try:
+                return {"read-only": harness.phase("read-only", uploads=8, kill_after=4)}
+            finally:
+                harness.service.stop()
+        finally:
+            subprocess.run(["umount", "-l", str(mount)], check=False)
+    raise ValueError(f"unknown group {group!r}")
+
+
+def row_of(fault: str, phases: list[PhaseResult], load: tuple[float, float]) -> dict[str, object]:
+    times = [p.recovery_seconds for p in phases if p.recovery_seconds is not None]
+    return {
+        "fault": fault, "description": DESCRIPTIONS[fault], "rounds": len(phases),
+        "accepted": sum(p.accepted for p in phases), "refused": sum(p.refused for p in phases),
+        "server_errors": sum(p.server_errors for p in phases),
+        "anchored": sum(p.anchored for p in phases), "mirrored": sum(p.mirrored for p in phases),
+        "lost": sum(p.lost for p in phases), "doubled": sum(p.doubled for p in phases),
+        "unrecovered_rounds": sum(p.recovery_seconds is None for p in phases),
+        "recovery_seconds_median": round(statistics.median(times), 2) if times else None,
+        "recovery_seconds_max": round(max(times), 2) if times else None,
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "load_average_before_after": [round(load[0], 1), round(load[1], 1)],
+    }  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--groups", default=",".join(GROUPS), help=f"comma-separated, of {', '.join(GROUPS)}")
     args = parser.parse_args()
+    groups = [g for g in args.groups.split(",") if g]
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        parser.error(f"unknown groups: {', '.join(sorted(unknown))}")
     load_before = os.getloadavg()
-    rounds: list[list[PhaseResult]] = []
+    phases: dict[str, list[PhaseResult]] = {}
     lost_tx: list[float] = []
     for number in range(args.rounds):
-        with tempfile.TemporaryDirectory() as tmp:
-            harness = start_service(Path(tmp) / "var")
-            try:
-                rounds.append([harness.phase(fault) for fault in FAULTS])
-            finally:
-                harness.service.stop()
-        lost_tx.append(lost_transaction_seconds())
+        for group in groups:
+            if group == "lost-tx":
+                lost_tx.append(lost_transaction_seconds())
+                continue
+            with tempfile.TemporaryDirectory() as tmp:
+                for fault, result in run_group(group, Path(tmp)).items():
+                    phases.setdefault(fault, []).append(result)
         print(f"round {number + 1}/{args.rounds} done", file=sys.stderr)
-    rows = []
-    for index, fault in enumerate(FAULTS):
-        phases = [r[index] for r in rounds]
-        times = [p.recovery_seconds for p in phases if p.recovery_seconds is not None]
-        rows.append({
-            "fault": fault, "description": DESCRIPTIONS[fault],
-            "accepted": sum(p.accepted for p in phases), "refused": sum(p.refused for p in phases),
-            "server_errors": sum(p.server_errors for p in phases),
-            "anchored": sum(p.anchored for p in phases), "mirrored": sum(p.mirrored for p in phases),
-            "lost": sum(p.lost for p in phases), "doubled": sum(p.doubled for p in phases),
-            "unrecovered_rounds": sum(p.recovery_seconds is None for p in phases),
-            "recovery_seconds_median": round(statistics.median(times), 2) if times else None,
-            "recovery_seconds_max": round(max(times), 2) if times else None,
-        })  # fmt: skip
-    rows.append({"fault": "lost-tx", "description": DESCRIPTIONS["lost-tx"], "accepted": len(lost_tx),
-                 "refused": 0, "server_errors": 0, "anchored": len(lost_tx), "mirrored": len(lost_tx), "lost": 0, "doubled": 0,
-                 "unrecovered_rounds": sum(s >= 60 for s in lost_tx),
-                 "recovery_seconds_median": round(statistics.median(lost_tx), 2),
-                 "recovery_seconds_max": round(max(lost_tx), 2)})  # fmt: skip
-    result = {
-        "rounds": args.rounds, "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                                           "load_average_before": load_before, "load_average_after": os.getloadavg()},
-        "rows": rows, "phases": [[p.as_dict() for p in r] for r in rounds],
-    }  # fmt: skip
+    load = (load_before[0], os.getloadavg()[0])
+    rows = [row_of(fault, results, load) for fault, results in phases.items()]
+    if lost_tx:
+        rows.append({"fault": "lost-tx", "description": DESCRIPTIONS["lost-tx"], "rounds": len(lost_tx),
+                     "accepted": len(lost_tx), "refused": 0, "server_errors": 0, "anchored": len(lost_tx),
+                     "mirrored": len(lost_tx), "lost": 0, "doubled": 0,
+                     "unrecovered_rounds": sum(s >= 60 for s in lost_tx),
+                     "recovery_seconds_median": round(statistics.median(lost_tx), 2),
+                     "recovery_seconds_max": round(max(lost_tx), 2),
+                     "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                     "load_average_before_after": [round(load[0], 1), round(load[1], 1)]})  # fmt: skip
     out = ROOT / "bench" / "results" / "faults.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    measured = {row["fault"] for row in rows}
+    kept = [{"rounds": previous.get("rounds"), **row} for row in previous.get("rows", []) if row["fault"] not in measured]
+    earlier = previous.get("phases", {})
+    if isinstance(earlier, list):  # the first format: a list of rounds, each a list of phases
+        grouped: dict[str, list[dict[str, object]]] = {}
+        for round_phases in earlier:
+            for phase in round_phases:
+                grouped.setdefault(str(phase["fault"]), []).append(phase)
+        earlier = grouped
+    order = [*FAULTS, "lost-tx", *[f for f in DESCRIPTIONS if f not in (*FAULTS, "lost-tx")]]
+    all_rows = sorted([*kept, *rows], key=lambda row: order.index(row["fault"]) if row["fault"] in order else len(order))
+    result = {
+        "last_run": {"rounds": args.rounds, "groups": groups},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "load_average_before": load_before, "load_average_after": os.getloadavg()},
+        "rows": all_rows,
+        "phases": {**{f: v for f, v in earlier.items() if f not in measured},
+                   **{fault: [p.as_dict() for p in results] for fault, results in phases.items()}},
+    }  # fmt: skip
     out.write_text(json.dumps(result, indent=1) + "\n")
     print("| fault | accepted | refused | anchored | mirrored | lost | doubled | recovery median / max (s) |")
     print("|---|---|---|---|---|---|---|---|")
-    for row in rows:
+    for row in all_rows:
         print(f"| {row['description']} | {row['accepted']} | {row['refused']} | {row['anchored']} | {row['mirrored']} | "
               f"{row['lost']} | {row['doubled']} | {row['recovery_seconds_median']} / {row['recovery_seconds_max']} |")
     print(f"written to {out.relative_to(ROOT)}; load average before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f}")

@@ -194,7 +194,7 @@ contract MediaRegistryTest is RegistryTestBase {
         bytes32 root = keccak256("wallet root");
         bytes memory anchorSig = _signAnchor(ownerKey, address(wallet), root, 3, "", FAR);
         vm.prank(RELAYER);
-        registry.anchorBatchBySig(root, 3, "", address(wallet), FAR, anchorSig);
+        registry.anchorBatchBySig(root, 3, "", _hashes(3), address(wallet), FAR, anchorSig);
         require(registry.getBatch(address(wallet), root).count == 3, "wallet batch");
 
         vm.prank(vm.addr(ownerKey));
@@ -215,7 +215,7 @@ contract MediaRegistryTest is RegistryTestBase {
         IMediaRegistry.Registration[] memory rs = _regs("anchor", 5);
         (bytes32[] memory tree, uint256[] memory pos) = _treeOf(rs, publisher);
         vm.prank(publisher);
-        registry.anchorBatch(tree[0], 5, "ipfs://tree");
+        registry.anchorBatch(tree[0], 5, "ipfs://tree", _hashes(5));
         IMediaRegistry.Batch memory batch = registry.getBatch(publisher, tree[0]);
         require(batch.publisher == publisher && batch.count == 5 && batch.anchoredAt == 1_900_000_000, "batch");
         for (uint256 i = 0; i < 5; ++i) {
@@ -231,54 +231,86 @@ contract MediaRegistryTest is RegistryTestBase {
             abi.encodeWithSelector(IMediaRegistry.MediaRegistryBatchAlreadyAnchored.selector, publisher, tree[0])
         );
         vm.prank(publisher);
-        registry.anchorBatch(tree[0], 5, "");
+        registry.anchorBatch(tree[0], 5, "", _hashes(5));
         vm.prank(other); // keyed by (publisher, root): another publisher may anchor the same root
-        registry.anchorBatch(tree[0], 5, "");
+        registry.anchorBatch(tree[0], 5, "", _hashes(5));
 
         // Signed: the relayer sends, the publisher's nonce is used.
         bytes32 root2 = keccak256("second root");
         bytes memory sig = _signAnchor(PUBLISHER_KEY, publisher, root2, 7, "uri", FAR);
         vm.prank(RELAYER);
-        registry.anchorBatchBySig(root2, 7, "uri", publisher, FAR, sig);
+        registry.anchorBatchBySig(root2, 7, "uri", _hashes(7), publisher, FAR, sig);
         require(registry.getBatch(publisher, root2).count == 7 && registry.nonces(publisher) == 1, "signed batch");
         // Replays: same signature again, or for another URI, root, or count.
         bytes32 root3 = keccak256("third root");
-        (bool ok,) = address(registry).call(abi.encodeCall(registry.anchorBatchBySig, (root3, 7, "uri", publisher, FAR, sig)));
+        (bool ok,) = address(registry).call(abi.encodeCall(registry.anchorBatchBySig, (root3, 7, "uri", _hashes(7), publisher, FAR, sig)));
         require(!ok, "replayed onto another root");
         sig = _signAnchor(PUBLISHER_KEY, publisher, root3, 7, "uri", FAR);
-        (ok,) = address(registry).call(abi.encodeCall(registry.anchorBatchBySig, (root3, 7, "other", publisher, FAR, sig)));
+        (ok,) = address(registry).call(abi.encodeCall(registry.anchorBatchBySig, (root3, 7, "other", _hashes(7), publisher, FAR, sig)));
         require(!ok, "uri changed");
-        (ok,) = address(registry).call(abi.encodeCall(registry.anchorBatchBySig, (root3, 8, "uri", publisher, FAR, sig)));
+        (ok,) = address(registry).call(abi.encodeCall(registry.anchorBatchBySig, (root3, 8, "uri", _hashes(8), publisher, FAR, sig)));
         require(!ok, "count changed");
+    }
+
+    function testAnchorListsTheContentHashes() public {
+        IMediaRegistry.Registration[] memory rs = _regs("listed", 4);
+        (bytes32[] memory tree,) = _treeOf(rs, publisher);
+        bytes32[] memory hashes = _contentHashes(rs);
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit IMediaRegistry.BatchAnchored(tree[0], publisher, 4, "ipfs://tree", 1_900_000_000, hashes);
+        vm.prank(publisher);
+        registry.anchorBatch(tree[0], 4, "ipfs://tree", hashes);
+
+        // The count must be the number of hashes listed.
+        vm.expectRevert(abi.encodeWithSelector(IMediaRegistry.MediaRegistryCountMismatch.selector, 5, 4));
+        vm.prank(other);
+        registry.anchorBatch(tree[0], 5, "", hashes);
+
+        // Signed: the signature covers the list, so a relayer can neither swap, drop nor reorder a hash.
+        bytes32 root = keccak256("signed list");
+        bytes memory sig = _signAnchorOf(PUBLISHER_KEY, publisher, AnchorArgs(root, 4, "", hashes), FAR);
+        bytes32[] memory swapped = _contentHashes(rs);
+        swapped[2] = keccak256("a file the publisher never listed");
+        bytes32[] memory reordered = _contentHashes(rs);
+        (reordered[0], reordered[1]) = (reordered[1], reordered[0]);
+        bool ok;
+        (ok,) = address(registry).call(abi.encodeCall(registry.anchorBatchBySig, (root, 4, "", swapped, publisher, FAR, sig)));
+        require(!ok, "swapped hash accepted");
+        (ok,) = address(registry).call(abi.encodeCall(registry.anchorBatchBySig, (root, 4, "", reordered, publisher, FAR, sig)));
+        require(!ok, "reordered hashes accepted");
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit IMediaRegistry.BatchAnchored(root, publisher, 4, "", 1_900_000_000, hashes);
+        vm.prank(RELAYER);
+        registry.anchorBatchBySig(root, 4, "", hashes, publisher, FAR, sig);
     }
 
     function testAnchorBatchRefusals() public {
         vm.startPrank(publisher);
         vm.expectRevert(abi.encodeWithSelector(IMediaRegistry.MediaRegistryEmptyRoot.selector));
-        registry.anchorBatch(bytes32(0), 1, "");
+        registry.anchorBatch(bytes32(0), 1, "", _hashes(1));
         vm.expectRevert(abi.encodeWithSelector(IMediaRegistry.MediaRegistryEmptyBatch.selector));
-        registry.anchorBatch(keccak256("r"), 0, "");
+        registry.anchorBatch(keccak256("r"), 0, "", _hashes(0));
         vm.stopPrank();
         vm.expectRevert(abi.encodeWithSelector(IMediaRegistry.MediaRegistryNotPublisher.selector, stranger));
         vm.prank(stranger);
-        registry.anchorBatch(keccak256("r"), 1, "");
+        registry.anchorBatch(keccak256("r"), 1, "", _hashes(1));
         bytes memory sig = _signAnchor(PUBLISHER_KEY, publisher, keccak256("r"), 1, "", 1_899_999_999);
         vm.expectRevert(
             abi.encodeWithSelector(IMediaRegistry.MediaRegistryExpiredSignature.selector, 1_899_999_999, 1_900_000_000)
         );
-        registry.anchorBatchBySig(keccak256("r"), 1, "", publisher, 1_899_999_999, sig);
+        registry.anchorBatchBySig(keccak256("r"), 1, "", _hashes(1), publisher, 1_899_999_999, sig);
         sig = _signAnchor(STRANGER_KEY, publisher, keccak256("r"), 1, "", FAR);
         vm.expectRevert(
             abi.encodeWithSelector(IMediaRegistry.MediaRegistryInvalidSignature.selector, stranger, publisher)
         );
-        registry.anchorBatchBySig(keccak256("r"), 1, "", publisher, FAR, sig);
+        registry.anchorBatchBySig(keccak256("r"), 1, "", _hashes(1), publisher, FAR, sig);
         registry.suspendPublisher(publisher);
         sig = _signAnchor(PUBLISHER_KEY, publisher, keccak256("r"), 1, "", FAR);
         vm.expectRevert(abi.encodeWithSelector(IMediaRegistry.MediaRegistryPublisherSuspended.selector, publisher));
-        registry.anchorBatchBySig(keccak256("r"), 1, "", publisher, FAR, sig);
+        registry.anchorBatchBySig(keccak256("r"), 1, "", _hashes(1), publisher, FAR, sig);
         vm.expectRevert(abi.encodeWithSelector(IMediaRegistry.MediaRegistryPublisherSuspended.selector, publisher));
         vm.prank(publisher);
-        registry.anchorBatch(keccak256("r"), 1, "");
+        registry.anchorBatch(keccak256("r"), 1, "", _hashes(1));
     }
 
     // ---------------------------------------------------------------------------------------- retraction
@@ -337,7 +369,7 @@ contract MediaRegistryTest is RegistryTestBase {
         vm.prank(publisher);
         registry.revokeBatchItem(root, rs[2], publisher, _proof(tree, pos[2]), 1, "");
         vm.prank(publisher);
-        registry.anchorBatch(root, 6, "");
+        registry.anchorBatch(root, 6, "", _hashes(6));
 
         IMediaRegistry.Registration memory outsider = _reg("outsider");
         vm.expectRevert(
@@ -375,7 +407,8 @@ contract MediaRegistryTest is RegistryTestBase {
         require(
             registry.BATCH_ANCHOR_TYPEHASH()
                 == keccak256(
-                    "BatchAnchor(bytes32 root,uint32 count,string uri,address publisher,uint256 nonce,uint256 deadline)"
+                    "BatchAnchor(bytes32 root,uint32 count,string uri,bytes32[] contentHashes,address publisher,uint256 nonce,"
+                    "uint256 deadline)"
                 ),
             "batch typehash"
         );

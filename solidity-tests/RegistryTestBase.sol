@@ -70,12 +70,46 @@ abstract contract RegistryTestBase {
         return _sign(key, registry.hashRegistration(r, who, registry.nonces(who), deadline));
     }
 
+    /// @dev A batch anchor signature listing `_hashes(count)` as the content hashes.
     function _signAnchor(uint256 key, address who, bytes32 root, uint32 count, string memory uri, uint256 deadline)
         internal
         view
         returns (bytes memory)
     {
-        return _sign(key, registry.hashBatchAnchor(root, count, uri, who, registry.nonces(who), deadline));
+        return _signAnchorOf(key, who, AnchorArgs(root, count, uri, _hashes(count)), deadline);
+    }
+
+    /// @dev The anchored fields in one memory value (one stack slot: the signing helper would not compile otherwise).
+    struct AnchorArgs {
+        bytes32 root;
+        uint32 count;
+        string uri;
+        bytes32[] hashes;
+    }
+
+    function _signAnchorOf(uint256 key, address who, AnchorArgs memory a, uint256 deadline)
+        internal
+        view
+        returns (bytes memory)
+    {
+        uint256 nonce = registry.nonces(who);
+        return _sign(key, registry.hashBatchAnchor(a.root, a.count, a.uri, a.hashes, who, nonce, deadline));
+    }
+
+    /// @dev `n` distinct stand-in content hashes, for anchors whose listed hashes a test does not look at.
+    function _hashes(uint256 n) internal pure returns (bytes32[] memory hashes) {
+        hashes = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            hashes[i] = keccak256(abi.encode("content", i));
+        }
+    }
+
+    /// @dev The content hashes of `rs`, in order: what an anchor of their tree lists.
+    function _contentHashes(IMediaRegistry.Registration[] memory rs) internal pure returns (bytes32[] memory hashes) {
+        hashes = new bytes32[](rs.length);
+        for (uint256 i = 0; i < rs.length; ++i) {
+            hashes[i] = rs[i].contentHash;
+        }
     }
 
     /// @dev (r, s, v) of a 65-byte signature.

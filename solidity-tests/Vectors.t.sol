@@ -93,6 +93,7 @@ contract VectorsTest {
                 vm.parseJsonBytes32(json, string.concat(at_, ".root")),
                 uint32(vm.parseJsonUint(json, string.concat(at_, ".count"))),
                 vm.parseJsonString(json, string.concat(at_, ".uri")),
+                vm.parseJsonBytes32Array(json, string.concat(at_, ".contentHashes")),
                 vm.parseJsonAddress(json, string.concat(at_, ".publisher")),
                 vm.parseJsonUint(json, string.concat(at_, ".nonce")),
                 vm.parseJsonUint(json, string.concat(at_, ".deadline"))
@@ -130,12 +131,18 @@ contract VectorsTest {
             string memory at_ = _item(".trees", trees);
             bytes32 root = vm.parseJsonBytes32(json, string.concat(at_, ".root"));
             uint256 size = vm.parseJsonUint(json, string.concat(at_, ".size"));
+            IMediaRegistry.Registration[] memory rs = new IMediaRegistry.Registration[](size);
+            bytes32[] memory contentHashes = new bytes32[](size);
+            for (uint256 i = 0; i < size; ++i) {
+                rs[i] = _registration(json, _item(string.concat(at_, ".registrations"), i));
+                contentHashes[i] = rs[i].contentHash;
+            }
             vm.prank(publisher);
-            registry.anchorBatch(root, uint32(size), "vectors");
+            registry.anchorBatch(root, uint32(size), "vectors", contentHashes);
             bytes32[] memory leaves = vm.parseJsonBytes32Array(json, string.concat(at_, ".leaves"));
             require(leaves.length == size, "leaf count");
             for (uint256 i = 0; i < size; ++i) {
-                IMediaRegistry.Registration memory r = _registration(json, _item(string.concat(at_, ".registrations"), i));
+                IMediaRegistry.Registration memory r = rs[i];
                 require(registry.batchLeaf(r, publisher) == leaves[i], "leaf");
                 bytes32[] memory proof = vm.parseJsonBytes32Array(json, _item(string.concat(at_, ".proofs"), i));
                 require(registry.verifyInclusion(root, r, publisher, proof), "inclusion");

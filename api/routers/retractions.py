@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Body
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.deps import PublisherDep, PublisherRoute, StateDep
-from ledger.usecases.retract import MAX_REASON, retract
+from ledger.usecases.retract import MAX_REASON, retract, retract_signed
 
 router = APIRouter(prefix="/v1/media", tags=["publish"], route_class=PublisherRoute)  # the key before the body
+signed_router = APIRouter(prefix="/v1/retractions", tags=["publish"], route_class=PublisherRoute)
 
 
 class RetractionRequest(BaseModel):
@@ -27,4 +30,20 @@ class RetractionAccepted(BaseModel):
 async def retract_media(content_hash: str, body: RetractionRequest, state: StateDep, account: PublisherDep) -> RetractionAccepted:
     row = await run_in_threadpool(retract, state.context, account.address, content_hash, body.reason_code, body.reason,
                                   body.successor)  # fmt: skip
+    return RetractionAccepted(uid=row.uid, status=row.status)
+
+
+@signed_router.post("", status_code=202, response_model=RetractionAccepted)
+async def retract_signed_route(
+    state: StateDep,
+    account: PublisherDep,
+    retraction: dict[str, Any] = Body(description="the JSON `provenance sign --retract UID` wrote: uid, reason_code, "
+                                                  "reason, optional successor, chain_id, contract, nonce, deadline, "
+                                                  "signature (EIP-712 Revocation)"),
+) -> RetractionAccepted:
+    """Queue a retraction the publisher signed itself (its key or its ERC-1271 wallet); the relayer sends it with
+    `revokeBySig` as signed, in the publisher's nonce order. 202 once it is durable. Refused: 422
+    `invalid_signature`, `wrong_chain_or_contract`, `signature_expired`, `unknown_record`; 403
+    `not_record_publisher` (another publisher's registration); 409 `nonce_in_use`, `already_retracted`."""
+    row = await run_in_threadpool(retract_signed, state.context, account.address, retraction)
     return RetractionAccepted(uid=row.uid, status=row.status)

@@ -13,10 +13,13 @@ Two modes (setting ``anchor_mode``):
   (the receipt), and the tree is served at the batch's URI. The root goes on chain as the single registrations do:
   the publisher's service-held key signs an EIP-712 ``BatchAnchor`` with the contract's next nonce (the nonce
   ``registerBySig`` uses too), the signature is stored with the batch, and the relayer sends ``anchorBatchBySig``,
-  so the publisher's account needs no funds and any relayer could have sent the same signature.
+  so the publisher's account needs no funds and any relayer could have sent the same signature. The anchor lists
+  every item's file hash (in the order of the tree's values; the signature covers them), so auditors find batched
+  images on chain by SHA-256 without this service.
 
-Retractions requested by a publisher go out the same way (``revoke``, or ``revokeBatchItem`` with the item's
-proof) once the registration is on chain.
+Retractions requested by a publisher go out once the registration is on chain: a service-held publisher's with
+``revoke`` (or ``revokeBatchItem`` with the item's proof) from its account; a newsroom's own signed retraction
+(custody ``publisher``) with ``revokeBySig`` from the relayer's account, in the publisher's nonce order.
 
 Several registrations of one publisher go out in one step: the contract's nonce is read once per step and
 counted up locally; those after the first are sent with a fixed gas limit, since an estimate against the latest
@@ -31,6 +34,7 @@ mirror sees the publisher re-enabled.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -39,14 +43,14 @@ from itertools import groupby
 
 from eth_account import Account
 
-from ledger.adapters.chain.client import RETRYABLE, RegistryClient, SentTx
+from ledger.adapters.chain.client import RETRY_MAX_SECONDS, RETRYABLE, RegistryClient, SentTx
 from ledger.adapters.store import outbox
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.models import BatchRow, RetractionRow, SubmissionRow
 from ledger.adapters.store.outbox import OutboxRow, OutboxStatus
 from ledger.adapters.store.repository import as_utc, utcnow
-from ledger.core.eip712 import Domain, sign_batch_anchor, sign_registration
-from ledger.core.merkle import registration_tree
+from ledger.core.eip712 import Domain, recover_batch_anchor_signer, sign_batch_anchor, sign_registration
+from ledger.core.merkle import MerkleTree, batch_content_hashes, registration_tree
 from ledger.core.records import Registration
 from ledger.errors import ContractRevert, LedgerError
 
@@ -58,9 +62,11 @@ MAX_BACKOFF_SECONDS = 300.0
 # Measured: 65,108 gas (82,196 for a publisher's first); an ERC-1271 wallet adds its isValidSignature call. Only the
 # gas used is paid; the limit bounds a revert's cost.
 PIPELINED_REGISTER_GAS = 250_000
-# The same for anchorBatchBySig: measured 64,912 gas with a 66-character URI (bench/results/gas.json); the URI's
-# length adds calldata and a longer event, well inside this limit.
-PIPELINED_ANCHOR_GAS = 250_000
+# The same for anchorBatchBySig, whose cost grows with the content hashes it lists: measured 1,338,620 gas for 1,024
+# images with a 66-character URI on anvil (bench/results/gas.json: EIP-7623's calldata floor, 1,280 gas per listed
+# hash, sets it), so a fixed part plus a per-image allowance well above that.
+PIPELINED_ANCHOR_GAS_BASE = 250_000
+PIPELINED_ANCHOR_GAS_PER_IMAGE = 2_000
 RESIGN_MARGIN_SECONDS = 600  # a service-held signature this close to its deadline is signed again before sending
 SIGNATURE_REFUSALS = ("MediaRegistryInvalidSignature", "MediaRegistryExpiredSignature")
 ON_CHAIN_ALREADY = ("MediaRegistryAlreadyRegistered", "MediaRegistryBatchAlreadyAnchored", "MediaRegistryAlreadyRevoked")
@@ -68,6 +74,11 @@ ON_CHAIN_ALREADY = ("MediaRegistryAlreadyRegistered", "MediaRegistryBatchAlready
 
 def registration_of(row: SubmissionRow) -> Registration:
     return Registration(row.content_hash, row.pixel_hash, row.pdq_hash, row.manifest_hash, row.parent)
+
+
+def batch_content_hashes_of(row: BatchRow) -> list[str]:
+    """The file hashes the batch's anchor lists on chain, in the order of its tree's values."""
+    return batch_content_hashes(MerkleTree.load(json.loads(row.tree)))
 
 
 def describe(row: OutboxRow) -> str:
@@ -125,12 +136,16 @@ class Anchorer:
         # signature covers one registration, so its registrations are always relayed one by one.
         singles = [r for r in work.singles
                    if self.mode == "single" or r.status == OutboxStatus.SENT or r.custody == "publisher"]  # fmt: skip
-        singles.sort(key=lambda r: (r.publisher, r.nonce))  # signatures are used in nonce order
+        # Signatures are used in nonce order; a newsroom's signed retractions share its registrations' sequence.
+        signed_retractions = [r for r in work.retractions if r.signature is not None]
+        unsigned_retractions = [r for r in work.retractions if r.signature is None]
+        in_order: list[SubmissionRow | RetractionRow] = sorted([*singles, *signed_retractions],
+                                                                 key=lambda r: (r.publisher, r.nonce or 0))  # fmt: skip
         self._chain_nonce.clear()
         self._next_nonce.clear()
         sent = 0
         self._reset.clear()
-        for row in [*work.batches, *work.retractions, *singles]:
+        for row in [*work.batches, *unsigned_retractions, *in_order]:
             if isinstance(row, (SubmissionRow, BatchRow)) and row.publisher in self._reset and row.status == OutboxStatus.SENT:
                 continue  # this copy is stale: the row may be pending again (the next step sees it as it is)
             if not self._is_due(row):
@@ -160,9 +175,15 @@ class Anchorer:
     # -- sending -------------------------------------------------------------------------------------------------
     def _send(self, row: OutboxRow) -> int:
         try:
+            if self._on_chain_already(row):
+                outbox.mark_on_chain_already(self.db, row)
+                log.info("%s is on chain already; the indexer will mirror it", describe(row))
+                return 0
             tx = self._transaction(row)
         except ContractRevert as exc:
-            if isinstance(row, SubmissionRow) and row.custody == "publisher" and exc.error_name in SIGNATURE_REFUSALS:
+            newsroom_signed = (isinstance(row, SubmissionRow) and row.custody == "publisher") or \
+                (isinstance(row, RetractionRow) and row.signature is not None)
+            if newsroom_signed and exc.error_name in SIGNATURE_REFUSALS:
                 outbox.mark_unusable(self.db, row, f"the contract refused the publisher's signature: {exc.message}")
             elif exc.error_name in ON_CHAIN_ALREADY:
                 outbox.mark_on_chain_already(self.db, row)
@@ -179,6 +200,20 @@ class Anchorer:
         log.info("sent %s in tx %s", describe(row), tx.tx_hash)
         return 1
 
+    def _on_chain_already(self, row: OutboxRow) -> bool:
+        """Is this registration or root on chain already? Asked of a row sent before (its transaction may have been
+        mined while the node, a stale backend or a reorg made it look lost) and of one whose nonce would be
+        pipelined (sent without the estimate that would say so). Sending it again would revert, and, pipelined,
+        make every later nonce of its publisher in this step revert with it; signing it again first would replace
+        the receipt's signature with one the chain never saw."""
+        if isinstance(row, RetractionRow):
+            return False
+        if row.attempts == 0 and self._expected_nonce(row.publisher) <= self._chain_nonce[row.publisher]:
+            return False  # never sent, and estimated before sending: the estimate says so if it is
+        if isinstance(row, BatchRow):
+            return self.client.batch(row.publisher, row.root) is not None
+        return self.client.get_record(row.uid).exists
+
     def _transaction(self, row: OutboxRow) -> SentTx | None:
         """The transaction that puts ``row`` on chain (None: not yet possible)."""
         if isinstance(row, SubmissionRow):
@@ -188,6 +223,8 @@ class Anchorer:
         record, proof = outbox.retraction_target(self.db, row.uid)
         if record is None:
             return None  # not on chain yet: it is retracted once its registration is mirrored
+        if row.signature is not None:
+            return self._relay_retraction(row)
         signer = self.load_key(row.publisher)
         if record.batch_root:
             registration = Registration(record.content_hash, record.pixel_hash, record.pdq_hash, record.manifest_hash,
@@ -233,24 +270,59 @@ class Anchorer:
         self._next_nonce[row.publisher] = expected + 1
         return tx
 
+    def _relay_retraction(self, row: RetractionRow) -> SentTx | None:
+        """``revokeBySig`` from the relayer's account with the newsroom's own Revocation signature, in the
+        publisher's nonce order (shared with its registrations); one whose nonce was used or whose deadline passed
+        is refused with the reason, never sent."""
+        assert row.nonce is not None and row.deadline is not None and row.signature is not None
+        expected = self._expected_nonce(row.publisher)
+        if row.nonce > expected:
+            return None  # the publisher's earlier signatures go first
+        if row.nonce < expected:
+            outbox.mark_unusable(self.db, row, f"nonce {row.nonce} was already used on chain (the contract's next nonce "
+                                               f"is {expected}): sign this retraction again")  # fmt: skip
+            return None
+        if row.deadline <= int(time.time()):
+            outbox.mark_unusable(self.db, row, f"the signature's deadline {row.deadline} has passed: sign again")
+            return None
+        pipelined = expected > self._chain_nonce[row.publisher]
+        tx = self.client.revoke_by_sig(self.relayer_key, row.uid, row.reason_code, row.reason, row.publisher,
+                                       row.deadline, row.signature, gas=PIPELINED_REGISTER_GAS if pipelined else None)  # fmt: skip
+        self._next_nonce[row.publisher] = expected + 1
+        return tx
+
     def _relay_batch(self, row: BatchRow) -> SentTx:
         """``anchorBatchBySig`` from the relayer's account with the publisher's BatchAnchor signature, signed (and
         stored) with the contract's next nonce unless the stored one already carries it."""
         expected = self._expected_nonce(row.publisher)
         now = int(time.time())
-        if row.signature is None or row.nonce != expected or (row.deadline or 0) <= now + RESIGN_MARGIN_SECONDS:
+        if (row.signature is None or row.nonce != expected or (row.deadline or 0) <= now + RESIGN_MARGIN_SECONDS
+                or not self._batch_signature_fits(row)):  # fmt: skip
             deadline = now + self.signature_validity_seconds
             signature = sign_batch_anchor(self.load_key(row.publisher), self._domain(), row.root, row.count, row.uri,
-                                          expected, deadline)  # fmt: skip
+                                          batch_content_hashes_of(row), expected, deadline)  # fmt: skip
             outbox.store_signature(self.db, row, expected, deadline, signature)
             row.nonce, row.deadline, row.signature = expected, deadline, signature
         pipelined = expected > self._chain_nonce[row.publisher]
         assert row.deadline is not None and row.signature is not None
-        tx = self.client.anchor_batch_by_sig(self.relayer_key, row.root, row.count, row.uri, row.publisher,
+        tx = self.client.anchor_batch_by_sig(self.relayer_key, row.root, batch_content_hashes_of(row), row.uri, row.publisher,
                                              row.deadline, row.signature,
-                                             gas=PIPELINED_ANCHOR_GAS if pipelined else None)  # fmt: skip
+                                             gas=PIPELINED_ANCHOR_GAS_BASE + PIPELINED_ANCHOR_GAS_PER_IMAGE * row.count
+                                             if pipelined else None)  # fmt: skip
         self._next_nonce[row.publisher] = expected + 1
         return tx
+
+    def _batch_signature_fits(self, row: BatchRow) -> bool:
+        """Whether the stored BatchAnchor signature is the publisher's for this contract and this list of content
+        hashes: one made for a contract since replaced (``--redeploy``), or in the type before the hashes were
+        signed, would only be refused on chain."""
+        assert row.signature is not None and row.nonce is not None and row.deadline is not None
+        try:
+            signer = recover_batch_anchor_signer(self._domain(), row.root, row.count, row.uri, batch_content_hashes_of(row),
+                                                 row.publisher, row.nonce, row.deadline, row.signature)  # fmt: skip
+        except (ValueError, LedgerError):
+            return False
+        return signer == row.publisher
 
     def _sign_again(self, row: SubmissionRow, nonce: int, deadline: int) -> SubmissionRow:
         """A service-held key signs the registration with the contract's next nonce; stored before it is sent, so
@@ -334,7 +406,7 @@ class Anchorer:
             except RETRYABLE as exc:
                 log.warning("chain node unavailable (%s); retrying in %.1f s", str(exc).splitlines()[0][:200], backoff)
                 stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, RETRY_MAX_SECONDS)
                 continue
             except LedgerError as exc:
                 log.error("anchorer: %s", exc.message)

@@ -250,15 +250,24 @@ def check_receipt(w3: Web3, abi: list[dict[str, Any]], receipt: dict[str, Any]) 
         checks.append(Check("inclusion (local)", verify_proof(root, leaf, proof), f"leaf {leaf} under root {root}"))
         checks.append(Check("inclusion (contract)", client.verify_inclusion(root, reg, publisher, proof),
                             "MediaRegistry.verifyInclusion"))  # fmt: skip
+        anchored = batch_anchor_event(w3, client, receipt.get("tx_hash"), root, publisher)
+        listed = [str(h).lower() for h in anchored["contentHashes"]] if anchored else []
         if receipt.get("batch_signature"):
             signer = recover_batch_anchor_signer(domain, root, int(receipt["batch_count"]), receipt.get("batch_uri") or "",
-                                                 publisher, int(receipt["batch_nonce"]), int(receipt["batch_deadline"]),
-                                                 receipt["batch_signature"])  # fmt: skip
-            checks.append(Check("batch signature", signer == publisher, f"EIP-712 BatchAnchor signature recovers {signer}"))
+                                                 listed, publisher, int(receipt["batch_nonce"]),
+                                                 int(receipt["batch_deadline"]), receipt["batch_signature"])  # fmt: skip
+            checks.append(Check("batch signature", signer == publisher,
+                                f"EIP-712 BatchAnchor signature (root, uri and the {len(listed)} content hashes the "
+                                f"event lists) recovers {signer}"))  # fmt: skip
         batch = client.batch(publisher, root)
         checks.append(Check("root anchored", batch is not None,
                             f"{batch.count} images at {batch.anchored_at}" if batch else "no such batch on chain"))  # fmt: skip
-        checks.append(_event_in_tx(w3, client, receipt.get("tx_hash"), "BatchAnchored", {"root": root, "publisher": publisher}))
+        tx_hash = receipt.get("tx_hash")
+        checks.append(Check("BatchAnchored event", anchored is not None,
+                            f"in tx {tx_hash}" if anchored else f"tx {tx_hash} has no BatchAnchored event of this root"))  # fmt: skip
+        checks.append(Check("content hash listed", reg.content_hash.lower() in listed,
+                            f"the anchor lists {reg.content_hash} (position {listed.index(reg.content_hash.lower())})"
+                            if reg.content_hash.lower() in listed else "the anchor does not list this file hash"))  # fmt: skip
     else:
         record = client.get_record(uid)
         checks.append(Check("record", record.exists and record.publisher == publisher,
@@ -273,6 +282,21 @@ def check_receipt(w3: Web3, abi: list[dict[str, Any]], receipt: dict[str, Any]) 
     return checks
 
 
+def batch_anchor_event(w3: Web3, client: Any, tx_hash: str | None, root: str, publisher: str) -> Row | None:
+    """The arguments (0x hex) of the BatchAnchored event of ``root`` by ``publisher`` in transaction ``tx_hash``."""
+    if not tx_hash:
+        return None
+    try:
+        tx_receipt = w3.eth.get_transaction_receipt(tx_hash)
+    except Exception:  # noqa: BLE001 - any failure means the claim cannot be confirmed
+        return None
+    for event in client.contract.events.BatchAnchored().process_receipt(tx_receipt, errors=DISCARD):
+        args = _plain(dict(event["args"]))
+        if args["root"].lower() == root.lower() and args["publisher"].lower() == publisher.lower():
+            return dict(args)
+    return None
+
+
 def _event_in_tx(w3: Web3, client: Any, tx_hash: str | None, name: str, expected: dict[str, str]) -> Check:
     if not tx_hash:
         return Check(f"{name} event", False, "the receipt names no transaction (not anchored yet?)")
@@ -285,3 +309,75 @@ def _event_in_tx(w3: Web3, client: Any, tx_hash: str | None, name: str, expected
         if all(str(args.get(k, "")).lower() == str(v).lower() for k, v in expected.items()):
             return Check(f"{name} event", True, f"in tx {tx_hash}, block {tx_receipt['blockNumber']}")
     return Check(f"{name} event", False, f"tx {tx_hash} has no matching {name} event")
+
+
+# -- batched images by file hash (issue 11) ----------------------------------------------------------------------------
+def batched_by_content(reader: ChainReader, start: int, head: int, content_hash: str) -> list[Row]:
+    """Every ``BatchAnchored`` event whose listed content hashes include ``content_hash``: publisher, root, the
+    position in the list, the anchor's time, block and transaction, the record uid and any retraction. Chain only."""
+    event = reader.contract.events.BatchAnchored()
+    wanted = bytes.fromhex(content_hash.removeprefix("0x"))
+    found: list[Row] = []
+    low, step = start, reader.max_range
+    while low <= head:
+        high = min(head, low + step - 1)
+        try:
+            logs = event.get_logs(from_block=low, to_block=high)
+        except Web3RPCError:
+            if high == low:
+                raise
+            step = max(1, step // 2)
+            continue
+        for log in logs:
+            listed = [bytes(h) for h in log["args"]["contentHashes"]]
+            if wanted not in listed:
+                continue
+            args = _plain(dict(log["args"]))
+            publisher = Web3.to_checksum_address(args["publisher"])
+            uid = record_uid(publisher, content_hash.lower())
+            revoked_by, revoked_at, reason_code, by_admin = reader.contract.functions.getRevocation(uid).call()
+            found.append({
+                "content_hash": content_hash.lower(), "publisher": publisher, "root": args["root"],
+                "position": listed.index(wanted), "count": int(args["count"]),
+                "uri": args["uri"], "anchored_at": int(args["anchoredAt"]), "block_number": int(log["blockNumber"]),
+                "tx_hash": "0x" + bytes(log["transactionHash"]).hex(), "uid": uid,
+                "retraction": None if revoked_at == 0 else {"revoked_at": int(revoked_at), "reason_code": int(reason_code),
+                                                            "revoked_by": revoked_by, "by_admin": bool(by_admin)},
+            })  # fmt: skip
+        low = high + 1
+    return found
+
+
+def check_batched_inclusion(reader: ChainReader, item: Row, dump: dict[str, Any] | None, pixel_hash: str | None = None) -> Row:
+    """The Merkle inclusion of a batched file (found by ``batched_by_content``) under its anchored root, given the
+    batch's tree dump (from its ``uri``, the publisher, or anyone holding it). Without a dump only the listing is
+    known. Returns ``{"checked": bool, "ok": bool, "detail": str, ...}``; with a dump also the leaf values."""
+    if dump is None:
+        return {"checked": False, "ok": False,
+                "detail": "no tree for this root: the file hash is listed in the publisher's anchor, but its caption "
+                          "and fingerprints cannot be proven without the batch's tree (uri " + repr(item["uri"]) + ")"}  # fmt: skip
+    try:
+        tree = MerkleTree.load(dump)
+    except InvalidTree as exc:
+        return {"checked": True, "ok": False, "detail": f"the tree is unusable: {exc}"}
+    if tree.root.lower() != item["root"].lower():
+        return {"checked": True, "ok": False, "detail": f"the tree's root is {tree.root}, not the anchored {item['root']}"}
+    content = str(item.get("content_hash") or "").lower()
+    position = item["position"]
+    if position >= len(tree) or str(tree.values[position][0]).lower() != content:
+        return {"checked": True, "ok": False, "detail": f"the tree's value {position} is not this file hash"}
+    values = tree.values[position]
+    proof = tree.proof(position)
+    registration = (*(bytes.fromhex(str(v)[2:]) for v in values[:5]),)
+    on_chain = bool(reader.contract.functions.verifyInclusion(
+        bytes.fromhex(item["root"][2:]), registration, Web3.to_checksum_address(str(values[5])),
+        [bytes.fromhex(p[2:]) for p in proof]).call())  # fmt: skip
+    same_publisher = str(values[5]).lower() == item["publisher"].lower()
+    pixels_agree = pixel_hash is None or str(values[1]).lower() == pixel_hash.lower()
+    ok = tree.verify(position, proof) and on_chain and same_publisher and pixels_agree
+    detail = (f"leaf {position} proven under the root locally and by verifyInclusion" if ok else
+              "the proof does not hold" if not on_chain else
+              "the leaf names another publisher" if not same_publisher else "the leaf's pixel hash is not this file's")
+    return {"checked": True, "ok": ok, "detail": detail, "proof": proof,
+            "leaf": dict(zip(("content_hash", "pixel_hash", "pdq_hash", "manifest_hash", "parent", "publisher"),
+                             (str(v) for v in values), strict=True))}  # fmt: skip

@@ -110,14 +110,25 @@ def audit_publishers(rpc_url: RpcOpt = None, contract: ContractOpt = None, data_
     out.print(table)
 
 
+TreeOpt = Annotated[list[Path] | None, typer.Option("--tree", exists=True, dir_okay=False,
+                                                   help="A batch's Merkle tree dump (standard-v1 JSON), e.g. kept by the "
+                                                        "publisher (repeatable); checked against the root on chain.")]
+FetchOpt = Annotated[bool, typer.Option("--fetch-trees/--no-fetch-trees",
+                                        help="Fetch a batch's tree from the http(s) uri its anchor names.")]
+
+
 @audit_app.command("file")
 def audit_file(image: Annotated[Path, typer.Argument(exists=True, dir_okay=False)], rpc_url: RpcOpt = None,
                contract: ContractOpt = None, data_dir: DataDirOpt = None, from_block: FromBlockOpt = None,
-               as_json: JsonOpt = False, c2pa_trust: C2paTrustOpt = None) -> None:  # fmt: skip
-    """Fingerprint IMAGE locally, read any C2PA manifest it carries, and find its registrations on chain by event
-    topic (exact file hash)."""
+               as_json: JsonOpt = False, c2pa_trust: C2paTrustOpt = None, tree: TreeOpt = None,
+               fetch_trees: FetchOpt = True) -> None:  # fmt: skip
+    """Fingerprint IMAGE locally, read any C2PA manifest it carries, and find its registrations on chain by its
+    file hash: records by the Registered event's topic, batched images in the content hashes each BatchAnchored
+    event lists (then their Merkle inclusion, when the batch's tree is given with --tree or found at its uri)."""
+    from ledger.adapters.audit import batched_by_content, check_batched_inclusion
     from ledger.adapters.c2pa.reader import CredentialReader
     from ledger.core.fingerprint import fingerprint_file
+    from ledger.usecases.verify import iso
 
     try:
         fp = fingerprint_file(image)
@@ -125,22 +136,69 @@ def audit_file(image: Annotated[Path, typer.Argument(exists=True, dir_okay=False
         reader, start = _reader(rpc_url, contract, data_dir, from_block)
         head = reader.w3.eth.block_number
         found = _records_by_content(reader, start, head, fp.sha256)
+        batched = batched_by_content(reader, start, head, fp.sha256)
+        dumps = _tree_dumps(tree or [])
     except LedgerError as exc:
         raise _fail(exc) from None
+    for item in batched:
+        dump = dumps.get(item["root"].lower())
+        if dump is None and fetch_trees:
+            dump = _fetch_tree(item["uri"])
+        item["inclusion"] = check_batched_inclusion(reader, item, dump, fp.pixel_sha256)
+        item["anchored_at"] = iso(item["anchored_at"])
     result = {"file": str(image), "sha256": fp.sha256, "pixel_sha256": fp.pixel_sha256, "block": head, "records": found,
+              "batched": batched,
               "content_credentials": credentials.model_dump(mode="json") if credentials else None}  # fmt: skip
     if as_json:
         print(json.dumps(result))
-        raise typer.Exit(0 if found else 1)
+        raise typer.Exit(0 if found or batched else 1)
     out.print(credentials_line(credentials), highlight=False)
-    if not found:
+    if not found and not batched:
         out.print(f"No registration of {fp.sha256} on chain (scanned blocks {start}-{head}).")
-    else:
-        for rec in found:
-            out.print(f"Registered by {rec['publisher']} at {rec['registered_at']} in block {rec['block_number']}, "
-                      f"tx {rec['tx_hash']}; uid {rec['uid']}"
-                      + (f"; derived from {rec['parent']}" if int(rec["parent"], 16) else ""))  # fmt: skip
-    raise typer.Exit(0 if found else 1)
+    for rec in found:
+        out.print(f"Registered by {rec['publisher']} at {rec['registered_at']} in block {rec['block_number']}, "
+                  f"tx {rec['tx_hash']}; uid {rec['uid']}"
+                  + (f"; derived from {rec['parent']}" if int(rec["parent"], 16) else ""))  # fmt: skip
+    for item in batched:
+        retraction = item["retraction"]
+        out.print(f"Anchored in a batch by {item['publisher']} at {item['anchored_at']} in block {item['block_number']}, "
+                  f"tx {item['tx_hash']}: root {item['root']}, listed at position {item['position']} of {item['count']}; "
+                  f"uid {item['uid']}; " + ("not retracted" if retraction is None else
+                                            f"RETRACTED (reason code {retraction['reason_code']})"), highlight=False)  # fmt: skip
+        inclusion = item["inclusion"]
+        state = "[green]proven[/]" if inclusion["ok"] else ("[red]FAILED[/]" if inclusion["checked"] else "not checked")
+        out.print(f"  Merkle inclusion: {state}: {escape(inclusion['detail'])}")
+    raise typer.Exit(0 if found or batched else 1)
+
+
+def _tree_dumps(files: list[Path]) -> dict[str, dict[str, Any]]:
+    """Tree dumps given on the command line, by their root (recomputed: a dump names no root of its own)."""
+    from ledger.core.merkle import MerkleTree
+    from ledger.errors import InvalidTree
+
+    dumps = {}
+    for file in files:
+        try:
+            dump = json.loads(file.read_text(encoding="utf-8"))
+            dumps[MerkleTree.load(dump).root.lower()] = dump
+        except (ValueError, InvalidTree) as exc:
+            raise ConfigError(f"{file} is not a Merkle tree dump: {exc}") from None
+    return dumps
+
+
+def _fetch_tree(uri: str) -> dict[str, Any] | None:
+    """A batch's tree from its http(s) uri, or None when it cannot be had (the operator may be gone)."""
+    import httpx
+
+    if not uri.startswith(("http://", "https://")):
+        return None
+    try:
+        answer = httpx.get(uri, timeout=10.0, follow_redirects=True)
+        answer.raise_for_status()
+        data = answer.json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _records_by_content(reader: Any, start: int, head: int, content_hash: str) -> list[dict[str, Any]]:

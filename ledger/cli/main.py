@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ledger.config import Settings
-from ledger.errors import ConfigError, LedgerError
+from ledger.errors import ConfigError, LedgerError, LedgerValueError
 from ledger.runtime import logs
 
 app = typer.Typer(help="Media provenance ledger: register images at publication, verify circulating copies.",
@@ -452,6 +452,54 @@ def sign(
         raise _fail(exc) from None
     for path, bundle in signed:
         print(json.dumps({"file": str(path), "signed": str(bundle), "ok": True}))
+
+
+@app.command()
+def retract(
+    uid: Annotated[str, typer.Argument(help="The uid of your registration to retract (from its receipt or verify answer).")],
+    key: Annotated[Path, typer.Option("--key", exists=True, dir_okay=False, help="The newsroom's encrypted keystore "
+                                                                             "(Web3 Secret Storage JSON).")],
+    chain_id: Annotated[int, typer.Option(help="From GET /v1/chain.")],
+    contract: Annotated[str, typer.Option(help="The registry's address, from GET /v1/chain.")],
+    nonce: Annotated[int, typer.Option(help="The contract's nonces(publisher) now (shared with your registrations).")],
+    reason_code: Annotated[int, typer.Option(help="0 unspecified, 1 wrong caption, 2 manipulated, 3 rights, "
+                                                  "4 published in error, 5 key compromised.")],
+    reason: Annotated[str, typer.Option(help="A sentence for readers: why it was retracted.")],
+    successor: Annotated[str | None, typer.Option(help="The uid of the corrected image readers are pointed to "
+                                                       "(kept by the service; not signed).")] = None,
+    publisher: Annotated[str | None, typer.Option(help="A contract wallet (ERC-1271) that accepts this key's "
+                                                       "signatures; default: the key's own address.")] = None,
+    valid_days: Annotated[float, typer.Option(help="Deadline of the signature, from now.")] = 30.0,
+    out: Annotated[Path | None, typer.Option("--out", dir_okay=False, help="Where to write the signed retraction "
+                                                                         "(default: retract-UID.signed.json).")] = None,
+    password_file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, envvar="PROVENANCE_SIGNING_PASSWORD_FILE",
+                                                       help="The keystore's password (else asked).")] = None,
+) -> None:
+    """Sign the retraction of one of your registrations offline with the newsroom's own key (EIP-712 Revocation,
+    nonce and deadline), to send to POST /v1/retractions; the service relays it with revokeBySig. Nothing leaves
+    this machine."""
+    import time
+
+    from eth_account import Account
+
+    from ledger.adapters.keystore import decrypt_keystore
+    from ledger.core.eip712 import Domain
+    from ledger.core.signed import sign_retraction
+    from ledger.usecases.retract import parse_reason
+
+    password = password_file.read_text().strip() if password_file else typer.prompt("Keystore password", hide_input=True)
+    try:
+        signer = decrypt_keystore(key, password)
+        code, text = parse_reason(reason_code, reason)
+        signed = sign_retraction(signer, Domain(chain_id, contract), publisher or Account.from_key(signer).address, uid,
+                                 code, text, nonce, int(time.time() + valid_days * 86400), successor)  # fmt: skip
+    except LedgerError as exc:
+        raise _fail(exc) from None
+    except ValueError as exc:
+        raise _fail(LedgerValueError(str(exc))) from None
+    path = out or Path(f"retract-{signed.uid[2:14]}.signed.json")
+    path.write_text(json.dumps(signed.as_json(), indent=2) + "\n", encoding="utf-8")
+    print(json.dumps({"uid": signed.uid, "signed": str(path), "nonce": signed.nonce, "ok": True}))
 
 
 @app.command()

@@ -7,6 +7,7 @@ never hard-code them; the tests check that both sides agree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,11 +31,19 @@ REGISTRATION_TYPE_STRING = (
 )
 REGISTRATION_TYPEHASH = "0x" + keccak(text=REGISTRATION_TYPE_STRING).hex()
 
-# Preimage of BATCH_ANCHOR_TYPEHASH in the contract; keep both in step. `uri` enters as keccak256(bytes(uri)).
+# Preimage of BATCH_ANCHOR_TYPEHASH in the contract; keep both in step. `uri` enters as keccak256(bytes(uri)),
+# `contentHashes` (the batch's file hashes, listed in the BatchAnchored event) as keccak256 of their concatenation.
 BATCH_ANCHOR_TYPE_STRING = (
-    "BatchAnchor(bytes32 root,uint32 count,string uri,address publisher,uint256 nonce,uint256 deadline)"
+    "BatchAnchor(bytes32 root,uint32 count,string uri,bytes32[] contentHashes,address publisher,uint256 nonce,"
+    "uint256 deadline)"
 )
 BATCH_ANCHOR_TYPEHASH = "0x" + keccak(text=BATCH_ANCHOR_TYPE_STRING).hex()
+
+# Preimage of REVOCATION_TYPEHASH in the contract; keep both in step. `reason` enters as keccak256(bytes(reason)).
+REVOCATION_TYPE_STRING = (
+    "Revocation(bytes32 uid,uint16 reasonCode,string reason,address publisher,uint256 nonce,uint256 deadline)"
+)
+REVOCATION_TYPEHASH = "0x" + keccak(text=REVOCATION_TYPE_STRING).hex()
 
 EIP712_DOMAIN_TYPE_STRING = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 
@@ -47,6 +56,7 @@ def _types_of(type_string: str) -> dict[str, list[dict[str, str]]]:
 
 REGISTRATION_TYPES = _types_of(REGISTRATION_TYPE_STRING)
 BATCH_ANCHOR_TYPES = _types_of(BATCH_ANCHOR_TYPE_STRING)
+REVOCATION_TYPES = _types_of(REVOCATION_TYPE_STRING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,13 +152,16 @@ def registration_typed_data(
 # ------------------------------------------------------------------------------------------------ batch anchor
 
 
-def batch_anchor_message(root: str, count: int, uri: str, publisher: str, nonce: int, deadline: int) -> dict[str, Any]:
+def batch_anchor_message(
+    root: str, count: int, uri: str, content_hashes: Sequence[str], publisher: str, nonce: int, deadline: int
+) -> dict[str, Any]:
     if not 0 <= count < 2**32:
         raise LedgerValueError(f"a batch count must fit in uint32, got {count}")
     return {
         "root": bytes.fromhex(parse_hash32(root, "Merkle root")[2:]),
         "count": count,
         "uri": uri,
+        "contentHashes": [bytes.fromhex(parse_hash32(h, "content hash")[2:]) for h in content_hashes],
         "publisher": to_checksum_address(publisher),
         "nonce": nonce,
         "deadline": deadline,
@@ -156,42 +169,48 @@ def batch_anchor_message(root: str, count: int, uri: str, publisher: str, nonce:
 
 
 def _batch_signable(
-    domain: Domain, root: str, count: int, uri: str, publisher: str, nonce: int, deadline: int
+    domain: Domain, root: str, count: int, uri: str, content_hashes: Sequence[str], publisher: str, nonce: int,
+    deadline: int,
 ) -> SignableMessage:
-    return encode_typed_data(
-        domain.as_dict(), BATCH_ANCHOR_TYPES, batch_anchor_message(root, count, uri, publisher, nonce, deadline)
-    )
+    message = batch_anchor_message(root, count, uri, content_hashes, publisher, nonce, deadline)
+    return encode_typed_data(domain.as_dict(), BATCH_ANCHOR_TYPES, message)
 
 
 def batch_anchor_digest(
-    domain: Domain, root: str, count: int, uri: str, publisher: str, nonce: int, deadline: int
+    domain: Domain, root: str, count: int, uri: str, content_hashes: Sequence[str], publisher: str, nonce: int,
+    deadline: int,
 ) -> str:
     """The 32-byte digest a publisher signs to anchor ``root`` through a relayer (``hashBatchAnchor`` on chain)."""
-    signable = _batch_signable(domain, root, count, uri, publisher, nonce, deadline)
+    signable = _batch_signable(domain, root, count, uri, content_hashes, publisher, nonce, deadline)
     return "0x" + keccak(b"\x19" + signable.version + signable.header + signable.body).hex()
 
 
 def sign_batch_anchor(
-    private_key: bytes | str, domain: Domain, root: str, count: int, uri: str, nonce: int, deadline: int
+    private_key: bytes | str, domain: Domain, root: str, count: int, uri: str, content_hashes: Sequence[str],
+    nonce: int, deadline: int,
 ) -> str:
     """Sign a batch anchor as the publisher whose key this is; returns the 65-byte signature as 0x hex."""
     publisher = Account.from_key(private_key).address
-    signed = Account.sign_message(_batch_signable(domain, root, count, uri, publisher, nonce, deadline), private_key)
+    signable = _batch_signable(domain, root, count, uri, content_hashes, publisher, nonce, deadline)
+    signed = Account.sign_message(signable, private_key)
     return "0x" + bytes(signed.signature).hex()
 
 
 def recover_batch_anchor_signer(
-    domain: Domain, root: str, count: int, uri: str, publisher: str, nonce: int, deadline: int, signature: str
+    domain: Domain, root: str, count: int, uri: str, content_hashes: Sequence[str], publisher: str, nonce: int,
+    deadline: int, signature: str,
 ) -> str:
-    return _recover(_batch_signable(domain, root, count, uri, publisher, nonce, deadline), signature)
+    return _recover(_batch_signable(domain, root, count, uri, content_hashes, publisher, nonce, deadline), signature)
 
 
 def batch_anchor_typed_data(
-    domain: Domain, root: str, count: int, uri: str, publisher: str, nonce: int, deadline: int
+    domain: Domain, root: str, count: int, uri: str, content_hashes: Sequence[str], publisher: str, nonce: int,
+    deadline: int,
 ) -> dict[str, Any]:
     """The full ``eth_signTypedData_v4`` JSON of a batch anchor."""
-    message = batch_anchor_message(root, count, uri, publisher, nonce, deadline)
+    message = batch_anchor_message(root, count, uri, content_hashes, publisher, nonce, deadline)
     message["root"] = parse_hash32(root, "Merkle root")
+    message["contentHashes"] = [parse_hash32(h, "content hash") for h in content_hashes]
     return _full_typed_data(domain, BATCH_ANCHOR_TYPES, "BatchAnchor", message)
 
 
@@ -212,3 +231,47 @@ def _full_typed_data(
         "domain": domain.as_dict(),
         "message": {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in message.items()},
     }
+
+
+# ------------------------------------------------------------------------------------------------ retraction
+
+
+def revocation_message(uid: str, reason_code: int, reason: str, publisher: str, nonce: int, deadline: int) -> dict[str, Any]:
+    if not 0 <= reason_code < 2**16:
+        raise LedgerValueError(f"a reason code must fit in uint16, got {reason_code}")
+    return {
+        "uid": bytes.fromhex(parse_hash32(uid, "uid")[2:]),
+        "reasonCode": reason_code,
+        "reason": reason,
+        "publisher": to_checksum_address(publisher),
+        "nonce": nonce,
+        "deadline": deadline,
+    }
+
+
+def _revocation_signable(
+    domain: Domain, uid: str, reason_code: int, reason: str, publisher: str, nonce: int, deadline: int
+) -> SignableMessage:
+    message = revocation_message(uid, reason_code, reason, publisher, nonce, deadline)
+    return encode_typed_data(domain.as_dict(), REVOCATION_TYPES, message)
+
+
+def revocation_digest(domain: Domain, uid: str, reason_code: int, reason: str, publisher: str, nonce: int,
+                      deadline: int) -> str:  # fmt: skip
+    """The 32-byte digest a publisher signs to retract its record ``uid`` through a relayer (``hashRevocation``)."""
+    signable = _revocation_signable(domain, uid, reason_code, reason, publisher, nonce, deadline)
+    return "0x" + keccak(b"\x19" + signable.version + signable.header + signable.body).hex()
+
+
+def sign_revocation(private_key: bytes | str, domain: Domain, uid: str, reason_code: int, reason: str, nonce: int,
+                    deadline: int, publisher: str | None = None) -> str:  # fmt: skip
+    """Sign a retraction with this key, as ``publisher`` (default: the key's own address; a contract wallet that
+    accepts this key's signatures through ERC-1271 otherwise); the 65-byte signature as 0x hex."""
+    signer = publisher or Account.from_key(private_key).address
+    signable = _revocation_signable(domain, uid, reason_code, reason, signer, nonce, deadline)
+    return "0x" + bytes(Account.sign_message(signable, private_key).signature).hex()
+
+
+def recover_revocation_signer(domain: Domain, uid: str, reason_code: int, reason: str, publisher: str, nonce: int,
+                              deadline: int, signature: str) -> str:  # fmt: skip
+    return _recover(_revocation_signable(domain, uid, reason_code, reason, publisher, nonce, deadline), signature)

@@ -35,6 +35,7 @@ __all__ = [
     "MerkleRoot",
     "MerkleTree",
     "LeafHash",
+    "batch_content_hashes",
     "hash_pair",
     "leaf_hash",
     "process_proof",
@@ -256,3 +257,11 @@ def registration_tree(publisher: str, registrations: Sequence[Registration]) -> 
             raise InvalidTree(f"content hash {reg.content_hash} appears twice in the batch")
         seen.add(uid)
     return MerkleTree.of([registration_leaf_values(r, publisher) for r in registrations], REGISTRATION_LEAF_ENCODING)
+
+
+def batch_content_hashes(tree: MerkleTree) -> list[str]:
+    """The content hash (SHA-256 of the file) of each value of a registration tree, in the order of its values:
+    what ``anchorBatch`` lists in the ``BatchAnchored`` event, so that anyone finds a batched image by its file hash."""
+    if tuple(tree.encoding) != REGISTRATION_LEAF_ENCODING:
+        raise InvalidTree(f"not a registration tree: leaf encoding {list(tree.encoding)}")
+    return [str(values[0]).lower() for values in tree.values]

@@ -1,4 +1,5 @@
-"""A registration signed by the newsroom's own key (custody ``publisher``), as one JSON document per image.
+"""A registration signed by the newsroom's own key (custody ``publisher``), as one JSON document per image; and a
+retraction signed the same way (``SignedRetraction``, ``provenance sign --retract``, ``POST /v1/retractions``).
 
 ``provenance sign`` writes it offline; ``POST /v1/registrations`` reads it. It carries the manifest (what the
 picture shows and its fingerprints), the EIP-712 domain (chain id, contract), the nonce, the deadline and the
@@ -15,7 +16,14 @@ from typing import Any
 from eth_account import Account
 from eth_utils import is_address, to_checksum_address
 
-from ledger.core.eip712 import REGISTRATION_TYPES, Domain, recover_registration_signer, registration_message
+from ledger.core.eip712 import (
+    REGISTRATION_TYPES,
+    Domain,
+    recover_registration_signer,
+    recover_revocation_signer,
+    registration_message,
+    sign_revocation,
+)
 from ledger.core.manifest import MANIFEST_VERSION, Manifest, bad_character, parse_timestamp, parse_url
 from ledger.core.records import Registration
 from ledger.core.types import parse_hash32
@@ -133,3 +141,85 @@ def parse_bundle(data: Any) -> SignedRegistration:
     if stated is not None and stated != asdict(signed.registration):
         raise LedgerValueError("registration does not follow from the manifest (its hashes or manifest hash differ)")
     return signed
+
+
+# ------------------------------------------------------------------------------------------------ retraction
+
+RETRACTION_KIND = "retraction"
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRetraction:
+    """The retraction of record ``uid`` signed by its publisher (EIP-712 ``Revocation``). ``successor`` (the
+    corrected image's uid) is not signed: the contract has no such field; the service keeps it with the retraction."""
+
+    publisher: str
+    chain_id: int
+    contract: str
+    uid: str
+    reason_code: int
+    reason: str
+    nonce: int
+    deadline: int
+    signature: str
+    successor: str | None = None
+
+    @property
+    def domain(self) -> Domain:
+        return Domain(self.chain_id, self.contract)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"version": BUNDLE_VERSION, "kind": RETRACTION_KIND, "publisher": self.publisher,
+                "chain_id": self.chain_id, "contract": self.contract, "uid": self.uid, "reason_code": self.reason_code,
+                "reason": self.reason, "successor": self.successor, "nonce": self.nonce, "deadline": self.deadline,
+                "signature": self.signature}  # fmt: skip
+
+    def recovered_signer(self) -> str | None:
+        try:
+            return recover_revocation_signer(self.domain, self.uid, self.reason_code, self.reason, self.publisher,
+                                             self.nonce, self.deadline, self.signature)  # fmt: skip
+        except (ValueError, TypeError):
+            return None
+
+
+def sign_retraction(signer_key: bytes | str, domain: Domain, publisher: str, uid: str, reason_code: int, reason: str,
+                    nonce: int, deadline: int, successor: str | None = None) -> SignedRetraction:  # fmt: skip
+    """Sign the retraction of ``uid`` for ``publisher`` (the key's own address, or a contract wallet that accepts
+    this key's signatures through ERC-1271)."""
+    publisher = to_checksum_address(publisher)
+    uid = parse_hash32(uid, "uid")
+    signature = sign_revocation(signer_key, domain, uid, reason_code, reason, nonce, deadline, publisher)
+    return SignedRetraction(publisher, domain.chain_id, to_checksum_address(domain.verifying_contract), uid, reason_code,
+                            reason, nonce, deadline, signature,
+                            None if successor is None else parse_hash32(successor, "successor"))  # fmt: skip
+
+
+def parse_retraction(data: Any) -> SignedRetraction:
+    """A signed retraction from its JSON, checked for shape; signature, domain, nonce and deadline are checked by
+    the caller against the service and the chain."""
+    if not isinstance(data, dict) or data.get("version") != BUNDLE_VERSION or data.get("kind") != RETRACTION_KIND:
+        raise LedgerValueError(f"a signed retraction is a JSON object with \"version\": {BUNDLE_VERSION} and "
+                               f"\"kind\": \"{RETRACTION_KIND}\" (the file `provenance sign --retract` writes)")  # fmt: skip
+    signature = data.get("signature")
+    if not isinstance(signature, str) or not signature.startswith("0x") or len(signature) > 2 + 2 * 1024:
+        raise LedgerValueError("signature must be 0x hex")
+    try:
+        bytes.fromhex(signature[2:])
+    except ValueError:
+        raise LedgerValueError("signature must be 0x hex") from None
+    reason = data.get("reason")
+    if not isinstance(reason, str):
+        raise LedgerValueError("reason must be a text")
+    successor = data.get("successor")
+    return SignedRetraction(
+        publisher=_address(data.get("publisher"), "publisher"),
+        chain_id=_uint(data.get("chain_id"), "chain_id", 64),
+        contract=_address(data.get("contract"), "contract"),
+        uid=parse_hash32(str(data.get("uid")), "uid"),
+        reason_code=_uint(data.get("reason_code"), "reason_code", 16),
+        reason=reason,
+        nonce=_uint(data.get("nonce"), "nonce"),
+        deadline=_uint(data.get("deadline"), "deadline"),
+        signature=signature.lower(),
+        successor=None if successor is None else parse_hash32(str(successor), "successor"),
+    )

@@ -1,5 +1,10 @@
 """Retract: a publisher's retraction of its own registration, validated, durable in the outbox before the reply,
-sent by the anchorer. The chain keeps the record and adds when and why."""
+sent by the anchorer. The chain keeps the record and adds when and why.
+
+A service-held publisher asks (``retract``); a newsroom that holds its key signs an EIP-712 ``Revocation``
+(``provenance sign --retract``) and sends it (``retract_signed``): checked here as a signed registration is
+(publisher, chain and contract, deadline, signature by key or ERC-1271 wallet, nonce), and relayed by the anchorer
+with ``revokeBySig``. Either way the retraction on chain is the publisher's own (``revokedBy`` is its address)."""
 
 from __future__ import annotations
 
@@ -7,9 +12,22 @@ from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.models import RetractionRow  # the outbox row the caller is told about
 from ledger.adapters.store.outbox import OutboxStatus
+from ledger.core.eip712 import revocation_digest
 from ledger.core.records import RevocationReason, record_uid
+from ledger.core.signed import SignedRetraction, parse_retraction
 from ledger.core.types import ZERO_HASH, parse_hash32
-from ledger.errors import AlreadyRetracted, LedgerValueError, NotFound, PublisherHoldsKey
+from ledger.errors import (
+    AlreadyRetracted,
+    InvalidSignature,
+    LedgerValueError,
+    NonceInUse,
+    NotFound,
+    NotRecordPublisher,
+    PublisherHoldsKey,
+    SignatureExpired,
+    UnknownRecord,
+    WrongDomain,
+)
 from ledger.usecases.context import Context
 from ledger.usecases.register import check_known
 
@@ -46,8 +64,9 @@ def request_retraction(db: Database, publisher: str, uid: str, reason_code: int,
     with db.write() as session:
         account = repo.account(session, publisher)
         if account is not None and account.keystore_file is None:
-            raise PublisherHoldsKey("this publisher keeps its own key, and the contract takes no signed retraction: "
-                                    f"send revoke({uid}, code, reason) on chain from the publisher's address or wallet")  # fmt: skip
+            raise PublisherHoldsKey("this publisher keeps its own key, so the service cannot sign its retraction: "
+                                    f"sign it with `provenance sign --retract {uid}` and send it to POST "
+                                    "/v1/retractions")  # fmt: skip
         submission, record = repo.submission(session, uid), repo.record(session, uid)
         if (submission is None or submission.publisher != publisher) and (record is None or record.publisher != publisher):
             raise NotFound("this publisher has no registration of that image")
@@ -58,3 +77,68 @@ def request_retraction(db: Database, publisher: str, uid: str, reason_code: int,
                             successor=None if follower == ZERO_HASH else follower)  # fmt: skip
         session.add(row)
     return row
+
+
+def retract_signed(ctx: Context, publisher: str, document: object) -> RetractionRow:
+    """Queue a retraction the publisher signed itself; the anchorer relays it with ``revokeBySig`` as signed."""
+    import time
+
+    from ledger.usecases.signed import DEADLINE_MARGIN_SECONDS
+
+    signed = parse_retraction(document)
+    if signed.publisher != publisher:
+        raise InvalidSignature(f"signed for {signed.publisher}, but the API key is {publisher}'s")
+    if signed.chain_id != ctx.chain_id or signed.contract.lower() != ctx.contract.lower():
+        raise WrongDomain(f"signed for chain {signed.chain_id} and contract {signed.contract}; this service anchors "
+                          f"on chain {ctx.chain_id}, contract {ctx.contract} (see GET /v1/chain)")  # fmt: skip
+    if signed.deadline <= time.time() + DEADLINE_MARGIN_SECONDS:
+        raise SignatureExpired(f"the signature's deadline {signed.deadline} has passed or is too near: sign again")
+    code, text = parse_reason(signed.reason_code, signed.reason)
+    if text != signed.reason:
+        raise LedgerValueError("reason must not begin or end with spaces (it is signed as it is)")
+    _check_retraction_signature(ctx, signed)
+    if ctx.chain_nonce is not None and signed.nonce < (current := ctx.chain_nonce(signed.publisher)):
+        raise NonceInUse(f"nonce {signed.nonce} was already used on chain (the contract's next nonce for "
+                         f"{signed.publisher} is {current}): sign this retraction again with nonce {current} or a "
+                         "later one")  # fmt: skip
+    follower = check_known(ctx.db, signed.successor, "successor")
+    if follower == signed.uid:
+        raise LedgerValueError("a retracted image cannot be its own successor")
+    now = repo.utcnow()
+    with ctx.db.write() as session:
+        submission, record = repo.submission(session, signed.uid), repo.record(session, signed.uid)
+        owner = record.publisher if record is not None else submission.publisher if submission is not None else None
+        if owner is None:
+            raise UnknownRecord(f"no registration {signed.uid} is on chain or queued here")
+        if owner.lower() != publisher.lower():
+            raise NotRecordPublisher(f"the registration {signed.uid} is another publisher's: a publisher retracts "
+                                     "only its own")  # fmt: skip
+        if record is not None and record.batch_root:
+            raise LedgerValueError("a Merkle batch item is retracted with revokeBatchItem and its proof, which takes "
+                                   "no signature: send it from the publisher's account")  # fmt: skip
+        existing = repo.retraction(session, signed.uid)
+        if (existing is not None and existing.status != OutboxStatus.REFUSED) or (record is not None and record.revoked_at):
+            raise AlreadyRetracted("this registration is already retracted or being retracted")
+        if repo.open_signature_with_nonce(session, publisher, signed.nonce) is not None:
+            raise NonceInUse(f"another queued registration or retraction of this publisher carries nonce {signed.nonce}")
+        if existing is not None:  # signed again after a refusal: the new signature replaces the refused one
+            session.delete(existing)
+            session.flush()
+        row = RetractionRow(uid=signed.uid, publisher=publisher, reason_code=code, reason=text,
+                            status=OutboxStatus.PENDING, attempts=0, created_at=now, updated_at=now,
+                            successor=None if follower == ZERO_HASH else follower, nonce=signed.nonce,
+                            deadline=signed.deadline, signature=signed.signature)  # fmt: skip
+        session.add(row)
+    return row
+
+
+def _check_retraction_signature(ctx: Context, signed: SignedRetraction) -> None:
+    if signed.recovered_signer() == signed.publisher:
+        return
+    if ctx.contract_signature is not None:  # maybe a contract wallet: ask it (ERC-1271)
+        digest = revocation_digest(signed.domain, signed.uid, signed.reason_code, signed.reason, signed.publisher,
+                                   signed.nonce, signed.deadline)  # fmt: skip
+        if ctx.contract_signature(signed.publisher, digest, signed.signature):
+            return
+    raise InvalidSignature("the signature is not the publisher's (neither its key's nor, for a contract wallet, "
+                           "accepted by its isValidSignature)")  # fmt: skip

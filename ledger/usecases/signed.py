@@ -104,8 +104,8 @@ def _queue(ctx: Context, signed: SignedRegistration, matching: MatchingData | No
         existing = repo.submission(session, uid)
         if repo.record(session, uid) is not None or (existing is not None and existing.status != OutboxStatus.REFUSED):
             raise AlreadyRegistered(f"this publisher already registered the image {m.content_hash}")
-        if repo.open_submission_with_nonce(session, signed.publisher, signed.nonce) is not None:
-            raise NonceInUse(f"another queued registration of this publisher carries nonce {signed.nonce}")
+        if repo.open_signature_with_nonce(session, signed.publisher, signed.nonce) is not None:
+            raise NonceInUse(f"another queued registration or retraction of this publisher carries nonce {signed.nonce}")
         if existing is not None:  # signed again after a refusal: the new signature replaces the refused one
             session.delete(existing)
             session.flush()

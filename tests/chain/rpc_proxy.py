@@ -4,11 +4,17 @@ Tests queue faults per method: a JSON-RPC error, an HTTP error, an answer that a
 an answer changed or replaced (one recorded from a branch the chain has since dropped, one from a node behind the
 others), or a real change to the chain made right after an honest answer (a reorganisation between two calls).
 Everything not faulted is forwarded unchanged, so the node behind is always the real one.
+
+For a fault that lasts a while rather than a number of calls, ``during(fault)`` applies it to every call until
+``during(None)``: a backend stuck at an old head (``stale_head``), connections reset in the middle of requests
+(``reset_connection``).
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +36,10 @@ class HttpFailure(Exception):
         self.status = status
 
 
+class ConnectionDropped(Exception):
+    """The proxy resets the client's TCP connection (RST, no HTTP answer at all)."""
+
+
 @dataclass
 class _Queued:
     fault: Fault
@@ -41,6 +51,7 @@ class FaultyRpc:
         self.upstream = upstream
         self.calls: list[str] = []
         self._faults: dict[str, list[_Queued]] = {}
+        self._during: Fault | None = None
         self._lock = threading.Lock()
         self._client = httpx.Client(timeout=60)
         proxy = self
@@ -54,6 +65,12 @@ class FaultyRpc:
                     self.send_response(failure.status)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
+                    return
+                except ConnectionDropped:
+                    # SO_LINGER 0: close() sends a reset instead of an orderly end, as a dying load balancer does.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    self.connection.close()
                     return
                 except (BrokenPipeError, ConnectionResetError):
                     return
@@ -83,6 +100,11 @@ class FaultyRpc:
         with self._lock:
             self._faults.setdefault(method, []).append(_Queued(fault, times))
 
+    def during(self, fault: Fault | None) -> None:
+        """Apply ``fault`` to every call not faulted otherwise, until ``during(None)``."""
+        with self._lock:
+            self._during = fault
+
     def pending(self, method: str) -> int:
         """Faults still queued for ``method`` (a test asserts its faults were actually served)."""
         with self._lock:
@@ -107,6 +129,7 @@ class FaultyRpc:
                 queue[0].times -= 1
                 if queue[0].times <= 0:
                     queue.pop(0)
+            fault = fault or self._during
         return fault(request, self.forward) if fault else self.forward(request)
 
 
@@ -159,5 +182,79 @@ def then(action: Callable[[], None]) -> Fault:
         answer = forward(request)
         action()
         return answer
+
+    return fault
+
+
+def reset_connection(after_forwarding: bool) -> Fault:
+    """Reset the connection mid-request: before the node saw the call, or after it (the node acted, the answer is
+    lost: for eth_sendRawTransaction, a transaction sent that the client never heard of)."""
+
+    def fault(request: Request, forward: Forward) -> Answer:
+        if after_forwarding:
+            forward(request)
+        raise ConnectionDropped
+
+    return fault
+
+
+# Reads whose block parameter a stale backend answers at its own head, and where that parameter is.
+_AT_BLOCK = {"eth_call": 1, "eth_estimateGas": 1, "eth_getTransactionCount": 1, "eth_getBalance": 1, "eth_getCode": 1,
+             "eth_getStorageAt": 2, "eth_createAccessList": 1}  # fmt: skip
+_NEWEST = ("latest", "pending", "safe", "finalized")
+
+
+def stale_head(head: int) -> Fault:
+    """A backend stuck at block ``head`` while the chain goes on (a load-balanced RPC with one node behind): it
+    reports ``head`` as the newest block, answers reads at ``head``, knows no transaction, receipt, block or log
+    after it, and still relays the transactions it is sent (the network mines them). Built from the real node's
+    answers at that height, so what it says was true of the chain at ``head``."""
+    tag = hex(head)
+
+    def unknown_after(result: Any) -> Any:
+        if isinstance(result, dict) and (result.get("blockNumber") is None or int(result["blockNumber"], 16) > head):
+            return None  # pending in the real node's pool, or mined after this backend's head
+        return result
+
+    def fault(request: Request, forward: Forward) -> Answer:
+        method, params = request.get("method", ""), list(request.get("params") or [])
+        if method == "eth_blockNumber":
+            return {"jsonrpc": "2.0", "id": request.get("id"), "result": tag}
+        if method == "eth_getBlockByNumber":
+            asked = params[0]
+            if asked in _NEWEST:
+                params[0] = tag
+            elif int(asked, 16) > head:
+                return {"jsonrpc": "2.0", "id": request.get("id"), "result": None}
+            return forward({**request, "params": params})
+        if method in _AT_BLOCK:
+            at = _AT_BLOCK[method]
+            if len(params) <= at or params[at] in _NEWEST:
+                params = [*params[:at], tag]
+            elif isinstance(params[at], str) and int(params[at], 16) > head:
+                return {"jsonrpc": "2.0", "id": request.get("id"), "error": {"code": -32000, "message": "header not found"}}
+            return forward({**request, "params": params})
+        if method in ("eth_getTransactionByHash", "eth_getTransactionReceipt", "eth_getBlockByHash"):
+            answer = forward(request)
+            number_key = "number" if method == "eth_getBlockByHash" else "blockNumber"
+            found = answer.get("result")
+            if isinstance(found, dict) and number_key != "blockNumber":
+                found = found if int(found["number"], 16) <= head else None
+            else:
+                found = unknown_after(found)
+            return {**answer, "result": found}
+        if method == "eth_getLogs":
+            query = dict(params[0])
+            if "blockHash" not in query:
+                to = query.get("toBlock", "latest")
+                query["toBlock"] = tag if to in _NEWEST or int(to, 16) > head else to
+                if int(query.get("fromBlock", "0x0") if query.get("fromBlock") not in _NEWEST else tag, 16) > head:
+                    return {"jsonrpc": "2.0", "id": request.get("id"), "result": []}
+            answer = forward({**request, "params": [query]})
+            logs = answer.get("result")
+            if isinstance(logs, list):
+                answer = {**answer, "result": [e for e in logs if int(e["blockNumber"], 16) <= head]}
+            return answer
+        return forward(request)
 
     return fault

@@ -11,7 +11,7 @@ import pytest
 from eth_account import Account
 from sqlalchemy import select
 
-from ledger.adapters.anchorer import Anchorer, registration_of
+from ledger.adapters.anchorer import Anchorer, batch_content_hashes_of, registration_of
 from ledger.adapters.audit import check_receipt
 from ledger.adapters.chain.client import connect
 from ledger.adapters.indexer.scanner import Indexer
@@ -104,16 +104,22 @@ def test_batches_are_formed_anchored_mirrored_and_provable(chain: Chain, databas
         fn, args = chain.client.contract.decode_function_input(tx["input"])
         assert tx["from"] == relayer and fn.fn_name == "anchorBatchBySig" and args["publisher"] == publisher
         assert "0x" + bytes(args["signature"]).hex() == batch.signature and args["deadline"] == batch.deadline
+        # Issue 11: the anchor lists the items' file hashes in the order of the tree's values, under the signature.
+        listed = ["0x" + bytes(h).hex() for h in args["contentHashes"]]
+        assert listed == batch_content_hashes_of(batch) and len(listed) == batch.count
         assert recover_batch_anchor_signer(Domain(31337, chain.deployment.address), batch.root, batch.count, batch.uri,
-                                           publisher, batch.nonce, batch.deadline, batch.signature) == publisher  # fmt: skip
+                                           listed, publisher, batch.nonce, batch.deadline, batch.signature) == publisher  # fmt: skip
+    assert {statuses_hash(db, uid) for uid in uids} == {h for b in batches for h in batch_content_hashes_of(b)}
     assert w3.eth.get_transaction_count(publisher) == publisher_txs
     receipt_of_item = receipt(Context(db, 31337, chain.deployment.address), publisher, statuses_hash(db, uids[0]))
     assert receipt_of_item["batch_signature"] == batches[0].signature and receipt_of_item["batch_nonce"] == 0
     assert receipt_of_item["batch_count"] == 4
     checks = {c.name: c for c in check_receipt(w3, ABI, receipt_of_item)}  # what `provenance audit receipt` runs
     assert checks["batch signature"].ok and all(c.ok for c in checks.values()), checks
+    assert checks["content hash listed"].ok and "BatchAnchored event" in checks
     forged = sign_batch_anchor(bytes(Account.create().key), Domain(31337, chain.deployment.address),
-                               batches[0].root, 4, batches[0].uri, 0, batches[0].deadline)  # fmt: skip
+                               batches[0].root, 4, batches[0].uri, batch_content_hashes_of(batches[0]), 0,
+                               batches[0].deadline)  # fmt: skip
     assert not {c.name: c for c in check_receipt(w3, ABI, {**receipt_of_item, "batch_signature": forged})}["batch signature"].ok
 
     with db.read() as session:
@@ -274,7 +280,24 @@ def test_batch_anchors_share_the_publishers_nonce_and_are_signed_again_when_it_m
     with db.read() as session:
         sent = session.get(BatchRow, (waiting.publisher, waiting.root))
     assert sent is not None and sent.nonce == 3 and sent.signature != "0x" + "11" * 65
-    assert recover_batch_anchor_signer(domain, sent.root, sent.count, sent.uri, publisher, 3, sent.deadline,
-                                       sent.signature) == publisher  # fmt: skip
+    assert recover_batch_anchor_signer(domain, sent.root, sent.count, sent.uri, batch_content_hashes_of(sent), publisher, 3,
+                                       sent.deadline, sent.signature) == publisher  # fmt: skip
     assert chain.client.nonce(publisher) == 4
+
+    # A stored signature with the right nonce, but for another contract (one replaced by --redeploy; likewise one in
+    # the BatchAnchor type from before the content hashes were signed): signed again, not sent to be refused.
+    last = accept_images(db, chain, 4, first=1000)
+    anchorer.form_batches()
+    with db.write() as session:
+        [waiting] = session.scalars(select(BatchRow).where(BatchRow.status == "pending")).all()
+        stale = sign_batch_anchor(chain.publisher_key, Domain(31337, "0x" + "12" * 20), waiting.root, waiting.count,
+                                  waiting.uri, batch_content_hashes_of(waiting), 4, 2**40)  # fmt: skip
+        waiting.nonce, waiting.deadline, waiting.signature = 4, 2**40, stale
+    assert anchorer.step() == 1
+    chain.settle()
+    indexer.catch_up()
+    assert statuses(db, last) == ["anchored"] * 4
+    with db.read() as session:
+        sent = session.get(BatchRow, (waiting.publisher, waiting.root))
+    assert sent is not None and sent.nonce == 4 and sent.signature != stale
     db.dispose()

@@ -116,24 +116,9 @@ def harness_artifacts() -> dict[str, dict[str, Any]]:
 
     Returns ``{"TestMediaRegistry": {"abi", "bytecode"}, "TestERC1271Wallet": {...}, "MediaRegistry": {...}}``.
     """
-    import solcx
+    from ledger.adapters.chain.compile import compile_with_harnesses
 
-    from ledger.adapters.chain.compile import COMPILER_SETTINGS, SOLC_WRAPPER, SOURCE_UNITS
-
-    units = SOURCE_UNITS + HARNESS_UNITS
-    request = {
-        "language": "Solidity",
-        "sources": {u: {"content": (REPO_ROOT / u).read_text(encoding="utf-8")} for u in units},
-        "settings": {**COMPILER_SETTINGS, "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}}},
-    }
-    output = solcx.compile_standard(
-        request, solc_binary=SOLC_WRAPPER, base_path=REPO_ROOT / "node_modules", allow_paths=[REPO_ROOT]
-    )
-    found: dict[str, dict[str, Any]] = {}
-    for unit in units:
-        for name, compiled in output["contracts"].get(unit, {}).items():
-            found[name] = {"abi": compiled["abi"], "bytecode": "0x" + compiled["evm"]["bytecode"]["object"]}
-    return found
+    return compile_with_harnesses(REPO_ROOT, HARNESS_UNITS)
 
 
 def eth_tester_keys(w3: Web3) -> list[str]:

@@ -26,7 +26,7 @@ from ledger.adapters.chain.node import AnvilNode
 from ledger.config import ANVIL_TEST_ADMIN_KEY
 from ledger.core import eip712
 from ledger.core.eip712 import Domain, registration_digest, sign_registration
-from ledger.core.merkle import registration_leaf, registration_tree, verify_proof
+from ledger.core.merkle import batch_content_hashes, registration_leaf, registration_tree, verify_proof
 from ledger.core.records import RECORD_RELAYED, Registration, record_uid
 from ledger.errors import ContractRevert
 from tests.conftest import free_port
@@ -90,9 +90,10 @@ def test_python_core_reproduces_the_eip712_and_uid_vectors() -> None:
         assert sign_registration(key, domain, reg, nonce, deadline) == case["signature"]
         assert eip712.recover_registration_signer(domain, reg, signer, nonce, deadline, case["signature"]) == signer
     for case in vectors["batchAnchors"]:
-        args = (case["root"], int(case["count"]), case["uri"], case["publisher"], int(case["nonce"]), int(case["deadline"]))
+        args = (case["root"], int(case["count"]), case["uri"], case["contentHashes"], case["publisher"], int(case["nonce"]),
+                int(case["deadline"]))  # fmt: skip
         assert eip712.batch_anchor_digest(domain, *args) == case["digest"]
-        assert eip712.sign_batch_anchor(key, domain, args[0], args[1], args[2], args[4], args[5]) == case["signature"]
+        assert eip712.sign_batch_anchor(key, domain, *args[:4], args[5], args[6]) == case["signature"]
         assert eip712.recover_batch_anchor_signer(domain, *args, case["signature"]) == signer
     for case in load("uids.json")["uids"]:
         assert record_uid(case["publisher"], case["contentHash"]) == case["uid"]
@@ -111,8 +112,9 @@ def test_contract_agrees_with_the_vectors(node: Node) -> None:
         digest = fn.hashRegistration(reg.as_contract_tuple(), case["publisher"], int(case["nonce"]), int(case["deadline"])).call()
         assert "0x" + digest.hex() == case["digest"]
     for case in vectors["batchAnchors"]:
-        digest = fn.hashBatchAnchor(b32(case["root"]), int(case["count"]), case["uri"], case["publisher"],
-                                    int(case["nonce"]), int(case["deadline"])).call()  # fmt: skip
+        digest = fn.hashBatchAnchor(b32(case["root"]), int(case["count"]), case["uri"],
+                                    [b32(h) for h in case["contentHashes"]], case["publisher"], int(case["nonce"]),
+                                    int(case["deadline"])).call()  # fmt: skip
         assert "0x" + digest.hex() == case["digest"]
     for case in load("uids.json")["uids"]:
         assert "0x" + fn.recordUid(case["publisher"], b32(case["contentHash"])).call().hex() == case["uid"]
@@ -122,7 +124,7 @@ def test_contract_agrees_with_the_vectors(node: Node) -> None:
     assert publisher == node.publisher
     for case in merkle["trees"]:
         if c.batch(publisher, case["root"]) is None:
-            c.anchor_batch(PUBLISHER_KEY, case["root"], case["size"], "vectors", wait=True)
+            c.anchor_batch(PUBLISHER_KEY, case["root"], [r["contentHash"] for r in case["registrations"]], "vectors", wait=True)
         for i, raw in enumerate(case["registrations"]):
             reg = reg_from_json(raw)
             assert c.batch_leaf(reg, publisher) == case["leaves"][i]
@@ -212,7 +214,7 @@ def test_fuzz_merkle_inclusion_matches_the_contract(node: Node, regs: list[Regis
     c, publisher = node.client, node.publisher
     tree = registration_tree(publisher, regs)
     if c.batch(publisher, tree.root) is None:
-        c.anchor_batch(PUBLISHER_KEY, tree.root, len(regs), "", wait=True)
+        c.anchor_batch(PUBLISHER_KEY, tree.root, batch_content_hashes(tree), "", wait=True)
     picks = data.draw(st.lists(st.integers(0, len(regs) - 1), min_size=1, max_size=4), label="items")
     for i in picks:
         assert c.batch_leaf(regs[i], publisher) == registration_leaf(regs[i], publisher) == tree.leaf(i)

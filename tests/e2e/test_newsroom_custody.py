@@ -53,6 +53,28 @@ def sign(files: list[Path], key: Path, password: Path, chain: dict, nonce: int, 
     return [json.loads(Path(json.loads(line)["signed"]).read_text()) for line in result.stdout.splitlines()]
 
 
+def sign_retraction(uid: str, key: Path, password: Path, chain: dict, nonce: int, out: Path,
+                    *extra: str) -> dict:  # type: ignore[type-arg]  # fmt: skip
+    """`provenance retract UID --key ...`: offline, like `provenance sign`."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ledger.cli.main", "retract", uid, "--key", str(key), "--password-file", str(password),
+         "--chain-id", str(chain["chain_id"]), "--contract", chain["contract"], "--nonce", str(nonce),
+         "--reason-code", "1", "--reason", "The caption named the wrong town.", "--out", str(out), *extra],
+        capture_output=True, text=True, cwd=ROOT, timeout=120, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return json.loads(out.read_text())
+
+
+def post_retraction(service: RunningService, api_key: str, signed: dict) -> httpx.Response:  # type: ignore[type-arg]
+    return httpx.post(f"{service.url}/v1/retractions", headers={"Authorization": f"Bearer {api_key}"}, json=signed,
+                      timeout=30)  # fmt: skip
+
+
+def verdict_of(service: RunningService, image: Path) -> dict:  # type: ignore[type-arg]
+    return httpx.post(f"{service.url}/v1/verify", files={"file": (image.name, image.read_bytes())}, timeout=30).json()
+
+
 def post(service: RunningService, api_key: str, bundle: dict, image: Path | None = None) -> httpx.Response:  # type: ignore[type-arg]
     files = {"file": (image.name, image.read_bytes(), "image/jpeg")} if image else None
     return httpx.post(f"{service.url}/v1/registrations", headers={"Authorization": f"Bearer {api_key}"},
@@ -129,6 +151,36 @@ def test_newsroom_signs_offline_and_the_relayer_sends_it_as_signed(published: Pu
     copy = httpx.post(f"{service.url}/v1/verify", files={"file": ("y.jpg", resized.getvalue())}).json()
     assert copy["verdict"] == "copy"
 
+    # Signed retraction (`provenance retract`, POST /v1/retractions, relayed with revokeBySig): refusals first.
+    uid = anchored(service, api_key, first["manifest"]["content_hash"])["uid"]
+    signed = sign_retraction(uid, key, password, chain, 4, tmp_path / "retract.json")
+    assert signed["uid"] == uid and signed["publisher"] == address and signed["nonce"] == 4
+    refusals = {
+        "wrong_chain_or_contract": {**signed, "contract": "0x" + "11" * 20},
+        "invalid_signature": {**signed, "reason": "Nothing was wrong."},  # the signature does not cover this text
+        "signature_expired": sign_retraction(uid, key, password, chain, 4, tmp_path / "late.json", "--valid-days", "0"),
+        "nonce_in_use": sign_retraction(uid, key, password, chain, 3, tmp_path / "used.json"),
+        "unknown_record": sign_retraction("0x" + "ab" * 32, key, password, chain, 4, tmp_path / "unknown.json"),
+    }
+    for code, document in refusals.items():
+        answer = post_retraction(service, api_key, document)
+        assert answer.status_code in (409, 422) and answer.json()["error"]["code"] == code, (code, answer.text)
+    # The service-held publisher's photo: this newsroom cannot retract it, whatever it signs.
+    others = receipt(published.service, published.api_key, published.content_hash)["uid"]
+    foreign = post_retraction(service, api_key, sign_retraction(others, key, password, chain, 4, tmp_path / "f.json"))
+    assert foreign.status_code == 403 and foreign.json()["error"]["code"] == "not_record_publisher"
+
+    accepted = post_retraction(service, api_key, signed)
+    assert accepted.status_code == 202 and accepted.json() == {"uid": uid, "status": "pending"}, accepted.text
+    again = post_retraction(service, api_key, sign_retraction(uid, key, password, chain, 5, tmp_path / "again.json"))
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_retracted"
+    revocation = wait_for(lambda: registry.revocation(uid), timeout=60)
+    assert revocation.revoked_by == address and not revocation.by_admin and revocation.reason_code == 1  # its own
+    assert registry.nonce(address) == 5
+    gone = wait_for(lambda: (v := verdict_of(service, images[0]))["verdict"] == "retracted" and v, timeout=60)
+    assert gone["matches"][0]["publisher"]["name"] == "Newsroom Daily"
+    assert verdict_of(published.service, published.image)["verdict"] != "retracted"  # the other record is untouched
+
 
 def test_contract_wallet_newsroom_erc1271(published: Published, tmp_path: Path) -> None:
     from tests.contracts.helpers import harness_artifacts
@@ -163,3 +215,14 @@ def test_contract_wallet_newsroom_erc1271(published: Published, tmp_path: Path) 
                      "--publisher", wallet)  # fmt: skip
     refused = post(service, api_key, forged)
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_signature"
+
+    # The wallet retracts by signature: the stranger's key is refused, the owner's accepted through ERC-1271.
+    forged_retraction = sign_retraction(done["uid"], stranger, stranger_password, chain, 1, tmp_path / "fr.json",
+                                        "--publisher", wallet)  # fmt: skip
+    refused = post_retraction(service, api_key, forged_retraction)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_signature"
+    signed = sign_retraction(done["uid"], key, password, chain, 1, tmp_path / "wr.json", "--publisher", wallet)
+    assert post_retraction(service, api_key, signed).status_code == 202
+    revocation = wait_for(lambda: registry.revocation(done["uid"]), timeout=60)
+    assert revocation.revoked_by == wallet and not revocation.by_admin
+    assert wait_for(lambda: verdict_of(service, image)["verdict"] == "retracted", timeout=60)

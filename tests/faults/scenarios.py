@@ -8,6 +8,9 @@ and the mirror's records: 0 is a lost registration, 2 a doubled one. ``recovery_
 failed part is back (the supervisor restarted it, or ``provenance up`` answers again after a restart) until the last
 accepted registration is anchored and mirrored. A worker is back when its log says its loop started again (a
 Python worker takes seconds to import and open its database; that is restart time, not recovery).
+
+Faults that last a while and end by themselves (the RPC proxy misbehaving, a PostgreSQL lock held, a reorg) are
+``Condition`` objects a test hands to the ``Harness``; for them the part is back when the condition ended.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ import os
 import signal
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -32,7 +37,7 @@ from ledger.adapters.store.db import Database
 from ledger.config import Settings
 from tests.conftest import RunningService
 from tests.corpus.generate import picture, save
-from tests.faults.counting import mirrored_records, registered_events
+from tests.faults.counting import batched_on_chain, mirrored_records, registered_events
 
 FAULTS = ("anchorer", "api", "indexer", "node", "db-lock", "up")
 DB_LOCK_SECONDS = 5.0  # a write transaction held this long (SQLite writers wait up to 30 s for the lock)
@@ -139,12 +144,55 @@ def wait_until(predicate: Callable[[], object], timeout: float, interval: float 
     return None
 
 
+class Condition:
+    """A fault that lasts ``seconds`` and then ends: ``begin`` causes it and returns what ends it. It runs in a
+    thread, so uploads go on through it; the failed part is back when it ended."""
+
+    def __init__(self, note: str, begin: Callable[[], Callable[[], None]], seconds: float) -> None:
+        self.note = note
+        self.begin = begin
+        self.seconds = seconds
+        self.ended = 0.0
+        self.errors: list[BaseException] = []
+        self._thread: threading.Thread | None = None
+
+    def _hold(self) -> None:
+        try:
+            end = self.begin()
+            try:
+                time.sleep(self.seconds)
+            finally:
+                end()
+        except BaseException as exc:  # reported by wait(): a fault that was not caused must fail the test
+            self.errors.append(exc)
+        finally:
+            self.ended = time.monotonic()
+
+    def cause(self, notes: list[str]) -> None:
+        self.ended = 0.0
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+        self._thread.start()
+        notes.append(self.note)
+
+    def wait(self) -> float:
+        assert self._thread is not None
+        self._thread.join(self.seconds + 60)
+        assert not self.errors, f"the fault could not be caused: {self.errors[0]!r}"
+        return self.ended
+
+
 class Harness:
     """One running service, its publisher, and the chain and mirror to count in."""
 
-    def __init__(self, service: RunningService, api_key: str) -> None:
+    def __init__(self, service: RunningService, api_key: str, chain_url: str | None = None,
+                 database_url: str | None = None) -> None:  # fmt: skip
         self.service = service
         self.api_key = api_key
+        self.chain_url = chain_url or f"http://127.0.0.1:{service.chain_port}"
+        self.database_url = database_url
+        self.conditions: dict[str, Condition] = {}  # faults a test defines, by name
+        self.refusals: list[str] = []  # what a part said when it refused to start (read-only data directory)
+        self.refusals_seen: list[str] = []  # uploads not accepted in the current phase: the answer, or the error
         self.seed = 0
         self.server_errors: list[str] = []
         self.lock_released = 0.0
@@ -152,11 +200,11 @@ class Harness:
 
     @property
     def settings(self) -> Settings:
-        return Settings(data_dir=self.service.data_dir)
+        return Settings(data_dir=self.service.data_dir, database_url=self.database_url)
 
     def chain(self) -> RegistryClient:
         deployment = Deployment.load(self.service.data_dir / "deployment.json")
-        return RegistryClient(connect(f"http://127.0.0.1:{self.service.chain_port}"), deployment.address, load_artifact()["abi"])
+        return RegistryClient(connect(self.chain_url), deployment.address, load_artifact()["abi"])
 
     def upload(self, seed: int) -> str | None:
         """The content hash of an accepted registration, or None (refused, or the API was not there); a 5xx
@@ -166,25 +214,33 @@ class Harness:
             response = httpx.post(f"{self.service.url}/v1/media", headers={"Authorization": f"Bearer {self.api_key}"},
                                   files={"file": (f"{seed}.jpg", data, "image/jpeg")},
                                   data={"caption": f"fault test {seed}", "credit": "Fault Desk"}, timeout=30)  # fmt: skip
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
+            self.refusals_seen.append(type(exc).__name__)
             return None
         if response.status_code >= 500 and response.status_code != 503:
             self.server_errors.append(f"{response.status_code} {response.text[:200]}")
-        return str(response.json()["content_hash"]) if response.status_code == 202 else None
+        if response.status_code == 202:
+            return str(response.json()["content_hash"])
+        self.refusals_seen.append(f"{response.status_code} {response.text[:120]}")
+        return None
 
     def counts(self, hashes: set[str]) -> tuple[dict[str, int], dict[str, int]]:
         db = Database(self.settings.resolved_database_url())
+        client = self.chain()
         try:
             mirrored = mirrored_records(db)
+            batched = batched_on_chain(client, db, 0)  # items of Merkle batches (batch mode) have no event each
         finally:
             db.dispose()
-        on_chain = registered_events(self.chain(), 0)
+        on_chain = registered_events(client, 0)
+        on_chain = {h: on_chain.get(h, 0) + batched.get(h, 0) for h in {*on_chain, *batched}}
         return ({h: on_chain.get(h, 0) for h in hashes}, {h: mirrored.get(h, 0) for h in hashes})
 
     def phase(self, fault: str, uploads: int = 10, kill_after: int = 4, threads: int = 3) -> PhaseResult:
         accepted: set[str] = set()
         refused = 0
         self.server_errors.clear()
+        self.refusals_seen.clear()
         lock = threading.Lock()
         seeds = list(range(self.seed, self.seed + uploads))
         self.seed += uploads + 1000
@@ -214,6 +270,8 @@ class Harness:
         done = wait_until(all_back, RECOVERY_TIMEOUT_SECONDS, 0.2)
         recovery = None if done is None else max(0.0, time.monotonic() - back_at)
         on_chain, mirrored = self.counts(accepted)
+        if self.refusals_seen:  # why uploads were not accepted: the client's to retry, but worth reading
+            notes.append("not accepted: " + "; ".join(f"{n} x {what}" for what, n in Counter(self.refusals_seen).items()))
         return PhaseResult(fault, len(accepted), refused, len(self.server_errors), sum(v == 1 for v in on_chain.values()),
                            sum(v == 1 for v in mirrored.values()), sum(v == 0 for v in on_chain.values()),
                            sum(v > 1 for v in on_chain.values()) + sum(v > 1 for v in mirrored.values()),
@@ -234,7 +292,9 @@ class Harness:
             self.lock_released = time.monotonic()
 
     def cause(self, fault: str, notes: list[str]) -> float:
-        if fault == "up":
+        if fault in self.conditions:
+            self.conditions[fault].cause(notes)
+        elif fault == "up":
             kill_everything(self.service)
             notes.append("SIGKILL of provenance up and every process under it, then started again")
             self.service.start(timeout=90)
@@ -248,6 +308,8 @@ class Harness:
 
     def back(self, fault: str, notes: list[str]) -> float:
         """When the failed part answers again."""
+        if fault in self.conditions:
+            return self.conditions[fault].wait()
         if fault == "up":
             return time.monotonic()  # start() returned once /healthz answered
         if fault == "db-lock":
@@ -268,7 +330,141 @@ class Harness:
         return time.monotonic()
 
 
-def start_service(data_dir: Path) -> Harness:
-    service = RunningService(data_dir, extra_env={"PROVENANCE_CHAIN_STATE_INTERVAL": "2"})
-    service.start(timeout=90)
-    return Harness(service, service.add_publisher())
+def start_service(data_dir: Path, *args: str, env: dict[str, str] | None = None, chain_url: str | None = None,
+                  database_url: str | None = None) -> Harness:  # fmt: skip
+    """``provenance up`` (``args`` and ``env`` added) with a publisher; ``database_url``: PostgreSQL instead of the
+    data directory's SQLite; ``chain_url``: where the test reads the chain (default: the node ``up`` started)."""
+    extra = {"PROVENANCE_CHAIN_STATE_INTERVAL": "2", **(env or {})}
+    if database_url:
+        extra["PROVENANCE_DATABASE_URL"] = database_url
+    service = RunningService(data_dir, extra_env=extra)
+    service.start(*args, timeout=90)
+    return Harness(service, service.add_publisher(), chain_url, database_url)
+
+
+def assert_recovered(result: PhaseResult, bound_seconds: float = 10.0) -> None:
+    """Issue 14's promise for one fault: nothing accepted lost or doubled, no 5xx but 503, every accepted
+    registration on chain once and mirrored once within ``bound_seconds`` of the failed part being back."""
+    assert result.accepted >= 4, result  # the fault came after at least 4 accepted
+    assert result.lost == 0 and result.doubled == 0 and result.server_errors == 0, result
+    assert result.anchored == result.mirrored == result.accepted, result
+    assert result.recovery_seconds is not None and result.recovery_seconds <= bound_seconds, result
+
+
+# -- conditions: faults that last a while ---------------------------------------------------------------------
+RPC_FAULT_SECONDS = 6.0
+STALE_LAG = 3  # blocks (anvil mines a block per transaction: the last three registrations)
+PG_LOCK_SECONDS = 5.0
+PG_LOCKED_TABLES = ("submissions", "batches", "records", "chain_events", "index_checkpoint", "publisher_accounts")
+
+
+def rpc_stale_head(harness: Harness, proxy: Any, seconds: float = RPC_FAULT_SECONDS, lag: int = STALE_LAG) -> Condition:
+    """Every call through the proxy (anchorer, indexer and API all read the chain through it) is answered by a
+    backend stuck ``lag`` blocks behind the head the chain had when the fault began: the indexer's checkpoint is
+    ahead of what it says (it rewinds the mirror, as for lost blocks), the anchorer's recent transactions are
+    unknown to it and the contract's nonces old; transactions still reach the real node and are mined."""
+    from tests.chain.rpc_proxy import stale_head
+
+    def begin() -> Callable[[], None]:
+        w3 = connect(harness.chain_url)
+        start = int(w3.eth.block_number)  # let ``lag`` registrations of this phase be mined (and mirrored) first
+        assert wait_until(lambda: w3.eth.block_number >= start + lag, 30) is not None, "no registrations mined"
+        proxy.during(stale_head(int(w3.eth.block_number) - lag))
+        return lambda: proxy.during(None)
+
+    return Condition(f"the RPC answered from a backend stuck {lag} blocks behind for {seconds:.0f} s (transactions "
+                     "still relayed)", begin, seconds)  # fmt: skip
+
+
+def rpc_dropped_connections(proxy: Any, seconds: float = RPC_FAULT_SECONDS) -> Condition:
+    """Of every four calls through the proxy, one has its connection reset before the node sees it, one after
+    (the node acted; a sent transaction's answer is lost), two are answered."""
+    from tests.chain.rpc_proxy import reset_connection
+
+    calls = iter(range(10**9))
+    before, after = reset_connection(after_forwarding=False), reset_connection(after_forwarding=True)
+
+    def dropping(request: dict[str, Any], forward: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        n = next(calls) % 4
+        return before(request, forward) if n == 0 else after(request, forward) if n == 2 else forward(request)
+
+    def begin() -> Callable[[], None]:
+        proxy.during(dropping)
+        return lambda: proxy.during(None)
+
+    return Condition(f"the RPC reset half of all connections mid-request for {seconds:.0f} s (half of those after "
+                     "the node acted)", begin, seconds)  # fmt: skip
+
+
+def postgres_lock(database_url: str, seconds: float = PG_LOCK_SECONDS) -> Condition:
+    """Another session holds ACCESS EXCLUSIVE locks on the tables the API, indexer and anchorer write (and read):
+    every statement on them waits until it ends."""
+    import psycopg
+
+    def begin() -> Callable[[], None]:
+        connection = psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://"))
+        connection.execute(f"LOCK TABLE {', '.join(PG_LOCKED_TABLES)} IN ACCESS EXCLUSIVE MODE")
+
+        def end() -> None:
+            connection.rollback()
+            connection.close()
+
+        return end
+
+    return Condition(f"PostgreSQL tables locked ACCESS EXCLUSIVE by another session for {seconds:.0f} s", begin, seconds)
+
+
+def reorg_of_batches(harness: Harness, batches: int = 2, timeout: float = 30.0) -> Condition:
+    """Once ``batches`` Merkle roots are anchored and mirrored, ``anvil_reorg`` replaces every block from the first
+    of them to the head with empty blocks: the roots' transactions are gone from the chain."""
+    from sqlalchemy import select
+
+    from ledger.adapters.store.models import BatchRow
+
+    def anchored_blocks() -> list[int]:
+        db = Database(harness.settings.resolved_database_url())
+        try:
+            with db.read() as session:
+                return [b for b in session.scalars(select(BatchRow.anchored_block)) if b is not None]
+        finally:
+            db.dispose()
+
+    def begin() -> Callable[[], None]:
+        assert wait_until(lambda: len(anchored_blocks()) >= batches, timeout) is not None, "no batches anchored"
+        w3 = connect(harness.chain_url)
+        depth = int(w3.eth.block_number) - min(anchored_blocks()) + 1
+        answer = w3.provider.make_request("anvil_reorg", [depth, []])  # type: ignore[arg-type]
+        assert "error" not in answer, answer
+        return lambda: None
+
+    return Condition(f"a reorg (anvil_reorg) dropped the blocks of the first {batches} anchored Merkle roots and "
+                     "everything after them", begin, 0.0)  # fmt: skip
+
+
+def read_only_restart(harness: Harness, mount: Path) -> Condition:
+    """The data directory (a tmpfs the test mounted, holding the SQLite database, keystore and node state) becomes
+    read-only: ``provenance up`` is stopped (the kernel refuses to remount a filesystem read-only while a process
+    holds a file on it open for writing, so a running service cannot be caught by it), the filesystem remounted
+    read-only, ``provenance up`` started on it (it must refuse in one line, not crash), then remounted read-write
+    and ``provenance up`` started again."""
+    import subprocess
+    import sys
+
+    def begin() -> Callable[[], None]:
+        harness.service.stop()
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True, capture_output=True)
+        try:
+            refused = subprocess.run(
+                [sys.executable, "-m", "ledger.cli.main", "up", "--port", str(harness.service.port),
+                 "--chain-port", str(harness.service.chain_port)],
+                env=harness.service.env, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[2],
+            )  # fmt: skip
+            harness.refusals.append(refused.stdout + refused.stderr)
+            assert refused.returncode != 0, "provenance up ran on a read-only data directory"
+        finally:
+            subprocess.run(["mount", "-o", "remount,rw", str(mount)], check=True, capture_output=True)
+        harness.service.start(timeout=90)
+        return lambda: None
+
+    return Condition("the data directory's filesystem read-only: provenance up stopped, refused to start on it, then "
+                     "started again once it was writable", begin, 0.0)  # fmt: skip

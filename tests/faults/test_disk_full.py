@@ -2,8 +2,7 @@
 keystore) lives on a 16 MB tmpfs this test mounts (it needs root, as CI and the development machines run). A
 registration that cannot be written is refused with 503 ``storage_unavailable`` and ``Retry-After`` (never a 500),
 readers are still answered, what was accepted before is kept, and the same upload is accepted once there is room
-again. (Read-only is not tested: the kernel refuses to remount read-only while SQLite holds the file open for
-writing, and root ignores file modes; the same error path answers it.)"""
+again. (A read-only data directory: tests/faults/test_read_only.py.)"""
 
 from __future__ import annotations
 

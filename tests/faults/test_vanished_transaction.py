@@ -53,3 +53,41 @@ def test_a_lost_transaction_is_sent_again_within_seconds(chain: Chain) -> None: 
     assert recovered < RECOVERY_BOUND_SECONDS
     # Exactly once on chain.
     assert registered_events(chain.client, 0) == {row.content_hash: 1}
+
+
+def test_registrations_mined_while_they_looked_lost_are_not_sent_or_signed_again(chain: Chain) -> None:  # noqa: F811
+    """What a backend stuck behind the chain caused (tests/faults/test_rpc_service_faults.py, stale heads): three
+    registrations mined with nonces 0-2 looked lost, so the second and third went back to pending; a new one was
+    signed meanwhile with the nonce the stale backend reported (1). Once the node answers honestly, the anchorer
+    sent the new one with nonce 3 and then the third again, pipelined with nonce 4 and no estimate: it reverted on
+    chain (already registered), and every later nonce of that step reverted behind it. It also signed the second
+    again (nonce 3) before the estimate said it was on chain, leaving a receipt signature the chain never saw. Now a
+    row sent before, or pipelined, is looked up on chain first."""
+    from ledger.adapters.store import outbox
+    from tests.chain.test_batches import accept_images
+
+    address = Account.from_key(chain.publisher_key).address
+    first = accept_images(chain.db, chain, 3, first=1)  # type: ignore[arg-type]
+    anchorer = Anchorer(chain.db, chain.client, lambda _address: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY)
+    assert anchorer.step() == 3
+    assert chain.client.nonce(address) == 3  # all three mined (anvil mines at once)
+    assert outbox.send_later_nonces_again(chain.db, address, 0, "looked lost behind a stale backend") == 2
+    [late] = accept_images(chain.db, chain, 1, first=4)  # type: ignore[arg-type]
+    with chain.db.read() as session:
+        late_row = session.get(SubmissionRow, late)
+        before = {uid: (r.nonce, r.signature) for uid in first if (r := session.get(SubmissionRow, uid)) is not None}
+    assert late_row is not None
+    outbox.store_signature(chain.db, late_row, 1, late_row.deadline, late_row.signature)  # as signed from the stale nonce
+    with chain.db.write() as session:  # and due at once
+        for uid in first[1:]:
+            session.get(SubmissionRow, uid).updated_at = session.get(SubmissionRow, uid).updated_at.replace(year=2000)  # type: ignore[union-attr]
+
+    assert anchorer.step() == 1  # only the new registration goes out (nonce 3); the other two are on chain
+    with chain.db.read() as session:
+        rows = {uid: session.get(SubmissionRow, uid) for uid in [*first, late]}
+    assert {uid: (r.nonce, r.signature) for uid, r in rows.items() if uid in before} == before  # not signed again
+    sent = rows[late]
+    assert sent is not None and sent.tx_hash and sent.nonce == 3
+    assert chain.client.receipt(sent.tx_hash)["status"] == 1  # type: ignore[index]
+    assert chain.client.nonce(address) == 4
+    assert registered_events(chain.client, 0) == {r.content_hash: 1 for r in rows.values() if r is not None}

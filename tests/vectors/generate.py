@@ -69,17 +69,20 @@ def eip712_vectors() -> dict[str, Any]:
             "signature": eip712.sign_registration(SIGNER_KEY, domain, r, nonce, deadline),
         })  # fmt: skip
     anchors = []
-    for root_label, count, uri, nonce, deadline in (
-        ("root-a", 1, "", 0, 1_900_000_000),
-        ("root-b", 1024, "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", 3, MAX_UINT256),
-        ("root-c", 2**32 - 1, "https://example.org/batches/ünïcødé?id=1", 12, 1_234),
+    # The listed content hashes enter the digest on their own (the contract checks count == list length only
+    # when anchoring), so the vectors vary both: one hash, three, and none.
+    for root_label, count, uri, listed, nonce, deadline in (
+        ("root-a", 1, "", 1, 0, 1_900_000_000),
+        ("root-b", 1024, "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", 3, 3, MAX_UINT256),
+        ("root-c", 2**32 - 1, "https://example.org/batches/ünïcødé?id=1", 0, 12, 1_234),
     ):
         root = h(root_label)
+        hashes = [h(f"{root_label} file {i}") for i in range(listed)]
         anchors.append({
-            "root": root, "count": str(count), "uri": uri, "publisher": signer, "nonce": str(nonce),
-            "deadline": str(deadline),
-            "digest": eip712.batch_anchor_digest(domain, root, count, uri, signer, nonce, deadline),
-            "signature": eip712.sign_batch_anchor(SIGNER_KEY, domain, root, count, uri, nonce, deadline),
+            "root": root, "count": str(count), "uri": uri, "contentHashes": hashes, "publisher": signer,
+            "nonce": str(nonce), "deadline": str(deadline),
+            "digest": eip712.batch_anchor_digest(domain, root, count, uri, hashes, signer, nonce, deadline),
+            "signature": eip712.sign_batch_anchor(SIGNER_KEY, domain, root, count, uri, hashes, nonce, deadline),
         })  # fmt: skip
     return {
         "domain": domain.as_dict(),

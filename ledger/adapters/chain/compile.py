@@ -41,6 +41,7 @@ __all__ = [
     "SOURCE_UNITS",
     "TARGETS",
     "compile_contracts",
+    "compile_with_harnesses",
     "render_artifact",
     "write_artifact",
     "main",
@@ -136,6 +137,22 @@ def compile_contracts(root: Path, *, solc_binary: Path | None = None, target: st
 def source_keccak(content: str) -> str:
     """keccak256 of a source text, as the compiler metadata records it."""
     return "0x" + keccak(content.encode("utf-8")).hex()
+
+
+def compile_with_harnesses(root: Path, units: tuple[str, ...], target: str = "cancun") -> dict[str, dict[str, Any]]:
+    """Compile our sources plus harness ``units`` (tests, benchmarks; never into a committed artifact) for
+    ``target``; returns ``{contract name: {"abi", "bytecode"}}`` for every contract in them."""
+    root = Path(root).resolve()
+    request = _standard_input(root, target)
+    for unit in units:
+        request["sources"][unit] = {"content": (root / unit).read_text(encoding="utf-8")}
+    request["settings"]["outputSelection"] = {"*": {"*": ["abi", "evm.bytecode.object"]}}
+    output = solcx.compile_standard(request, solc_binary=SOLC_WRAPPER, base_path=root / "node_modules", allow_paths=[root])
+    found: dict[str, dict[str, Any]] = {}
+    for unit in (*SOURCE_UNITS, *units):
+        for name, compiled in output["contracts"].get(unit, {}).items():
+            found[name] = {"abi": compiled["abi"], "bytecode": "0x" + compiled["evm"]["bytecode"]["object"]}
+    return found
 
 
 def write_artifact(root: Path, target: str = "cancun") -> Path:

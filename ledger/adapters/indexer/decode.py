@@ -47,6 +47,8 @@ def _checksum(address_hex: str) -> str:
 
 
 def _normalise(abi_type: str, value: Any) -> Any:
+    if abi_type.endswith("[]"):  # BatchAnchored's contentHashes: a list of the element type, normalised alike
+        return [_normalise(abi_type[:-2], v) for v in value]
     if abi_type == "address":
         return _checksum(value.lower())
     if abi_type.startswith("bytes") and isinstance(value, (bytes, bytearray)):

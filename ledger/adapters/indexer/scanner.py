@@ -12,7 +12,8 @@
   newest blocks' headers (their logs bloom) do not show logs of the contract that the answer left out. Otherwise
   nothing of the range is written (``InconsistentAnswers``) and the range is read again after a back-off.
 - Ranges adapt: halve when the node refuses a range (too many results) or times out, grow back on success.
-- RPC failures (node down, restarting) are retried with backoff and a log line; it never exits on them.
+- RPC failures (node down, restarting) are retried with backoff (at most ``RETRY_MAX_SECONDS`` apart) and a log
+  line; it never exits on them.
 
 RPC goes through the provider's raw ``make_request``: web3's result formatters cost more than the decode
 itself on large log batches, and we decode with our own pure function anyway.
@@ -31,6 +32,7 @@ from eth_abi.exceptions import DecodingError
 from web3 import Web3
 from web3.exceptions import Web3Exception
 
+from ledger.adapters.chain.client import RETRY_MAX_SECONDS
 from ledger.adapters.chain.deployment import Deployment
 from ledger.adapters.indexer import mirror
 from ledger.adapters.indexer.bloom import address_bytes, may_contain
@@ -294,14 +296,14 @@ class Indexer:
                 self.inconsistencies += 1
                 log.warning("answers of the node disagree (%s); nothing mirrored, reading again in %.1f s", exc, backoff)
                 stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, RETRY_MAX_SECONDS)
                 continue
             except RETRYABLE as exc:
                 if down_since is None:
                     down_since = time.monotonic()
                 log.warning("chain node unavailable (%s); retrying in %.1f s", _short(exc), backoff)
                 stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, RETRY_MAX_SECONDS)
                 continue
             if down_since is not None:
                 log.info("chain node back after %.0f s; resuming", time.monotonic() - down_since)

@@ -46,6 +46,10 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _reason(exc: OperationalError) -> str:
+    return " ".join(str(exc.orig).split())[:200] if exc.orig is not None else "unavailable"
+
+
 class Database:
     """One engine and its session factories; built once per process and handed to services."""
 
@@ -69,14 +73,19 @@ class Database:
             with self._sessions() as session, session.begin():
                 yield session
         except OperationalError as exc:
-            reason = " ".join(str(exc.orig).split())[:200] if exc.orig is not None else "unavailable"
-            raise StorageUnavailable(f"the database cannot take writes now ({reason}); nothing was kept, "
+            raise StorageUnavailable(f"the database cannot take writes now ({_reason(exc)}); nothing was kept, "
                                      "try again shortly") from exc  # fmt: skip
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self._readers() as session, session.begin():
-            yield session
+        """A read-only transaction. A database that cannot be opened or read (a read-only data directory whose
+        SQLite file in WAL mode cannot get its shared-memory file, the server gone) is ``StorageUnavailable`` too:
+        a reader gets 503 and tries again, not a 500."""
+        try:
+            with self._readers() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            raise StorageUnavailable(f"the database cannot be read now ({_reason(exc)}); try again shortly") from exc
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -157,8 +157,8 @@ OUTBOX_TABLES = (SubmissionRow, BatchRow, RetractionRow)
 
 
 def highest_sent_nonce(db: Database, publisher: str) -> int | None:
-    """The highest nonce among ``publisher``'s registrations and batch anchors sent and not yet mirrored (in
-    flight, or mined and not yet indexed)."""
+    """The highest nonce among ``publisher``'s registrations, batch anchors and signed retractions sent and not yet
+    mirrored (in flight, or mined and not yet indexed)."""
     with db.read() as session:
         registrations = session.scalar(
             select(func.max(SubmissionRow.nonce))
@@ -169,14 +169,19 @@ def highest_sent_nonce(db: Database, publisher: str) -> int | None:
             select(func.max(BatchRow.nonce))
             .where(BatchRow.publisher == publisher, BatchRow.status == OutboxStatus.SENT, BatchRow.tx_hash.is_not(None))
         )  # fmt: skip
-    sent = [n for n in (registrations, batches) if n is not None]
+        retractions = session.scalar(
+            select(func.max(RetractionRow.nonce))
+            .where(RetractionRow.publisher == publisher, RetractionRow.status == OutboxStatus.SENT,
+                   RetractionRow.tx_hash.is_not(None), RetractionRow.signature.is_not(None))
+        )  # fmt: skip
+    sent = [n for n in (registrations, batches, retractions) if n is not None]
     return max(sent) if sent else None
 
 
 def send_later_nonces_again(db: Database, publisher: str, nonce: int, problem: str) -> int:
-    """``publisher``'s registrations sent one by one and batches sent with a nonce above ``nonce``, back to
-    pending: once the transaction of ``nonce`` is lost, the contract (whose nonces are strictly sequential, shared
-    by a publisher's registrations and batches) refuses every later one."""
+    """``publisher``'s registrations sent one by one, batches and signed retractions sent with a nonce above
+    ``nonce``, back to pending: once the transaction of ``nonce`` is lost, the contract (whose nonces are strictly
+    sequential, shared by all three) refuses every later one."""
     with db.write() as session:
         singles = session.execute(
             update(SubmissionRow)
@@ -189,7 +194,13 @@ def send_later_nonces_again(db: Database, publisher: str, nonce: int, problem: s
             .where(BatchRow.publisher == publisher, BatchRow.status == OutboxStatus.SENT, BatchRow.nonce > nonce)
             .values(status=OutboxStatus.PENDING, tx_hash=None, last_error=problem, updated_at=utcnow())
         )  # fmt: skip
-        return int(singles.rowcount or 0) + int(batches.rowcount or 0)  # type: ignore[attr-defined]
+        retractions = session.execute(
+            update(RetractionRow)
+            .where(RetractionRow.publisher == publisher, RetractionRow.status == OutboxStatus.SENT,
+                   RetractionRow.signature.is_not(None), RetractionRow.nonce > nonce)
+            .values(status=OutboxStatus.PENDING, tx_hash=None, last_error=problem, updated_at=utcnow())
+        )  # fmt: skip
+        return sum(int(r.rowcount or 0) for r in (singles, batches, retractions))  # type: ignore[attr-defined]
 
 
 def store_signature(db: Database, row: SubmissionRow | BatchRow, nonce: int, deadline: int, signature: str) -> None:
@@ -197,7 +208,7 @@ def store_signature(db: Database, row: SubmissionRow | BatchRow, nonce: int, dea
     transition(db, row, nonce=nonce, deadline=deadline, signature=signature)
 
 
-def mark_unusable(db: Database, row: SubmissionRow, problem: str) -> None:
+def mark_unusable(db: Database, row: SubmissionRow | RetractionRow, problem: str) -> None:
     """A newsroom's signature the contract cannot accept: kept, with the reason, until it is signed again."""
     transition(db, row, status=OutboxStatus.REFUSED, last_error=problem)
 

@@ -145,6 +145,18 @@ def open_submission_with_nonce(session: Session, publisher: str, nonce: int) -> 
     return session.scalars(query).first()
 
 
+def open_signature_with_nonce(session: Session, publisher: str, nonce: int) -> SubmissionRow | RetractionRow | None:
+    """A queued registration or signed retraction of ``publisher`` carrying ``nonce`` (they share the contract's
+    nonce sequence)."""
+    found = open_submission_with_nonce(session, publisher, nonce)
+    if found is not None:
+        return found
+    query = select(RetractionRow).where(RetractionRow.publisher == publisher, RetractionRow.nonce == nonce,
+                                        RetractionRow.signature.is_not(None),
+                                        RetractionRow.status.in_(("pending", "sent", "held")))  # fmt: skip
+    return session.scalars(query).first()
+
+
 def submission(session: Session, uid: str) -> SubmissionRow | None:
     return session.get(SubmissionRow, uid)
 
