@@ -73,24 +73,27 @@ def test_a_registration_signature_binds_domain_nonce_deadline_and_content(key: s
 
 @examples(30)
 @given(key=test_keys, domain=domains, root=hashes, count=st.integers(0, 2**32 - 1), uri=st.text(max_size=200),
-       nonce=uint256, deadline=uint256, other_uri=st.text(max_size=200))  # fmt: skip
+       content=st.lists(hashes, max_size=4), nonce=uint256, deadline=uint256, other_uri=st.text(max_size=200),
+       other_hash=hashes)  # fmt: skip
 @example(key="0x" + "01" * 32, domain=Domain(31337, "0x" + "11" * 20), root="0x" + "00" * 32, count=0, uri="",
-         nonce=0, deadline=0, other_uri="\x00")  # fmt: skip
-def test_a_batch_anchor_signature_round_trips_and_binds_its_uri(key: str, domain: Domain, root: str, count: int, uri: str,
-                                                                nonce: int, deadline: int, other_uri: str) -> None:  # fmt: skip
+         content=[], nonce=0, deadline=0, other_uri="\x00", other_hash="0x" + "00" * 32)  # fmt: skip
+def test_a_batch_anchor_signature_round_trips_and_binds_its_uri_and_hashes(
+        key: str, domain: Domain, root: str, count: int, uri: str, content: list[str], nonce: int, deadline: int,
+        other_uri: str, other_hash: str) -> None:  # fmt: skip
     publisher = Account.from_key(key).address
-    signature = sign_batch_anchor(key, domain, root, count, uri, nonce, deadline)
-    assert recover_batch_anchor_signer(domain, root, count, uri, publisher, nonce, deadline, signature) == publisher
+    signature = sign_batch_anchor(key, domain, root, count, uri, content, nonce, deadline)
+    assert recover_batch_anchor_signer(domain, root, count, uri, content, publisher, nonce, deadline, signature) == publisher
+    digest = batch_anchor_digest(domain, root, count, uri, content, publisher, nonce, deadline)
     if other_uri != uri:
-        assert batch_anchor_digest(domain, root, count, other_uri, publisher, nonce, deadline) != \
-            batch_anchor_digest(domain, root, count, uri, publisher, nonce, deadline)  # fmt: skip
+        assert batch_anchor_digest(domain, root, count, other_uri, content, publisher, nonce, deadline) != digest
+    assert batch_anchor_digest(domain, root, count, uri, [*content, other_hash], publisher, nonce, deadline) != digest
 
 
 @examples(30)
 @given(count=st.integers(-(2**40), -1) | st.integers(2**32, 2**70), root=st.text(max_size=70))
 def test_a_batch_count_or_root_out_of_range_is_refused(count: int, root: str) -> None:
     with pytest.raises(LedgerValueError):
-        batch_anchor_digest(Domain(1, "0x" + "11" * 20), root, count, "", "0x" + "22" * 20, 0, 0)
+        batch_anchor_digest(Domain(1, "0x" + "11" * 20), root, count, "", [], "0x" + "22" * 20, 0, 0)
 
 
 # -- signed registrations (``POST /v1/registrations``, ``provenance sign``) --------------------------------------------
