@@ -15,7 +15,7 @@ phases and tables locked for 5 s on a throwaway PostgreSQL server; test_postgres
 root; test_read_only.py).
 
 Writes bench/results/faults.json (rows of the groups run replace the rows of the same faults; the others are kept,
-each row with when and under which load it was measured) and prints the table of docs/reliability.md. The machine
+each row with when and under which load it was measured) and prints the table of docs/RELIABILITY.md. The machine
 may be shared: its load average is recorded with the results.
 
     python scripts/bench_faults.py [--rounds 3] [--groups rpc,postgres,batch-reorg,read-only]

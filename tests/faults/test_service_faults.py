@@ -3,7 +3,7 @@ and the node while registrations are being uploaded, the SQLite database locked 
 SIGKILL of the whole ``provenance up`` (started again). For each:
 every registration the API accepted (202) is on chain exactly once and in the mirror exactly once, within 10 s of
 the failed part being back. One service for all phases (starting one costs ~25 s); each phase uses fresh images.
-``scripts/bench_faults.py`` runs the same phases and writes the table of docs/reliability.md."""
+``scripts/bench_faults.py`` runs the same phases and writes the table of docs/RELIABILITY.md."""
 
 from __future__ import annotations
 
