@@ -392,7 +392,8 @@ def _measure(upright: np.ndarray, reference: np.ndarray, alignment: Alignment, t
         bx0, by0, bx1, by1 = turn.map_box(cbox, cw, ch)
         regions.append((round((px + bx0) / frame_w, 4), round((py + by0) / frame_h, 4),
                         round((px + bx1) / frame_w, 4), round((py + by1) / frame_h, 4)))  # fmt: skip
-    heat = _heat_in_frame(np.where(kept, smooth, np.minimum(smooth, level * 0.999)) / max(level, 1.0), (gx0, gy0, gx1, gy1),
+    # changed cells show at the change level at least (a texture change can leave the colour difference under it)
+    heat = _heat_in_frame(np.where(kept, np.maximum(smooth, level), np.minimum(smooth, level * 0.999)) / max(level, 1.0), (gx0, gy0, gx1, gy1),
                           cell, (cw, ch), turn, placed, frame)  # fmt: skip
     covered = float((ref_box[2] - ref_box[0]) * (ref_box[3] - ref_box[1]) / (ref_w * ref_h))
     transform = _frame_transform(alignment, turn, (cw, ch), placed, frame, (ref_w, ref_h))

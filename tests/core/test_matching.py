@@ -287,3 +287,16 @@ def test_a_flat_box_of_a_textures_own_colour_is_a_change() -> None:
     result = _second_stage(original, copy)
     assert result.confirmed and result.edited, result
     assert any(x0 < 310 / 512 < x1 and y0 < 115 / 512 < y1 for x0, y0, x1, y1 in result.regions)
+
+
+def test_a_texture_change_shows_on_the_heatmap() -> None:
+    import skimage.data as sd
+
+    original = np.stack([sd.grass()] * 3, axis=-1)
+    copy = original.copy()
+    copy[60:170, 250:370] = int(original[60:170, 250:370].mean())
+    result = _second_stage(original, copy)
+    assert result.heat is not None
+    h, w = result.heat.shape
+    inside = result.heat[int(h * 80 / 512) : int(h * 150 / 512), int(w * 270 / 512) : int(w * 350 / 512)]
+    assert np.nanmedian(inside) >= 1.0  # what heatmap_png draws as changed
