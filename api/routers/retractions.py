@@ -37,7 +37,7 @@ async def retract_media(content_hash: str, body: RetractionRequest, state: State
 async def retract_signed_route(
     state: StateDep,
     account: PublisherDep,
-    retraction: dict[str, Any] = Body(description="the JSON `provenance sign --retract UID` wrote: uid, reason_code, "
+    retraction: dict[str, Any] = Body(description="the JSON `provenance retract UID` wrote: uid, reason_code, "
                                                   "reason, optional successor, chain_id, contract, nonce, deadline, "
                                                   "signature (EIP-712 Revocation)"),
 ) -> RetractionAccepted:

@@ -8,6 +8,7 @@ only in where reference copies come from (the database, or a file on the command
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -130,6 +131,9 @@ def find_matches(
     hashes up to 96 bits. Steps 3 and 5 are accepted only by the second stage.
     ``exclude``: registered pictures to leave out (the benchmark's distinct-pairs test)."""
     pdq, trimmed = probe.fingerprint.pdq, probe.trimmed_pdq
+    # A candidate's facts are asked for by the second stage, the pixel look and the homography check: the caller's
+    # lookup (a database read and a reference copy decoded) runs once per picture and verify.
+    registered = functools.cache(registered)
     seen: set[str] = set(exclude)
 
     def fresh(hits: list[Hit], limit: int) -> list[Hit]:

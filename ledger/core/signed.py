@@ -1,5 +1,5 @@
 """A registration signed by the newsroom's own key (custody ``publisher``), as one JSON document per image; and a
-retraction signed the same way (``SignedRetraction``, ``provenance sign --retract``, ``POST /v1/retractions``).
+retraction signed the same way (``SignedRetraction``, ``provenance retract``, ``POST /v1/retractions``).
 
 ``provenance sign`` writes it offline; ``POST /v1/registrations`` reads it. It carries the manifest (what the
 picture shows and its fingerprints), the EIP-712 domain (chain id, contract), the nonce, the deadline and the
@@ -109,13 +109,7 @@ def parse_bundle(data: Any) -> SignedRegistration:
     raw = data.get("manifest")
     if not isinstance(raw, dict) or raw.get("version") != MANIFEST_VERSION:
         raise LedgerValueError(f"manifest must be an object with \"version\": {MANIFEST_VERSION}")
-    signature = data.get("signature")
-    if not isinstance(signature, str) or not signature.startswith("0x") or len(signature) > 2 + 2 * 1024:
-        raise LedgerValueError("signature must be 0x hex")
-    try:
-        bytes.fromhex(signature[2:])
-    except ValueError:
-        raise LedgerValueError("signature must be 0x hex") from None
+    signature = _signature_hex(data.get("signature"))
     publisher = _address(data.get("publisher"), "publisher")
     manifest = Manifest(
         version=MANIFEST_VERSION,
@@ -194,19 +188,23 @@ def sign_retraction(signer_key: bytes | str, domain: Domain, publisher: str, uid
                             None if successor is None else parse_hash32(successor, "successor"))  # fmt: skip
 
 
-def parse_retraction(data: Any) -> SignedRetraction:
-    """A signed retraction from its JSON, checked for shape; signature, domain, nonce and deadline are checked by
-    the caller against the service and the chain."""
-    if not isinstance(data, dict) or data.get("version") != BUNDLE_VERSION or data.get("kind") != RETRACTION_KIND:
-        raise LedgerValueError(f"a signed retraction is a JSON object with \"version\": {BUNDLE_VERSION} and "
-                               f"\"kind\": \"{RETRACTION_KIND}\" (the file `provenance sign --retract` writes)")  # fmt: skip
-    signature = data.get("signature")
+def _signature_hex(signature: Any) -> str:
     if not isinstance(signature, str) or not signature.startswith("0x") or len(signature) > 2 + 2 * 1024:
         raise LedgerValueError("signature must be 0x hex")
     try:
         bytes.fromhex(signature[2:])
     except ValueError:
         raise LedgerValueError("signature must be 0x hex") from None
+    return signature
+
+
+def parse_retraction(data: Any) -> SignedRetraction:
+    """A signed retraction from its JSON, checked for shape; signature, domain, nonce and deadline are checked by
+    the caller against the service and the chain."""
+    if not isinstance(data, dict) or data.get("version") != BUNDLE_VERSION or data.get("kind") != RETRACTION_KIND:
+        raise LedgerValueError(f"a signed retraction is a JSON object with \"version\": {BUNDLE_VERSION} and "
+                               f"\"kind\": \"{RETRACTION_KIND}\" (the file `provenance retract` writes)")  # fmt: skip
+    signature = _signature_hex(data.get("signature"))
     reason = data.get("reason")
     if not isinstance(reason, str):
         raise LedgerValueError("reason must be a text")

@@ -2,7 +2,7 @@
 sent by the anchorer. The chain keeps the record and adds when and why.
 
 A service-held publisher asks (``retract``); a newsroom that holds its key signs an EIP-712 ``Revocation``
-(``provenance sign --retract``) and sends it (``retract_signed``): checked here as a signed registration is
+(``provenance retract``) and sends it (``retract_signed``): checked here as a signed registration is
 (publisher, chain and contract, deadline, signature by key or ERC-1271 wallet, nonce), and relayed by the anchorer
 with ``revokeBySig``. Either way the retraction on chain is the publisher's own (``revokedBy`` is its address)."""
 
@@ -24,12 +24,11 @@ from ledger.errors import (
     NotFound,
     NotRecordPublisher,
     PublisherHoldsKey,
-    SignatureExpired,
     UnknownRecord,
-    WrongDomain,
 )
 from ledger.usecases.context import Context
 from ledger.usecases.register import check_known
+from ledger.usecases.signed import check_envelope, check_nonce_unused
 
 MAX_REASON = 500
 
@@ -65,7 +64,7 @@ def request_retraction(db: Database, publisher: str, uid: str, reason_code: int,
         account = repo.account(session, publisher)
         if account is not None and account.keystore_file is None:
             raise PublisherHoldsKey("this publisher keeps its own key, so the service cannot sign its retraction: "
-                                    f"sign it with `provenance sign --retract {uid}` and send it to POST "
+                                    f"sign it with `provenance retract {uid}` and send it to POST "
                                     "/v1/retractions")  # fmt: skip
         submission, record = repo.submission(session, uid), repo.record(session, uid)
         if (submission is None or submission.publisher != publisher) and (record is None or record.publisher != publisher):
@@ -81,26 +80,13 @@ def request_retraction(db: Database, publisher: str, uid: str, reason_code: int,
 
 def retract_signed(ctx: Context, publisher: str, document: object) -> RetractionRow:
     """Queue a retraction the publisher signed itself; the anchorer relays it with ``revokeBySig`` as signed."""
-    import time
-
-    from ledger.usecases.signed import DEADLINE_MARGIN_SECONDS
-
     signed = parse_retraction(document)
-    if signed.publisher != publisher:
-        raise InvalidSignature(f"signed for {signed.publisher}, but the API key is {publisher}'s")
-    if signed.chain_id != ctx.chain_id or signed.contract.lower() != ctx.contract.lower():
-        raise WrongDomain(f"signed for chain {signed.chain_id} and contract {signed.contract}; this service anchors "
-                          f"on chain {ctx.chain_id}, contract {ctx.contract} (see GET /v1/chain)")  # fmt: skip
-    if signed.deadline <= time.time() + DEADLINE_MARGIN_SECONDS:
-        raise SignatureExpired(f"the signature's deadline {signed.deadline} has passed or is too near: sign again")
+    check_envelope(ctx, signed, publisher)
     code, text = parse_reason(signed.reason_code, signed.reason)
     if text != signed.reason:
         raise LedgerValueError("reason must not begin or end with spaces (it is signed as it is)")
     _check_retraction_signature(ctx, signed)
-    if ctx.chain_nonce is not None and signed.nonce < (current := ctx.chain_nonce(signed.publisher)):
-        raise NonceInUse(f"nonce {signed.nonce} was already used on chain (the contract's next nonce for "
-                         f"{signed.publisher} is {current}): sign this retraction again with nonce {current} or a "
-                         "later one")  # fmt: skip
+    check_nonce_unused(ctx, signed, "retraction")
     follower = check_known(ctx.db, signed.successor, "successor")
     if follower == signed.uid:
         raise LedgerValueError("a retracted image cannot be its own successor")

@@ -30,7 +30,7 @@ from ledger.core.fingerprint import Fingerprint, registration_probe
 from ledger.core.jumbf import jpeg_manifest_store
 from ledger.core.match_index import pack_variants
 from ledger.core.records import record_uid
-from ledger.core.signed import SignedRegistration, parse_bundle
+from ledger.core.signed import SignedRegistration, SignedRetraction, parse_bundle
 from ledger.errors import (
     AlreadyRegistered,
     FileMismatch,
@@ -58,20 +58,9 @@ def check_signature(ctx: Context, signed: SignedRegistration) -> None:
                            "accepted by its isValidSignature)")  # fmt: skip
 
 
-def check_nonce_unused(ctx: Context, signed: SignedRegistration) -> None:
-    """A nonce below the contract's ``nonces(publisher)`` was used on chain: the signature can never be relayed."""
-    if ctx.chain_nonce is None:
-        return
-    current = ctx.chain_nonce(signed.publisher)
-    if signed.nonce < current:
-        raise NonceInUse(f"nonce {signed.nonce} was already used on chain (the contract's next nonce for "
-                         f"{signed.publisher} is {current}): sign this registration again with nonce {current} or "
-                         "a later one")  # fmt: skip
-
-
-def register_signed(ctx: Context, publisher: str, document: Any, data: bytes | None = None,
-                    keep_reference: bool = True) -> Accepted:  # fmt: skip
-    signed = parse_bundle(document)
+def check_envelope(ctx: Context, signed: SignedRegistration | SignedRetraction, publisher: str) -> None:
+    """What every signed request must match before its signature is looked at: the caller's key, this service's
+    chain and contract, and a deadline the relayer can still meet."""
     if signed.publisher != publisher:
         raise InvalidSignature(f"signed for {signed.publisher}, but the API key is {publisher}'s")
     if signed.chain_id != ctx.chain_id or signed.contract.lower() != ctx.contract.lower():
@@ -79,6 +68,23 @@ def register_signed(ctx: Context, publisher: str, document: Any, data: bytes | N
                           f"on chain {ctx.chain_id}, contract {ctx.contract} (see GET /v1/chain)")  # fmt: skip
     if signed.deadline <= time.time() + DEADLINE_MARGIN_SECONDS:
         raise SignatureExpired(f"the signature's deadline {signed.deadline} has passed or is too near: sign again")
+
+
+def check_nonce_unused(ctx: Context, signed: SignedRegistration | SignedRetraction, what: str = "registration") -> None:
+    """A nonce below the contract's ``nonces(publisher)`` was used on chain: the signature can never be relayed."""
+    if ctx.chain_nonce is None:
+        return
+    current = ctx.chain_nonce(signed.publisher)
+    if signed.nonce < current:
+        raise NonceInUse(f"nonce {signed.nonce} was already used on chain (the contract's next nonce for "
+                         f"{signed.publisher} is {current}): sign this {what} again with nonce {current} or "
+                         "a later one")  # fmt: skip
+
+
+def register_signed(ctx: Context, publisher: str, document: Any, data: bytes | None = None,
+                    keep_reference: bool = True) -> Accepted:  # fmt: skip
+    signed = parse_bundle(document)
+    check_envelope(ctx, signed, publisher)
     check_signature(ctx, signed)
     check_nonce_unused(ctx, signed)
     check_known(ctx.db, signed.manifest.parent, "parent")

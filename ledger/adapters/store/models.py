@@ -151,7 +151,7 @@ class RetractionRow(OutboxColumns, Base):
     # The corrected image that replaces the retracted one (its uid): readers of the retracted image are pointed to
     # it. Off chain (the contract's revoke has no such field), kept with the retraction.
     successor: Mapped[str | None] = mapped_column(HASH)
-    # A newsroom that holds its key signs its retraction (EIP-712 Revocation, `provenance sign --retract`): the
+    # A newsroom that holds its key signs its retraction (EIP-712 Revocation, `provenance retract`): the
     # relayer sends it with revokeBySig in the publisher's nonce order. None for a service-held publisher (revoke).
     nonce: Mapped[int | None] = mapped_column(BigInteger)
     deadline: Mapped[int | None] = mapped_column(BigInteger)
