@@ -50,6 +50,15 @@ MAX_WILD_MATCHES = 3  # a reader's image rarely holds more than a few registered
 WILD_ALWAYS = 2  # verified whatever their votes; the only ones zoomed where their nearest keypoints gather
 WILD_MIN_VOTES = 1.0  # other candidates need this many
 WILD_FOLLOW_SHARE = 1 / 3  # once a copy is found, other candidates need this share of its votes
+# A picture region of a screenshot votes with few keypoints, and a blurred or overlaid photo in it collects little:
+# the true picture came 7th with 0.42 votes (scripts/matchbench, a blurred photo with a caption in a web
+# screenshot). The regions' vote runs only for screenshots in which nothing was found, so its candidates are
+# verified down to this floor (the 2 best-voted still always).
+WILD_REGION_MIN_VOTES = 0.3
+# An outline-bound match (``Comparison.edge_bound``) the keypoints do not find stands on its PDQ hash alone when
+# the hash is this close (tiles of one fundus photograph that share only the disc's arc came within 28 bits of one
+# another, calibration half; copies whose aspect ratio changed 2-6 bits), as a match without a second stage would.
+EDGE_BOUND_KEPT_DISTANCE = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,8 +224,12 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
         second = look(match.content_hash) if match.edited or doubtful or overlooked(match) else None
         if second is not None:
             revised.append(match.seen_as(*second))
-        elif doubtful:  # the keypoints do not find it: its likeness was a shared outline
-            dropped.add(match.content_hash)
+        elif doubtful:
+            kept = _hash_only(probe, match, registered(match.content_hash))
+            if kept is not None:
+                revised.append(kept)
+            else:  # the keypoints do not find it: its likeness was a shared outline
+                dropped.add(match.content_hash)
         else:
             revised.append(match)
     if any(not m.similar_scene for m in revised):
@@ -225,11 +238,10 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
     # hash candidates the PDQ steps rejected are tried again, not those the keypoints already failed to find
     tried = set(exclude) | dropped | {m.content_hash for m in revised}
 
-    def verify_candidates(candidates: list[wild.Candidate]) -> None:
+    def verify_candidates(candidates: list[wild.Candidate], floor: float) -> None:
         copy_votes = 0.0  # votes of the best-voted copy found so far
         for rank, candidate in enumerate(candidates):  # most votes first
-            weak = rank >= WILD_ALWAYS and candidate.votes < WILD_MIN_VOTES
-            if weak or candidate.votes < copy_votes * WILD_FOLLOW_SHARE:
+            if not worth_verifying(rank, candidate.votes, floor, copy_votes):
                 return
             content_hash = local.content_of(candidate.image)
             if content_hash is None or content_hash in tried:
@@ -245,10 +257,34 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
                 if sum(not m.similar_scene for m in found) >= MAX_WILD_MATCHES:
                     return
 
-    verify_candidates(wild.search(prepared(), local.index))
+    verify_candidates(wild.search(prepared(), local.index), WILD_MIN_VOTES)
     if all(m.similar_scene for m in found):  # nothing yet: a small photo in a screenshot votes better on its own
-        verify_candidates(wild.search_regions(prepared(), local.index))
+        verify_candidates(wild.search_regions(prepared(), local.index), WILD_REGION_MIN_VOTES)
     return found
+
+
+def _hash_only(probe: Probe, match: PerceptualMatch, facts: Registered) -> PerceptualMatch | None:
+    """An outline-bound match the keypoints could not check, judged by its hash alone (within
+    EDGE_BOUND_KEPT_DISTANCE), or None: a second stage whose agreement rests on a few outlines says nothing reliable
+    about the rest, neither that it is the same picture nor where it changed (after an aspect change its residues at
+    the outlines looked like edits)."""
+    hit = match.hit
+    if hit is None or hit.distance > EDGE_BOUND_KEPT_DISTANCE:
+        return None
+    quality = probe.trimmed_quality if hit.query == "trimmed" and probe.trimmed_quality is not None else probe.fingerprint.pdq_quality
+    judgement = judge(Candidate(hit.distance, hit.quality, quality, None))
+    if not judgement.accepted:
+        return None
+    trim = probe.trim if hit.query == "trimmed" else None
+    words = tuple(_transforms(probe, hit, match.kind, facts, None, trim))
+    return PerceptualMatch(match.content_hash, match.kind, hit, judgement, None, words)
+
+
+def worth_verifying(rank: int, votes: float, floor: float, copy_votes: float = 0.0) -> bool:
+    """Whether the keypoint candidate of this rank (0: most votes) is verified: the WILD_ALWAYS best-voted always,
+    others from ``floor`` votes (WILD_MIN_VOTES for the whole image's vote, WILD_REGION_MIN_VOTES for a
+    screenshot's picture regions), and none under WILD_FOLLOW_SHARE of the votes of a copy already found."""
+    return (rank < WILD_ALWAYS or votes >= floor) and votes >= copy_votes * WILD_FOLLOW_SHARE
 
 
 def _evaluate(probe: Probe, hits: list[Hit], kind: MatchKind, registered: Callable[[str], Registered],

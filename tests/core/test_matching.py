@@ -40,6 +40,7 @@ from ledger.core.match_index import (
     unpack_variants,
     variant_box,
 )
+from ledger.core.matcher import WILD_MIN_VOTES, WILD_REGION_MIN_VOTES, worth_verifying
 from ledger.usecases.register import MatchingData
 from ledger.usecases.verify import compare_offline
 
@@ -300,3 +301,16 @@ def test_a_texture_change_shows_on_the_heatmap() -> None:
     h, w = result.heat.shape
     inside = result.heat[int(h * 80 / 512) : int(h * 150 / 512), int(w * 270 / 512) : int(w * 350 / 512)]
     assert np.nanmedian(inside) >= 1.0  # what heatmap_png draws as changed
+
+
+def test_which_keypoint_candidates_are_verified() -> None:
+    """The whole image's vote verifies the 2 best-voted candidates and others from 1 vote; a screenshot's picture
+    regions vote with few keypoints, and a blurred photo with a caption in a web screenshot came 7th with 0.42
+    votes (scripts/matchbench, chains of 3): their candidates are verified down to WILD_REGION_MIN_VOTES. Chance
+    candidates under it are not, nor any under a third of the votes of a copy already found."""
+    assert worth_verifying(0, 0.05, WILD_MIN_VOTES) and worth_verifying(1, 0.05, WILD_REGION_MIN_VOTES)
+    assert not worth_verifying(6, 0.42, WILD_MIN_VOTES)
+    assert worth_verifying(6, 0.42, WILD_REGION_MIN_VOTES)
+    assert not worth_verifying(6, 0.2, WILD_REGION_MIN_VOTES)
+    assert not worth_verifying(6, 0.42, WILD_REGION_MIN_VOTES, copy_votes=3.0)
+    assert not worth_verifying(1, 0.9, WILD_MIN_VOTES, copy_votes=3.0)

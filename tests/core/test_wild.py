@@ -9,8 +9,9 @@ import io
 import numpy as np
 import pytest
 import skimage.data as sd
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from ledger.core.fingerprint import probe_bytes
 from ledger.core.wild import geometry
 from ledger.core.wild.local_features import Features, extract_query, extract_register
 from ledger.usecases.verify import InMemoryRegistry
@@ -299,3 +300,41 @@ def test_a_grayscale_copy_stays_a_copy_after_the_pixel_look(registry, name: str)
     verified, found = answer(registry_, names, jpeg(gray, 90))
     assert found == name and verified.answer.verdict == "copy", verified.answer
     assert "grayscale" in verified.answer.matches[0].transforms
+
+
+def test_a_copy_whose_aspect_ratio_changed_is_found_by_its_close_hash_when_only_outlines_agree(registry) -> None:  # type: ignore[no-untyped-def]
+    """The rocket photo squeezed to a 0.77 aspect ratio: the shift-and-scale second stage confirms it mostly by the
+    rocket's outlines (its structure away from them -0.15, under OFF_EDGE_STRUCTURE) and the keypoints fall one
+    inlier short, so the match was dropped as outline-bound, though its PDQ hash is 6 bits away. Its hash alone
+    now decides, as for a match without a second stage, and claims no edit (the residues at the outlines of a
+    non-uniform rescale are not one)."""
+    registry_, names, photos = registry
+    h, w = photos["rocket"].shape[:2]
+    side = (w * h / 0.77) ** 0.5
+    squeezed = Image.fromarray(photos["rocket"]).resize((round(side * 0.77), round(side)), Image.Resampling.BICUBIC)
+    verified, name = answer(registry_, names, jpeg(squeezed, 83))
+    assert name == "rocket" and verified.answer.verdict == "copy", verified.answer
+
+
+def test_a_padded_cropped_noisy_copy_is_verified_by_an_affine_fit(c2pa_fixtures) -> None:  # type: ignore[no-untyped-def]
+    """Padded to a square in green, cropped and covered in noise (a chain of three changes of scripts/matchbench):
+    the keypoints that survive the noise sit in part of the picture, and the homography through them bent into a
+    perspective no copy has and was rejected as implausible, though ~50 matches agreed: the picture was not found.
+    An affine map, which such a chain is, is fitted then and verifies it."""
+    path = c2pa_fixtures / "truepic-20230212-landscape.jpg"
+    photo = np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
+    h, w = photo.shape[:2]
+    side = max(h, w)
+    square = np.empty((side, side, 3), np.uint8)
+    square[:] = (8, 213, 56)
+    y, x = (side - h) // 2, (side - w) // 2
+    square[y : y + h, x : x + w] = photo
+    cut = square[int(0.044 * side) : int(0.89 * side), int(0.244 * side) : int(0.895 * side)].astype(np.float64)
+    noisy = np.clip(cut + np.random.default_rng(0).normal(0, 255 * 0.005**0.5, cut.shape), 0, 255).astype(np.uint8)
+    registry_ = InMemoryRegistry()
+    registered = registry_.facts[registry_.register(path.read_bytes())].features
+    probe = probe_bytes(jpeg(noisy, 76), registry_.limits)
+    assert registered is not None and probe.detail is not None
+    verified = geometry.verify(registered, *extract_query(probe.detail))
+    assert verified is not None and verified.affine and verified.inliers >= 2 * geometry.MIN_INLIERS, verified
+    assert not verified.flipped and "perspective" not in verified.words and abs(verified.rotation) < 1, verified

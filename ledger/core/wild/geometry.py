@@ -53,6 +53,7 @@ class Verification:
     scale: float = 1.0  # query px per reference px
     covered: float = 1.0  # share of the reference picture visible in the query
     occupies: float = 1.0  # share of the query taken by the (visible part of the) reference picture
+    affine: bool = False  # the homography was implausible and an affine map was fitted instead (see ``verify``)
 
 
 class QuerySet:
@@ -116,19 +117,26 @@ def _plausible(H: np.ndarray, ref_size: tuple[int, int]) -> bool:
     return all(x > 0 for x in cross) or all(x < 0 for x in cross)
 
 
-def _fit(ref: Features, query: Features, matches: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
-    """RANSAC homography query px -> reference px; returns (H_q2r, ref inlier pts, query inlier pts, matches)."""
+def _fit(ref: Features, query: Features, matches: tuple, affine: bool = False
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
+    """RANSAC homography (or, ``affine``, an affine map) query px -> reference px; returns (H_q2r, ref inlier pts,
+    query inlier pts, matches)."""
     ri, qi, _ = matches
     if len(ri) < 6:
         return None
     rp = ref.pixels()[ri].astype(np.float32)
     qp = query.pixels()[qi].astype(np.float32)
-    H, mask = cv2.findHomography(qp, rp, cv2.RANSAC, RANSAC_PX, maxIters=RANSAC_ITERS, confidence=0.999)
+    if affine:
+        A, mask = cv2.estimateAffine2D(qp, rp, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX,
+                                       maxIters=RANSAC_ITERS, confidence=0.999)  # fmt: skip
+        H = None if A is None else np.vstack([A, [0.0, 0.0, 1.0]])
+    else:
+        H, mask = cv2.findHomography(qp, rp, cv2.RANSAC, RANSAC_PX, maxIters=RANSAC_ITERS, confidence=0.999)
     if H is None or mask is None:
         return None
     inl = mask.ravel().astype(bool)
     # Refit on inliers and recount once (stabilises the count and the transform).
-    if inl.sum() >= 6:
+    if inl.sum() >= 6 and not affine:  # (estimateAffine2D refines on its inliers itself)
         H2, _ = cv2.findHomography(qp[inl], rp[inl], 0)
         if H2 is not None:
             err = np.linalg.norm(cv2.perspectiveTransform(qp[None], H2)[0] - rp, axis=1)
@@ -140,6 +148,13 @@ def _fit(ref: Features, query: Features, matches: tuple) -> tuple[np.ndarray, np
     _, uniq = np.unique(r_inl, return_index=True)
     idx = np.nonzero(inl)[0][uniq]
     return H, rp[idx], qp[idx], len(ri)
+
+
+def _inverse(H: np.ndarray) -> np.ndarray | None:
+    try:
+        return np.linalg.inv(H)
+    except np.linalg.LinAlgError:
+        return None
 
 
 def verify(ref: Features, query: Features | QuerySet, mirror: Features | None = None, min_inliers: int = MIN_INLIERS
@@ -154,21 +169,21 @@ def verify(ref: Features, query: Features | QuerySet, mirror: Features | None = 
         if q is None or len(q) < 6:
             continue
         lo, hi = (0, qs.n_plain) if not flipped else (qs.n_plain, qs.n_plain + len(q))
-        fit = _fit(ref, q, _ratio_matches(D, I, lo, hi))
-        if fit is None:
+        matches = _ratio_matches(D, I, lo, hi)
+        for affine in (False, True):
+            fit = _fit(ref, q, matches, affine)
+            H_r2q = _inverse(fit[0]) if fit is not None else None
+            if H_r2q is not None and _plausible(H_r2q, (ref.width, ref.height)):
+                break
+        else:
             continue
+        assert fit is not None and H_r2q is not None
         H_q2r, rp, qp, n = fit
-        try:
-            H_r2q = np.linalg.inv(H_q2r)
-        except np.linalg.LinAlgError:
-            continue
-        if not _plausible(H_r2q, (ref.width, ref.height)):
-            continue
         if best is None or len(rp) > best[0]:
-            best = (len(rp), flipped, H_r2q, rp, qp, n, q)
+            best = (len(rp), flipped, H_r2q, rp, qp, n, q, affine)
     if best is None or best[0] < min_inliers:
         return None
-    count, flipped, H_r2q, rp, qp, n, q = best
+    count, flipped, H_r2q, rp, qp, n, q, affine = best
     W, Hh = q.width, q.height
     if flipped:  # mirrored-query px -> query px: x -> W - x
         M = np.array([[-1.0, 0, W], [0, 1, 0], [0, 0, 1]])
@@ -179,7 +194,7 @@ def verify(ref: Features, query: Features | QuerySet, mirror: Features | None = 
     Sr = np.diag([ref.width, ref.height, 1.0])
     Sq_inv = np.diag([1.0 / W, 1.0 / Hh, 1.0])
     Hn = Sq_inv @ H_r2q @ Sr
-    v = Verification(Hn / Hn[2, 2], H_r2q, count, n, flipped, rp, qp)
+    v = Verification(Hn / Hn[2, 2], H_r2q, count, n, flipped, rp, qp, affine=affine)
     return describe(v, (ref.width, ref.height), (W, Hh))
 
 
@@ -252,4 +267,4 @@ def describe(v: Verification, ref_size: tuple[int, int], query_size: tuple[int, 
         words.append("perspective")
     words.append(f"resized x{scale:.2f} of the 512 px reference")
     return Verification(v.H, v.H_px, v.inliers, v.matches, v.flipped, v.ref_pts, v.query_pts, tuple(words), r, scale,
-                        covered, occupies)
+                        covered, occupies, v.affine)

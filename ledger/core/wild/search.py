@@ -208,7 +208,9 @@ def examine(query: Query, features: Features, reference: np.ndarray | None, near
     they are described once per query)."""
     if reference is None:
         return None
-    verified = geometry.verify(features, query.matcher) or _zoomed(query, features, near)
+    verified = geometry.verify(features, query.matcher)
+    if verified is None or verified.affine:  # an affine fit of the whole image is the last resort (see geometry)
+        verified = _zoomed(query, features, near) or verified
     if verified is None:
         return None
     aligned = align(reference, query.rgb, verified.H)
