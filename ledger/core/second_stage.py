@@ -62,7 +62,8 @@ GRAY_CHROMA = 4.0  # mean |chroma| below this (levels): a grayscale picture
 # 0.66-0.90, above the 2nd percentile of copies, 0.62): 30 false matches. Away from the arc they agree at -0.04 to
 # 0.11 (tests/core/test_wild.py's tiles). Below OFF_EDGE_STRUCTURE a match needs the keypoints to agree: calibration
 # half 30 -> 0 false matches and no copy lost; held-out, 2 aspect changes lost whose keypoints do not verify (their
-# outline-free agreement is low after a non-uniform rescale: -0.11, 0.12). docs/matching.md has the figures.
+# outline-free agreement is low after a non-uniform rescale: -0.11, 0.12); one of them is kept by its close PDQ hash
+# (matcher.EDGE_BOUND_KEPT_DISTANCE). docs/matching.md has the figures.
 OFF_EDGE_SHARE = 0.3
 OFF_EDGE_GROW = 2
 OFF_EDGE_STRUCTURE = 0.5
