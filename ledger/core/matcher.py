@@ -245,9 +245,14 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
                 if sum(not m.similar_scene for m in found) >= MAX_WILD_MATCHES:
                     return
 
-    verify_candidates(wild.search(prepared(), local.index))
-    if all(m.similar_scene for m in found):  # nothing yet: a small photo in a screenshot votes better on its own
-        verify_candidates(wild.search_regions(prepared(), local.index))
+    # The reader's image as it is, then its mirror image, each voting alone (a vote costs in proportion to the
+    # descriptors voting; a candidate verified once is not verified again: verification sees both orientations).
+    # In each orientation, if the whole image finds nothing, a small photo in a screenshot votes better on its
+    # own (picture regions; none unless the image looks like a screenshot).
+    for mirrored in (False, True):
+        for search in (wild.search, wild.search_regions):
+            if all(m.similar_scene for m in found):
+                verify_candidates(search(prepared(), local.index, mirrored=mirrored))
     return found
 
 
