@@ -36,8 +36,21 @@ SWAGGER_UI = Path(str(swagger_ui_bundle.swagger_ui_path))
 def app_from_environment() -> FastAPI:
     """What each worker of ``python -m api`` builds: settings from the environment, shares of this host's bounds."""
     configure_logging()  # a no-op where the server configured logging already (the same format)
+    one_thread_per_request()
     settings = Settings()
     return create_app(settings, processes=settings.api_workers)
+
+
+def one_thread_per_request() -> None:
+    """OpenCV (resizing, keypoints) and faiss (descriptor search) each start a thread per core inside one request.
+    The service already runs requests side by side (API processes, decoding slots), so on a small host those pools
+    only contend with each other and with the other process; one thread each also makes a verify cost what the
+    one-core benchmark measures (scripts/bench_match.py pins the same)."""
+    import cv2
+    import faiss
+
+    cv2.setNumThreads(1)
+    faiss.omp_set_num_threads(1)
 
 
 def create_app(settings: Settings, db: Database | None = None, deployment: Deployment | None = None,

@@ -238,6 +238,13 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
     # hash candidates the PDQ steps rejected are tried again, not those the keypoints already failed to find
     tried = set(exclude) | dropped | {m.content_hash for m in revised}
 
+    zoom_later: list[str] = []  # best-voted candidates not yet looked for where their nearest keypoints gather
+
+    def record(content_hash: str, looked: tuple[wild.Seen, tuple[str, ...]]) -> None:
+        result, words = looked
+        found.append(PerceptualMatch(content_hash, MatchKind.KEYPOINTS, None,
+                                     Judgement(Acceptance.CONFIRMED, result.edited), None, words, result))  # fmt: skip
+
     def verify_candidates(candidates: list[wild.Candidate], floor: float) -> None:
         copy_votes = 0.0  # votes of the best-voted copy found so far
         for rank, candidate in enumerate(candidates):  # most votes first
@@ -247,19 +254,33 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
             if content_hash is None or content_hash in tried:
                 continue
             tried.add(content_hash)
-            looked = look(content_hash, near=rank < WILD_ALWAYS)
-            if looked is not None:
-                result, words = looked
-                found.append(PerceptualMatch(content_hash, MatchKind.KEYPOINTS, None,
-                                             Judgement(Acceptance.CONFIRMED, result.edited), None, words, result))  # fmt: skip
-                if result.relation != "similar_scene":
-                    copy_votes = max(copy_votes, candidate.votes)
-                if sum(not m.similar_scene for m in found) >= MAX_WILD_MATCHES:
-                    return
+            looked = look(content_hash, near=False)
+            if looked is None:
+                if rank < WILD_ALWAYS:
+                    zoom_later.append(content_hash)
+                continue
+            record(content_hash, looked)
+            if looked[0].relation != "similar_scene":
+                copy_votes = max(copy_votes, candidate.votes)
+            if sum(not m.similar_scene for m in found) >= MAX_WILD_MATCHES:
+                return
 
-    verify_candidates(wild.search(prepared(), local.index), WILD_MIN_VOTES)
-    if all(m.similar_scene for m in found):  # nothing yet: a small photo in a screenshot votes better on its own
-        verify_candidates(wild.search_regions(prepared(), local.index), WILD_REGION_MIN_VOTES)
+    # The reader's image as it is, then its mirror image, each voting alone (a vote costs in proportion to the
+    # descriptors voting; a candidate verified once is not verified again: verification sees both orientations).
+    # In each orientation, if the whole image finds nothing, a small photo in a screenshot votes better on its
+    # own (picture regions; none unless the image looks like a screenshot). Last, the best-voted candidates of
+    # each vote are looked for in the box where their nearest keypoints gather (a new keypoint extraction there,
+    # ~30-50 ms each: after every vote, so a mirrored copy does not pay for zooms of its plain vote's candidates).
+    for mirrored in (False, True):
+        for search, floor in ((wild.search, WILD_MIN_VOTES), (wild.search_regions, WILD_REGION_MIN_VOTES)):
+            if all(m.similar_scene for m in found):
+                verify_candidates(search(prepared(), local.index, mirrored=mirrored), floor)
+    for content_hash in zoom_later:
+        if any(not m.similar_scene for m in found):
+            break
+        looked = look(content_hash, near=True)
+        if looked is not None:
+            record(content_hash, looked)
     return found
 
 

@@ -88,6 +88,27 @@ def test_a_mirrored_crop_is_found(registry) -> None:  # type: ignore[no-untyped-
     assert any("flipped" in word for word in verified.answer.matches[0].transforms)
 
 
+def test_each_orientation_votes_alone_and_the_mirror_finds_a_mirrored_copy() -> None:
+    """The vote is split by orientation (the mirror's vote runs only when the plain one found nothing): a mirrored
+    crop's original leads the mirror image's vote and is out of the plain image's, and the reverse for a plain crop."""
+    from ledger.core.wild import search as wild
+    from ledger.core.wild.shared_index import SharedLocalIndex
+
+    index = SharedLocalIndex()
+    photos = {"coffee": sd.coffee(), "astronaut": sd.astronaut(), "rocket": sd.rocket(), "chelsea": sd.chelsea()}
+    for name, rgb in photos.items():
+        assert index.add(name, extract_register(rgb))
+    h, w = photos["coffee"].shape[:2]
+    crop = photos["coffee"][int(h * 0.1) : int(h * 0.9), int(w * 0.2) : int(w * 0.95)]
+    for image, finds in ((crop[:, ::-1], True), (crop, False)):
+        query = wild.prepare(np.ascontiguousarray(image))
+        found = wild.search(query, index, mirrored=finds)
+        assert found and index.content_of(found[0].image) == "coffee"
+        other = wild.search(query, index, mirrored=not finds)
+        coffee_votes = [c.votes for c in other if index.content_of(c.image) == "coffee"]
+        assert not coffee_votes or coffee_votes[0] < found[0].votes / 4, (coffee_votes, found[0].votes)
+
+
 def test_a_pasted_box_on_a_rotated_copy_is_located(registry) -> None:  # type: ignore[no-untyped-def]
     registry_, names, photos = registry
     image = Image.fromarray(photos["chelsea"])  # 451 x 300

@@ -63,7 +63,8 @@ QUICK_FIT_SAMPLE = 4_000  # for the look at every whole-picture copy (search.cha
 
 
 def _sample(values: np.ndarray, n: int = FIT_SAMPLE) -> np.ndarray:
-    return values[:: max(1, len(values) // n)]
+    # contiguous: the fit's ~30 passes over the sample run several times faster than over a strided view
+    return np.ascontiguousarray(values[:: max(1, len(values) // n)])
 
 
 def _line_fit(x: np.ndarray, y: np.ndarray, a: float, b: float) -> tuple[float, float, float]:

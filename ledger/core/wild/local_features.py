@@ -108,27 +108,26 @@ def _orb(n: int, edge: int = 19) -> cv2.ORB:
                           patchSize=31, fastThreshold=ORB_FAST)
 
 
-def _detect(gray: np.ndarray, n: int, shape_too: bool = True
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:  # fmt: skip
-    """ORB keypoints as arrays (points, response, size, angle) and descriptors; arrays, not cv2.KeyPoint lists,
-    because the Python loops over 5,000 keypoint objects cost more than half of the detection itself. Size and
-    angle are stored for registered pictures but not used in matching: ``shape_too=False`` leaves them zero (each
-    attribute read costs ~2 ms over a query's 5,000 keypoints)."""
+def _detect(gray: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, tuple]:  # type: ignore[type-arg]
+    """ORB keypoints as arrays (points, response), descriptors, and the keypoint objects (for ``_shape``); arrays,
+    not cv2.KeyPoint lists, because the Python loops over 5,000 keypoint objects cost more than half of the
+    detection itself."""
     if min(gray.shape) < ORB_MIN_SIDE:  # OpenCV's pyramid would resize a side to 0 and fail an assertion
         kps, desc = (), None
     else:
         kps, desc = _orb(n).detectAndCompute(gray, None)
     if desc is None or len(kps) == 0:
-        z = np.zeros(0, np.float32)
-        return np.zeros((0, 2), np.float32), z, z, z, None
+        return np.zeros((0, 2), np.float32), np.zeros(0, np.float32), None, ()
     pts = cv2.KeyPoint_convert(kps).astype(np.float32).reshape(-1, 2)
     resp = np.fromiter((k.response for k in kps), np.float32, len(kps))
-    if not shape_too:
-        zeros = np.zeros(len(kps), np.float32)
-        return pts, resp, zeros, zeros, desc
-    size = np.fromiter((k.size for k in kps), np.float32, len(kps))
-    angle = np.fromiter((k.angle for k in kps), np.float32, len(kps))
-    return pts, resp, size, angle, desc
+    return pts, resp, desc, kps
+
+
+def _shape(kps: tuple, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+    """Size and angle of the selected keypoints: stored for registered pictures but not used in matching, so read
+    only for the ones kept (each attribute read over all candidates cost ~0.3 ms a registration)."""
+    return (np.fromiter((kps[i].size for i in sel), np.float32, len(sel)),
+            np.fromiter((kps[i].angle for i in sel), np.float32, len(sel)))  # fmt: skip
 
 
 def _spread_select(pts: np.ndarray, resp: np.ndarray, shape: tuple[int, int], keep: int) -> np.ndarray:
@@ -165,13 +164,15 @@ def spread_indices(f: Features, keep: int) -> np.ndarray:
     return np.sort(_spread_select(f.pixels(), response, (f.height, f.width), keep))
 
 
-def _pack(detected: tuple, sel: np.ndarray, shape: tuple[int, int]) -> Features:  # type: ignore[type-arg]
+def _pack(detected: tuple, sel: np.ndarray, shape: tuple[int, int], shape_too: bool = False) -> Features:  # type: ignore[type-arg]
+    """The selected keypoints as Features; size and angle zero unless ``shape_too`` (registered pictures)."""
     h, w = shape
-    pts, _resp, size, angle, desc = detected
+    pts, _resp, desc, kps = detected
     if desc is None or len(sel) == 0:
         return empty_features(w, h)
     xy = pts[sel] / np.array([w, h], np.float32)
-    return Features(np.ascontiguousarray(desc[sel]), xy, size[sel] / max(h, w), angle[sel], w, h)
+    size, angle = _shape(kps, sel) if shape_too else (np.zeros(len(sel), np.float32),) * 2
+    return Features(np.ascontiguousarray(desc[sel]), xy, size / max(h, w), angle, w, h)
 
 
 def empty_features(width: int = 1, height: int = 1) -> Features:
@@ -183,7 +184,7 @@ def extract_register(rgb: np.ndarray, keep: int = REGISTER_KEEP) -> Features:
     """Features stored for a registered picture: ``keep`` spread ORB keypoints of the 512 px hash image."""
     gray = reduce_to(to_gray(rgb), REGISTER_SIDE)
     detected = _detect(gray, REGISTER_CANDIDATES)
-    return _pack(detected, _spread_select(detected[0], detected[1], gray.shape, keep), gray.shape)
+    return _pack(detected, _spread_select(detected[0], detected[1], gray.shape, keep), gray.shape, shape_too=True)
 
 
 def extract_query(rgb: np.ndarray, side: int = QUERY_SIDE, keep: int = QUERY_KEEP, mirrored: bool = True
@@ -191,9 +192,9 @@ def extract_query(rgb: np.ndarray, side: int = QUERY_SIDE, keep: int = QUERY_KEE
     """Features of a reader's image at up to ``side`` px, and of its horizontal mirror (coordinates are given in
     the MIRRORED frame; ``unmirror_x`` maps them back)."""
     gray = reduce_to(to_gray(rgb), side, QUERY_MIN_SIDE)
-    detected = _detect(gray, keep, shape_too=False)
+    detected = _detect(gray, keep)
     plain = _pack(detected, np.argsort(-detected[1], kind="stable"), gray.shape)
     if not mirrored:
         return plain, None
-    detected = _detect(np.ascontiguousarray(gray[:, ::-1]), keep, shape_too=False)
+    detected = _detect(np.ascontiguousarray(gray[:, ::-1]), keep)
     return plain, _pack(detected, np.argsort(-detected[1], kind="stable"), gray.shape)

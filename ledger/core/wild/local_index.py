@@ -27,6 +27,10 @@ VOTE_MAX_HAMMING = 32  # a neighbour farther than this does not vote. 64 let UI-
 TOP_K = 12  # candidates passed to geometric verification
 FLAT_LIMIT = 20_000  # images; above this an IVF index
 NPROBE = 6
+# The HNSW quantizer's search breadth. It finds each query descriptor's NPROBE lists, and with 1,500 descriptors a
+# vote it cost more than scanning the lists: 62 of 107 ms at 100,000 pictures with 32 (scripts/bench_match.py's
+# wild index part); 12: ~25 ms, the same true photos among the candidates (86.7%) and named (81.7%).
+QUANTIZER_EF_SEARCH = 12
 
 
 VOTE_DESCRIPTORS = 1500  # query descriptors per orientation used for voting (spread-selected); all go to verification. 1,000: the same detections on the small benchmark registry, but the true photo among the candidates at 100,000 registered fell from 86.7% to 85.0% (1 MP copies)
@@ -68,7 +72,7 @@ class LocalIndex:
         rng = np.random.default_rng(seed)
         cent = training[rng.choice(len(training), nlist, replace=False)]
         quantizer = faiss.IndexBinaryHNSW(256, 16)
-        quantizer.hnsw.efSearch = 32
+        quantizer.hnsw.efSearch = QUANTIZER_EF_SEARCH
         quantizer.add(cent)
         ivf = faiss.IndexBinaryIVF(quantizer, 256, nlist)
         ivf.is_trained = True

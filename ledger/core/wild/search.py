@@ -3,7 +3,8 @@ deep crops, mirrors, feed screenshots, chains of changes), say how it was transf
 where, and refuse to call a different photograph of the same scene a copy.
 
     query = prepare(probe.detail)                        # ORB features of the reader's image, plain and mirrored
-    found = search(query, index, top_k)                  # candidates by descriptor votes (local_index)
+    found = search(query, index, top_k)                  # candidates by descriptor votes (local_index), plain;
+                                                         # mirrored=True: the mirror image's votes
     seen = examine(query, features, reference)           # geometric verification, same-picture check, aligned diff
 
 ``examine`` is also the second opinion on a PDQ candidate whose shift-and-scale second stage saw changes: it aligns
@@ -76,19 +77,24 @@ def prepare(query_rgb: np.ndarray) -> Query:
     return Query(query_rgb, plain, mirror, geometry.QuerySet(plain, mirror))
 
 
-def search(query: Query, index: LocalIndex, top_k: int = TOP_K) -> list[Candidate]:
-    """Registered pictures whose descriptors the query's descriptors vote for, most votes first."""
-    if query.empty or index.ntotal == 0:
+def search(query: Query, index: LocalIndex, top_k: int = TOP_K, mirrored: bool = False) -> list[Candidate]:
+    """Registered pictures whose descriptors the query's descriptors vote for, most votes first: those of the
+    reader's image as it is, or (``mirrored``) of its mirror image. One orientation at a time because the vote
+    costs in proportion to the descriptors that vote (~50 ms per orientation at 100,000 registered pictures) and
+    most copies are not mirrored: the caller asks for the mirror's vote only when the plain one found nothing.
+    Verification (``examine``) still sees both orientations."""
+    features = query.mirror if mirrored else query.plain
+    if features is None or len(features) == 0 or index.ntotal == 0:
         return []
-    return index.search(vote_descriptors(query.plain, query.mirror), top_k=top_k)
+    return index.search(vote_descriptors(features, None), top_k=top_k)
 
 
-def search_regions(query: Query, index: LocalIndex, top_k: int = TOP_K) -> list[Candidate]:
+def search_regions(query: Query, index: LocalIndex, top_k: int = TOP_K, mirrored: bool = False) -> list[Candidate]:
     """The same vote, by each picture region of a screenshot alone (``picture_regions``): a small photo's own
     keypoints are outvoted by the interface's when the whole screenshot votes."""
     found: dict[int, Candidate] = {}
     for box in query.regions():
-        for candidate in search(query.part(box), index, top_k):
+        for candidate in search(query.part(box), index, top_k, mirrored):
             if candidate.image not in found or candidate.votes > found[candidate.image].votes:
                 found[candidate.image] = candidate
     return sorted(found.values(), key=lambda c: -c.votes)[:top_k]
