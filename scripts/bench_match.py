@@ -489,7 +489,7 @@ def wild_index_speed(photos: list[tuple[str, bytes, Image.Image]], sizes: list[i
         prepare_ms = (time.perf_counter() - start) * 1e3
         # the vote that finds it: the plain image's, or the mirror image's for a mirrored copy (search.search)
         voting = prepared.mirror if kind == 3 else prepared.plain
-        shots.append((true, vote_descriptors(voting, None), prepare_ms, jpeg(query, 90), kind))
+        shots.append((true, vote_descriptors(voting), prepare_ms, jpeg(query, 90), kind))
     out: dict[str, object] = {"pool_descriptors": len(pool), "query_features_ms": _percentiles([s[2] for s in shots])}
     for n in sizes:
         # As the service would size it, but never more lists than the sample has descriptors to seed them.

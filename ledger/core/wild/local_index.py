@@ -36,17 +36,14 @@ QUANTIZER_EF_SEARCH = 12
 VOTE_DESCRIPTORS = 1500  # query descriptors per orientation used for voting (spread-selected); all go to verification. 1,000: the same detections on the small benchmark registry, but the true photo among the candidates at 100,000 registered fell from 86.7% to 85.0% (1 MP copies)
 
 
-def vote_descriptors(plain, mirror) -> np.ndarray:  # noqa: ANN001
-    """The query descriptors that vote: up to VOTE_DESCRIPTORS per orientation, spread over the image (the
+def vote_descriptors(features) -> np.ndarray:  # noqa: ANN001
+    """The query descriptors that vote: up to VOTE_DESCRIPTORS of one orientation, spread over the image (the
     strongest ORB responses sit on UI text in screenshots)."""
     from ledger.core.wild.local_features import spread_indices
 
-    parts = []
-    for f in (plain, mirror):
-        if f is None or len(f) == 0:
-            continue
-        parts.append(f.descriptors[spread_indices(f, VOTE_DESCRIPTORS)])
-    return np.concatenate(parts) if parts else np.zeros((0, 32), np.uint8)
+    if features is None or len(features) == 0:
+        return np.zeros((0, 32), np.uint8)
+    return features.descriptors[spread_indices(features, VOTE_DESCRIPTORS)]
 
 
 @dataclass(frozen=True, slots=True)

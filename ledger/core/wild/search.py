@@ -86,7 +86,7 @@ def search(query: Query, index: LocalIndex, top_k: int = TOP_K, mirrored: bool =
     features = query.mirror if mirrored else query.plain
     if features is None or len(features) == 0 or index.ntotal == 0:
         return []
-    return index.search(vote_descriptors(features, None), top_k=top_k)
+    return index.search(vote_descriptors(features), top_k=top_k)
 
 
 def search_regions(query: Query, index: LocalIndex, top_k: int = TOP_K, mirrored: bool = False) -> list[Candidate]:
