@@ -4,8 +4,15 @@ processes of ``api_server`` (granian or uvicorn) on one port, each building the 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
+
+# One OpenMP thread in EVERY thread of the API (before faiss loads OpenMP, which reads this once): requests run in
+# a thread pool, and faiss.omp_set_num_threads in app_from_environment sets only the calling thread's count, so each
+# request's descriptor search started a thread per core. On 2 cores beside the other worker those threads spin at
+# their barriers: an unknown 1 MP upload took 3 s of wall time instead of 0.3 (measured, bench_api's upload).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
 
 from ledger.cli.main import configure_logging
 from ledger.config import Settings

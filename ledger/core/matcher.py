@@ -203,11 +203,11 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
             query = wild.prepare(probe.detail)
         return query
 
-    def look(content_hash: str, near: bool = True) -> tuple[wild.Seen, tuple[str, ...]] | None:
+    def look(content_hash: str, near: bool = True, whole: bool = True) -> tuple[wild.Seen, tuple[str, ...]] | None:
         facts = registered(content_hash)
         if facts.features is None or facts.reference is None:
             return None
-        seen = wild.examine(prepared(), facts.features, facts.reference.image, near)
+        seen = wild.examine(prepared(), facts.features, facts.reference.image, near, whole)
         return None if seen is None else (seen, _wild_words(seen, probe, facts))
 
     def overlooked(match: PerceptualMatch) -> bool:
@@ -278,7 +278,7 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
     for content_hash in zoom_later:
         if any(not m.similar_scene for m in found):
             break
-        looked = look(content_hash, near=True)
+        looked = look(content_hash, near=True, whole=False)  # the whole image and regions failed in its vote
         if looked is not None:
             record(content_hash, looked)
     return found

@@ -170,6 +170,8 @@ def verify(ref: Features, query: Features | QuerySet, mirror: Features | None = 
             continue
         lo, hi = (0, qs.n_plain) if not flipped else (qs.n_plain, qs.n_plain + len(q))
         matches = _ratio_matches(D, I, lo, hi)
+        if len(matches[0]) < min_inliers:  # inliers are matches: no fit could pass (RANSAC ~5 ms per fit saved)
+            continue
         for affine in (False, True):
             fit = _fit(ref, q, matches, affine)
             H_r2q = _inverse(fit[0]) if fit is not None else None

@@ -169,9 +169,9 @@ def picture_regions(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
     return [b[:4] for b in boxes[:MAX_PICTURE_REGIONS]]
 
 
-def _zoomed(query: Query, features: Features, near: bool) -> geometry.Verification | None:
+def _zoomed(query: Query, features: Features, near: bool, regions: bool = True) -> geometry.Verification | None:
     height, width = query.rgb.shape[:2]
-    boxes = list(query.regions())
+    boxes = list(query.regions()) if regions else []
     likely = _likely_region(query, features) if near else None
     if likely is not None and likely not in boxes:
         boxes.append(likely)
@@ -206,17 +206,19 @@ def changed_through(query_rgb: np.ndarray, reference: np.ndarray, transform: np.
     return aligned_diff.diff(aligned, (width, height), fitted).edited
 
 
-def examine(query: Query, features: Features, reference: np.ndarray | None, near: bool = True) -> Seen | None:
+def examine(query: Query, features: Features, reference: np.ndarray | None, near: bool = True, whole: bool = True
+            ) -> Seen | None:
     """Verify one registered picture against the query. None: not found in it. Without a reference copy only the
     geometry is known, which cannot tell a copy from another photograph of the same scene: nothing is claimed.
     ``near``: also zoom into the region this candidate's nearest keypoints point at (new keypoints of that region,
     ~30-50 ms: worth it only for the best-voted candidates; the screenshot's picture regions are tried always,
-    they are described once per query)."""
+    they are described once per query). ``whole=False``: only that zoom, for a candidate already examined in
+    the whole image and the picture regions (the matcher zooms after every vote; trying those again costs ~5 ms)."""
     if reference is None:
         return None
-    verified = geometry.verify(features, query.matcher)
+    verified = geometry.verify(features, query.matcher) if whole else None
     if verified is None or verified.affine:  # an affine fit of the whole image is the last resort (see geometry)
-        verified = _zoomed(query, features, near) or verified
+        verified = _zoomed(query, features, near, regions=whole) or verified
     if verified is None:
         return None
     aligned = align(reference, query.rgb, verified.H)
