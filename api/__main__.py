@@ -8,7 +8,8 @@ import os
 # One OpenMP thread in EVERY thread of the API (before faiss loads OpenMP, which reads this once): requests run in
 # a thread pool, and faiss.omp_set_num_threads in app_from_environment sets only the calling thread's count, so each
 # request's descriptor search started a thread per core. On 2 cores beside the other worker those threads spin at
-# their barriers: an unknown 1 MP upload took 3 s of wall time instead of 0.3 (measured, bench_api's upload).
+# their barriers: an unknown 1 MP upload took 2.9-4.0 s of wall time instead of ~0.35 s (sequential uploads to
+# `provenance up` with 2 workers and 60 pictures registered; tests/api/test_request_threads.py keeps it so).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import shutil  # noqa: E402

@@ -45,7 +45,8 @@ def one_thread_per_request() -> None:
     """OpenCV (resizing, keypoints) and faiss (descriptor search) each start a thread per core inside one request.
     The service already runs requests side by side (API processes, decoding slots), so on a small host those pools
     only contend with each other and with the other process; one thread each also makes a verify cost what the
-    one-core benchmark measures (scripts/bench_match.py pins the same)."""
+    one-core benchmark measures (scripts/bench_match.py pins the same). faiss's count set here holds for this
+    thread only: ``python -m api`` sets OMP_NUM_THREADS before faiss loads, which covers the request threads."""
     import cv2
     import faiss
 
