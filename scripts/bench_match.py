@@ -232,6 +232,8 @@ def verdict_of(probe, index: MatchIndex, registry: dict[str, Registered_], exclu
             return "same_pixels", name, (), 0.0
     start = time.perf_counter()
     local = LOCAL.get(id(index))
+    if local is not None:
+        local.settle()  # the service would search its old index during a build; here every query sees the final one
     search = LocalSearch(local, local.content_of) if local is not None else None  # type: ignore[arg-type]
     found = find_matches(probe, index, lambda c: registry[c].facts, exclude=exclude, local=search)
     spent = (time.perf_counter() - start) * 1e3
@@ -598,6 +600,41 @@ def in_the_wild(split: str, per_photo: int, families: list[str] | None) -> dict[
 
 
 # -- output ------------------------------------------------------------------------------------------------------------
+def vote_by_size(sizes: tuple[int, ...] = (16, 32, 64, 128, 256, 1_000, 5_000, 20_000), flat_up_to: int = 5_000,
+                 repeat: int = 5) -> dict[str, object]:
+    """One vote (1,500 query descriptors, one orientation, one thread; CPU time, median) against the descriptor index as a service
+    holds it (``SharedLocalIndex``: flat below FLAT_LIMIT, then an IVF rebuilt each time the count doubles) at each
+    size, beside an exact flat index of the same codes; and the time the feeder's builds took. Random codes, 200
+    per picture: the scan costs depend on sizes, not on content (recall on real photos: the wild part)."""
+    from ledger.core.wild.local_index import FLAT_LIMIT, TOP_K, LocalIndex
+
+    rng = np.random.default_rng(7)
+    query = rng.integers(0, 256, (1500, 32), dtype=np.uint8)
+    zeros = np.zeros(200, np.float32)
+    shared = SharedLocalIndex()
+    flat = LocalIndex.flat()
+    rows = []
+    built_seconds = 0.0
+    for size in sizes:
+        while len(shared) < size:
+            codes = rng.integers(0, 256, (200, 32), dtype=np.uint8)
+            number = len(shared)
+            shared.add(f"0x{number:064x}", Features(codes, np.zeros((200, 2), np.float32), zeros, zeros, 512, 512))
+            if size <= flat_up_to:
+                flat.add(number, codes)
+        start = time.perf_counter()
+        shared.settle()
+        built_seconds += time.perf_counter() - start
+        row: dict[str, object] = {"pictures": size, "kind": shared.kind, "builds": shared.builds,
+                                  "vote_ms": time_calls(lambda: shared.search(query, TOP_K), repeat)["cpu_median"]}  # fmt: skip
+        if size <= flat_up_to:
+            row["flat_vote_ms"] = time_calls(lambda: flat.search(query), repeat)["cpu_median"]
+        rows.append(row)
+        print(f"  {size:>6} pictures: {row['kind']} {row['vote_ms']} ms (flat {row.get('flat_vote_ms', '-')} ms)", flush=True)
+    return {"flat_limit": FLAT_LIMIT, "descriptors_per_picture": 200, "query_descriptors": 1500,
+            "waited_for_builds_s": round(built_seconds, 1), "rows": rows}  # fmt: skip
+
+
 def print_tables(result: dict) -> None:  # type: ignore[type-arg]
     print()
     print("| transform | detected | rate | edited | wrong match |")
@@ -651,7 +688,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small index sizes (smoke run)")
     parser.add_argument("--sizes", default="1000000,10000000")
     parser.add_argument("--wild-sizes", default="100000,300000", help="registered pictures for the wild index search")
-    parser.add_argument("--skip", default="", help="comma list of parts to skip: robustness,false,speed,wild,wildindex")
+    parser.add_argument("--skip", default="", help="comma list of parts to skip: robustness,false,speed,wildindex,vote,wild")
     parser.add_argument("--wild-split", default="heldout", help="calibration | heldout: which half of the photos the "
                                                                 "in-the-wild cases are made from (thresholds were set on calibration)")
     parser.add_argument("--wild-per-photo", type=int, default=1, help="cases per photo and family in the wild part")
@@ -687,6 +724,9 @@ def main() -> None:
     if "wildindex" not in skip:
         print("wild index at scale:", flush=True)
         result["wild_index"] = wild_index_speed(photos, wild_sizes)
+    if "vote" not in skip:
+        print("wild vote by index size:", flush=True)
+        result["wild_vote"] = vote_by_size()
     if "wild" not in skip:
         print("in the wild:", flush=True)
         families = [f for f in args.wild_families.split(",") if f] or None

@@ -142,6 +142,11 @@ def test_the_other_view_of_a_stereo_pair_is_never_a_copy_or_an_edit(direction: s
     assert verified.answer.verdict == "copy"
 
 
+def _noise_features(rng: np.random.Generator) -> Features:
+    zeros = np.zeros(200, np.float32)
+    return Features(rng.integers(0, 256, (200, 32), dtype=np.uint8), np.zeros((200, 2), np.float32), zeros, zeros, 512, 512)
+
+
 def test_the_descriptor_index_moves_to_ivf_at_its_limit_and_still_finds_the_picture() -> None:
     from ledger.core.wild import search as wild
     from ledger.core.wild.shared_index import SharedLocalIndex
@@ -153,12 +158,37 @@ def test_the_descriptor_index_moves_to_ivf_at_its_limit_and_still_finds_the_pict
         if number == 123:
             assert index.add("0xastronaut", extract_register(photo))
             continue
-        noise = rng.integers(0, 256, (200, 32), dtype=np.uint8)
-        zeros = np.zeros(200, np.float32)
-        index.add(f"0x{number:064x}", Features(noise, np.zeros((200, 2), np.float32), zeros, zeros, 512, 512))
+        index.add(f"0x{number:064x}", _noise_features(rng))
+    assert index.settle(60)
+    # the pictures added while the IVF was built (300-399) are in it too
     assert index.kind == "ivf" and len(index) == 400 and index.ntotal == 399 * 200 + len(extract_register(photo))
     found = wild.search(wild.prepare(np.ascontiguousarray(photo[50:450, 60:480])), index)
     assert found and index.content_of(found[0].image) == "0xastronaut"
+
+
+def test_the_ivf_is_rebuilt_as_it_doubles_and_keeps_every_picture() -> None:
+    """Without rebuilds the IVF's lists grew with every picture and a vote slowed as the flat scan did."""
+    from ledger.core.wild import search as wild
+    from ledger.core.wild.shared_index import SharedLocalIndex
+
+    rng = np.random.default_rng(1)
+    index = SharedLocalIndex(flat_limit=40)
+    first, last = sd.astronaut(), sd.coffee()
+    assert index.add("0xfirst", extract_register(first))
+    for number in range(700):
+        index.add(f"0x{number:064x}", _noise_features(rng))
+        if number % 100 == 0:
+            index.settle(60)  # let some builds finish between adds, as a slow feeder would
+    assert index.add("0xlast", extract_register(last))
+    assert index.settle(60)
+    # builds at 40, then whenever the count doubled: at least 40 -> 80 -> 160 -> 320 -> 640
+    assert index.builds >= 3, index.builds
+    assert index.ntotal == 700 * 200 + len(extract_register(first)) + len(extract_register(last))
+    assert len(index) < 2 * index.built_at  # no build overdue
+    for name, photo in (("0xfirst", first), ("0xlast", last)):
+        h, w = photo.shape[:2]
+        found = wild.search(wild.prepare(np.ascontiguousarray(photo[h // 10 : -h // 10, w // 8 : -w // 8])), index)
+        assert found and index.content_of(found[0].image) == name
 
 
 def test_a_small_photo_in_a_screenshot_of_a_post_is_found_by_its_own_region(registry) -> None:  # type: ignore[no-untyped-def]

@@ -6,9 +6,9 @@ picture only a few chance neighbours. Votes are weighted by closeness and each q
 vote per image (so repeated texture does not stuff the ballot). Ids are image_number * ID_STRIDE + descriptor
 number, so the side table (descriptor geometry) needs no extra id map.
 
-Index choice by size (measured in NOTES.md):
-- < 20,000 images: IndexBinaryFlat (exact; 32 B per descriptor, 6.4 KB per image, no ids stored).
-- larger: IndexBinaryIVF with an HNSW coarse quantizer over centroids sampled from the data (binary k-means on one
+Index choice by size (docs/matching.md):
+- < FLAT_LIMIT (32) images: IndexBinaryFlat (exact; 32 B per descriptor, 6.4 KB per image).
+- larger: IndexBinaryIVF (rebuilt each time the count doubles: shared_index.py) with an HNSW coarse quantizer over centroids sampled from the data (binary k-means on one
   core is too slow and gains little for ORB), nprobe small; 32 B code + 8 B id = 40 B per descriptor = 8,000 B per
   image at 200 descriptors.
 """
@@ -25,7 +25,9 @@ K_NEIGHBOURS = 2  # neighbours per query descriptor (4 gave the same ranks, NOTE
 VOTE_MAX_HAMMING = 32  # a neighbour farther than this does not vote. 64 let UI-text neighbours outvote the photo
 # in screenshots (true photo rank 1: 12-15 %); 40: 48-61 %; 32: 85-88 % (NOTES.md, 33 photos + 300 distractors)
 TOP_K = 12  # candidates passed to geometric verification
-FLAT_LIMIT = 20_000  # images; above this an IVF index
+FLAT_LIMIT = 32  # images; from here an IVF index, rebuilt as it doubles (shared_index.py). A flat vote costs
+# ~0.7 ms per picture (22 ms at 32, 680 at 1,000), the IVF 13-28 ms from 32 to 1,000 (bench_match.py, part "vote"); from
+# 32 on, the wild benchmark found the same copies with the IVF as with the flat index (docs/matching.md)
 NPROBE = 6
 # The HNSW quantizer's search breadth. It finds each query descriptor's NPROBE lists, and with 1,500 descriptors a
 # vote it cost more than scanning the lists: 62 of 107 ms at 100,000 pictures with 32 (scripts/bench_match.py's
