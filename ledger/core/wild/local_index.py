@@ -8,9 +8,10 @@ number, so the side table (descriptor geometry) needs no extra id map.
 
 Index choice by size (docs/matching.md):
 - < FLAT_LIMIT (32) images: IndexBinaryFlat (exact; 32 B per descriptor, 6.4 KB per image).
-- larger: IndexBinaryIVF (rebuilt each time the count doubles: shared_index.py) with an HNSW coarse quantizer over centroids sampled from the data (binary k-means on one
-  core is too slow and gains little for ORB), nprobe small; 32 B code + 8 B id = 40 B per descriptor = 8,000 B per
-  image at 200 descriptors.
+- larger: IndexBinaryIVF (rebuilt each time the count doubles: shared_index.py) over centroids sampled from the data
+  (binary k-means on one core is too slow and gains little for ORB), found by an exact flat scan of the centroids
+  up to FLAT_QUANTIZER_UP_TO lists and by an HNSW above; nprobe small; 32 B code + 8 B id = 40 B per descriptor
+  = 8,000 B per image at 200 descriptors.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ NPROBE = 6
 # vote it cost more than scanning the lists: 62 of 107 ms at 100,000 pictures with 32 (scripts/bench_match.py's
 # wild index part); 12: ~25 ms, the same true photos among the candidates (86.7%) and named (81.7%).
 QUANTIZER_EF_SEARCH = 12
+# Up to this many lists the quantizer is an exact flat scan of the centroids: per descriptor 1.6 us for 256
+# lists, 3 us for 1,024, 6 us for 2,048, against 7.5-11 us for the HNSW (one thread, 6 lists each, random codes;
+# the effect on a whole vote: bench_match.py part "vote"). Every vote, every picture added and every rebuild
+# assigns descriptors to lists, so below a few thousand pictures the HNSW was most of their cost.
+FLAT_QUANTIZER_UP_TO = 2048
 
 
 VOTE_DESCRIPTORS = 1500  # query descriptors per orientation used for voting (spread-selected); all go to verification. 1,000: the same detections on the small benchmark registry, but the true photo among the candidates at 100,000 registered fell from 86.7% to 85.0% (1 MP copies)
@@ -70,8 +76,11 @@ class LocalIndex:
         """IVF whose centroids are ``nlist`` descriptors sampled from ``training`` (no k-means), found via HNSW."""
         rng = np.random.default_rng(seed)
         cent = training[rng.choice(len(training), nlist, replace=False)]
-        quantizer = faiss.IndexBinaryHNSW(256, 16)
-        quantizer.hnsw.efSearch = QUANTIZER_EF_SEARCH
+        if nlist <= FLAT_QUANTIZER_UP_TO:
+            quantizer = faiss.IndexBinaryFlat(256)
+        else:
+            quantizer = faiss.IndexBinaryHNSW(256, 16)
+            quantizer.hnsw.efSearch = QUANTIZER_EF_SEARCH
         quantizer.add(cent)
         ivf = faiss.IndexBinaryIVF(quantizer, 256, nlist)
         ivf.is_trained = True
