@@ -27,8 +27,8 @@ VOTE_MAX_HAMMING = 32  # a neighbour farther than this does not vote. 64 let UI-
 # in screenshots (true photo rank 1: 12-15 %); 40: 48-61 %; 32: 85-88 % (NOTES.md, 33 photos + 300 distractors)
 TOP_K = 12  # candidates passed to geometric verification
 FLAT_LIMIT = 32  # images; from here an IVF index, rebuilt as it doubles (shared_index.py). A flat vote costs
-# ~0.7 ms per picture (22 ms at 32, 680 at 1,000), the IVF 13-28 ms from 32 to 1,000 (bench_match.py, part "vote"); from
-# 32 on, the wild benchmark found the same copies with the IVF as with the flat index (docs/matching.md)
+# ~0.7 ms per picture (27 ms at 32, 635 at 1,000), the IVF 4.5-23 ms from 32 to 1,000 (bench_match.py, part "vote");
+# from 32 on, the wild benchmark found the same copies with the IVF as with the flat index (docs/matching.md)
 NPROBE = 6
 # The HNSW quantizer's search breadth. It finds each query descriptor's NPROBE lists, and with 1,500 descriptors a
 # vote it cost more than scanning the lists: 62 of 107 ms at 100,000 pictures with 32 (scripts/bench_match.py's
