@@ -73,7 +73,8 @@ class LocalIndex:
 
     @classmethod
     def ivf(cls, training: np.ndarray, nlist: int, seed: int = 0) -> LocalIndex:
-        """IVF whose centroids are ``nlist`` descriptors sampled from ``training`` (no k-means), found via HNSW."""
+        """IVF whose centroids are ``nlist`` descriptors sampled from ``training`` (no k-means), found by a flat scan
+        up to FLAT_QUANTIZER_UP_TO lists, by an HNSW above."""
         rng = np.random.default_rng(seed)
         cent = training[rng.choice(len(training), nlist, replace=False)]
         if nlist <= FLAT_QUANTIZER_UP_TO:

@@ -25,7 +25,7 @@ class SharedLocalIndex:
     def __init__(self, flat_limit: int = FLAT_LIMIT) -> None:
         self._index = LocalIndex.flat()
         self._flat = True
-        self._built_at = 0  # pictures the IVF held when its build started
+        self._built_at = 0  # pictures the latest IVF build started from
         self._flat_limit = flat_limit
         self._lock = threading.Lock()  # searches and swaps
         self._writing = threading.Lock()  # adds, reading the codes for a build, and a build's last catch-up
@@ -46,7 +46,7 @@ class SharedLocalIndex:
 
     @property
     def built_at(self) -> int:
-        """Pictures the current IVF held when its build started (0 while flat)."""
+        """Pictures the latest IVF build started from (0 while the index is flat)."""
         return self._built_at if not self._flat else 0
 
     def __len__(self) -> int:
