@@ -599,13 +599,13 @@ def in_the_wild(split: str, per_photo: int, families: list[str] | None) -> dict[
     return report
 
 
-# -- output ------------------------------------------------------------------------------------------------------------
 def vote_by_size(sizes: tuple[int, ...] = (16, 32, 64, 128, 256, 1_000, 5_000, 20_000), flat_up_to: int = 5_000,
                  repeat: int = 5) -> dict[str, object]:
-    """One vote (1,500 query descriptors, one orientation, one thread; CPU time, median) against the descriptor index as a service
-    holds it (``SharedLocalIndex``: flat below FLAT_LIMIT, then an IVF rebuilt each time the count doubles) at each
-    size, beside an exact flat index of the same codes; and the time the feeder's builds took. Random codes, 200
-    per picture: the scan costs depend on sizes, not on content (recall on real photos: the wild part)."""
+    """One vote (1,500 query descriptors, one orientation, one thread; CPU time, median) against the descriptor
+    index as a service holds it (``SharedLocalIndex``: flat below FLAT_LIMIT, then an IVF rebuilt each time the
+    count doubles) at each size, beside an exact flat index of the same codes; and the time the feeder's builds
+    took. Random codes, 200 per picture: the scan costs depend on sizes, not on content (recall on real photos:
+    the wild part)."""
     from ledger.core.wild.local_index import FLAT_LIMIT, TOP_K, LocalIndex
 
     rng = np.random.default_rng(7)
@@ -635,6 +635,7 @@ def vote_by_size(sizes: tuple[int, ...] = (16, 32, 64, 128, 256, 1_000, 5_000, 2
             "waited_for_builds_s": round(built_seconds, 1), "rows": rows}  # fmt: skip
 
 
+# -- output ------------------------------------------------------------------------------------------------------------
 def print_tables(result: dict) -> None:  # type: ignore[type-arg]
     print()
     print("| transform | detected | rate | edited | wrong match |")
