@@ -34,10 +34,10 @@ NPROBE = 6
 # vote it cost more than scanning the lists: 62 of 107 ms at 100,000 pictures with 32 (scripts/bench_match.py's
 # wild index part); 12: ~25 ms, the same true photos among the candidates (86.7%) and named (81.7%).
 QUANTIZER_EF_SEARCH = 12
-# Up to this many lists the quantizer is an exact flat scan of the centroids: per descriptor 1.6 us for 256
-# lists, 3 us for 1,024, 6 us for 2,048, against 7.5-11 us for the HNSW (one thread, 6 lists each, random codes;
-# the effect on a whole vote: bench_match.py part "vote"). Every vote, every picture added and every rebuild
-# assigns descriptors to lists, so below a few thousand pictures the HNSW was most of their cost.
+# Up to this many lists the quantizer is an exact flat scan of the centroids. Every vote, every picture added and
+# every rebuild assigns descriptors to lists, and below a few thousand pictures the HNSW was most of their cost:
+# a vote took 11.3 -> 4.5 ms at 32 pictures, 16.2 -> 7.6 at 256, 36.7 -> 22.8 at 1,000 (bench_match.py part
+# "vote", runs of 2026-12-01 03:33 and 04:38, docs/matching.md).
 FLAT_QUANTIZER_UP_TO = 2048
 
 
