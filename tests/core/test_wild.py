@@ -191,6 +191,35 @@ def test_the_ivf_is_rebuilt_as_it_doubles_and_keeps_every_picture() -> None:
         assert found and index.content_of(found[0].image) == name
 
 
+def test_a_failing_ivf_build_keeps_the_old_index_and_waits_for_the_count_to_double(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A build that fails (memory, say) used to be retried on every add, each retry copying every code again."""
+    import threading as threading_
+
+    from ledger.core.wild import search as wild
+    from ledger.core.wild import shared_index
+    from ledger.core.wild.shared_index import SharedLocalIndex
+
+    attempts: list[int] = []
+
+    def failing_ivf(codes, nlist):  # type: ignore[no-untyped-def]
+        attempts.append(len(codes))
+        raise MemoryError("test: no memory for the IVF")
+
+    monkeypatch.setattr(shared_index.LocalIndex, "ivf", staticmethod(failing_ivf))
+    monkeypatch.setattr(threading_, "excepthook", lambda args: None)  # the thread's traceback is expected here
+    rng = np.random.default_rng(2)
+    index = SharedLocalIndex(flat_limit=20)
+    assert index.add("0xastronaut", extract_register(sd.astronaut()))
+    for number in range(60):
+        index.add(f"0x{number:064x}", _noise_features(rng))
+        index.settle(60)
+    # tried at 20 pictures, then not before 40, then not before 80
+    assert len(attempts) == 2 and index.failed_builds == 2, attempts
+    assert index.kind == "flat" and len(index) == 61
+    found = wild.search(wild.prepare(np.ascontiguousarray(sd.astronaut()[50:450, 60:480])), index)
+    assert found and index.content_of(found[0].image) == "0xastronaut"
+
+
 def test_a_small_photo_in_a_screenshot_of_a_post_is_found_by_its_own_region(registry) -> None:  # type: ignore[no-untyped-def]
     """The photo fills ~12% of a dark phone screenshot full of text: the whole screenshot's keypoints are mostly
     text, so the photo is found by voting and verifying with its own region (``picture_regions``)."""
