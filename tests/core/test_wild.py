@@ -296,6 +296,27 @@ def test_another_photograph_of_the_same_flat_object_is_not_a_copy() -> None:
     assert verified.answer.verdict == "copy", verified.answer
 
 
+def test_a_flipped_crop_of_one_photograph_of_a_flat_object_is_not_an_edited_copy_of_the_other() -> None:
+    """scripts/matchbench's calibration case pen-and-coaster/flip_crop/0: the whole coaster photograph came out an
+    EDITED copy (49 inliers on the coaster; its glare left too few cells agreeing for the light test), and,
+    with both photographs registered, was answered before the photograph the crop was flipped from (the plain
+    vote found the coaster by chance votes and the mirrored vote, which finds the right one, was skipped)."""
+    from pathlib import Path
+
+    pdq = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "pdq"
+    coaster = np.asarray(Image.open(pdq / "misc-images" / "c.png").convert("RGB"))
+    other = np.asarray(Image.open(pdq / "reg-test-input" / "pen-and-coaster.png").convert("RGB"))
+    query = jpeg(np.ascontiguousarray(other[:, ::-1][2:732, 94:824]))  # flipped, 730 x 730 of 924 x 735
+    alone = InMemoryRegistry()
+    alone.register(png_bytes(Image.fromarray(coaster)))
+    verified, _ = alone.verify(query)
+    assert verified.answer.verdict in ("unknown", "similar_scene"), verified.answer
+    both = InMemoryRegistry()
+    names = {both.register(png_bytes(Image.fromarray(photo))): name for name, photo in (("coaster", coaster), ("pen", other))}
+    verified, content_hash = both.verify(query)
+    assert (verified.answer.verdict, names.get(content_hash or "")) == ("copy", "pen"), verified.answer
+
+
 def test_tiles_of_one_photo_that_share_only_an_outline_are_not_copies_of_one_another() -> None:
     """Corner tiles of a fundus photograph (an orange disc on black) share the disc's arc and nothing else: the arc
     made the whole-picture comparison confirm them as copies of one another (scripts/matchbench calibration split,
