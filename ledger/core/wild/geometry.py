@@ -144,11 +144,15 @@ def _fit(ref: Features, query: Features, matches: tuple, affine: bool = False
             inl2 = err < RANSAC_PX
             if inl2.sum() >= inl.sum():
                 H, inl = H2, inl2
+        # Fewer parameters first: scales and shifts, then a similarity, each kept if it keeps AXIS_KEEP of the
+        # homography's inliers (see _axis_aligned).
         near = np.linalg.norm(cv2.perspectiveTransform(qp[None], H)[0] - rp, axis=1) < RANSAC_PX
-        axis = _axis_aligned(ri, qp, rp, near)
-        if axis is not None and len(axis[1]) >= AXIS_KEEP * len(_one_to_one(ri, inl)):
-            A, idx = axis
-            return A, rp[idx], qp[idx], len(ri)
+        kept = len(_one_to_one(ri, inl))
+        for simpler in (_axis_aligned, _similarity):
+            refit = simpler(ri, qp, rp, near)
+            if refit is not None and len(refit[1]) >= AXIS_KEEP * kept:
+                A, idx = refit
+                return A, rp[idx], qp[idx], len(ri)
     idx = _one_to_one(ri, inl)
     return H, rp[idx], qp[idx], len(ri)
 
@@ -175,6 +179,28 @@ def _axis_aligned(ri: np.ndarray, qp: np.ndarray, rp: np.ndarray, inl: np.ndarra
         A = np.array([[a, 0.0, b], [0.0, c, d], [0.0, 0.0, 1.0]])
         inl = np.hypot(a * qp[:, 0] + b - rp[:, 0], c * qp[:, 1] + d - rp[:, 1]) < RANSAC_PX
     return (A, _one_to_one(ri, inl)) if A is not None else None
+
+
+def _similarity(ri: np.ndarray, qp: np.ndarray, rp: np.ndarray, inl: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """A rotation, one scale and a shift (x' = a x - b y + e, y' = b x + a y + f), fitted by least squares to the
+    homography's inliers and refitted once to its own, as ``_axis_aligned``: a copy turned by a few degrees is
+    exactly this map, and the homography's spare parameters had added a perspective and several degrees of
+    rotation to rotated copies (held-out: a 5 degree turn came out 12 degrees with perspective, then
+    similar_scene)."""
+    S = None
+    for _ in range(2):
+        if inl.sum() < 6:
+            return None
+        x, y = qp[inl, 0].astype(np.float64), qp[inl, 1].astype(np.float64)
+        ones, zeros = np.ones_like(x), np.zeros_like(x)
+        rows = np.empty((2 * len(x), 4))
+        rows[0::2], rows[1::2] = np.c_[x, -y, ones, zeros], np.c_[y, x, zeros, ones]
+        target = np.empty(2 * len(x))
+        target[0::2], target[1::2] = rp[inl, 0], rp[inl, 1]
+        (a, b, e, f), *_ = np.linalg.lstsq(rows, target, rcond=None)
+        S = np.array([[a, -b, e], [b, a, f], [0.0, 0.0, 1.0]])
+        inl = np.hypot(a * qp[:, 0] - b * qp[:, 1] + e - rp[:, 0], b * qp[:, 0] + a * qp[:, 1] + f - rp[:, 1]) < RANSAC_PX
+    return (S, _one_to_one(ri, inl)) if S is not None else None
 
 
 def _inverse(H: np.ndarray) -> np.ndarray | None:
