@@ -18,13 +18,14 @@ from tests.faults.scenarios import (
 )
 
 BUSY_ENV = {"PROVENANCE_SQLITE_BUSY_TIMEOUT_SECONDS": str(SQLITE_BUSY_TIMEOUT_SECONDS)}
+UPLOADS = 20  # 3 threads: some accepted before the lock, some refused during it (2 s each), the rest after it
 
 
 def test_sqlite_locked_past_the_busy_timeout(tmp_path: Path) -> None:
     harness = start_service(tmp_path / "var", env=BUSY_ENV)
     harness.conditions["db-lock-long"] = sqlite_lock_past_timeout(harness)
     try:
-        result = harness.phase("db-lock-long", uploads=20)
+        result = harness.phase("db-lock-long", uploads=UPLOADS)
         refusals = list(harness.refusals_seen)
         log = harness.service.log()
     finally:
