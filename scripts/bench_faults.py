@@ -13,6 +13,7 @@ for it; tests/faults/test_sqlite_lock_past_timeout.py), ``lost-tx``, ``rpc`` (``
 the fault-injecting proxy: stale heads, connections reset mid-request; tests/faults/test_rpc_service_faults.py),
 ``rpc-postgres`` (the same on PostgreSQL), ``postgres`` (the SIGKILL
 phases and tables locked for 5 s on a throwaway PostgreSQL server; test_postgres_service_faults.py),
+``pg-disk-full`` (that server's data directory on a tmpfs filled for 6 s; needs root; test_postgres_disk_full.py),
 ``batch-reorg`` (test_batch_reorg.py), ``read-only`` (the data directory on a tmpfs remounted read-only; needs
 root; test_read_only.py).
 
@@ -101,7 +102,8 @@ def lost_transaction_seconds() -> float:
             node.stop()
 
 
-GROUPS = ("sqlite", "sqlite-busy", "lost-tx", "rpc", "rpc-postgres", "postgres", "batch-reorg", "read-only")
+GROUPS = ("sqlite", "sqlite-busy", "lost-tx", "rpc", "rpc-postgres", "postgres", "pg-disk-full", "batch-reorg",
+          "read-only")
 DESCRIPTIONS.update({
     "db-lock-long": "SQLite database locked by another process for 6 s, past the busy timeout (lowered to 2 s): "
                     "writes refused with 503",
@@ -115,6 +117,7 @@ DESCRIPTIONS.update({
     "pg-node": "PostgreSQL: SIGKILL of anvil (recent blocks lost)",
     "pg-lock": "PostgreSQL: tables locked ACCESS EXCLUSIVE by another session for 5 s during uploads",
     "pg-up": "PostgreSQL: SIGKILL of the whole `provenance up`, then started again",
+    "pg-disk-full": "PostgreSQL: its data directory's filesystem full for 6 s during uploads: writes refused with 503",
     "batch-reorg": "batch mode: a reorg drops the blocks of anchored Merkle roots",
     "read-only": "the data directory read-only: `up` stopped, refused to start on it, started once writable",
 })  # fmt: skip
@@ -157,6 +160,30 @@ def run_group(group: str, tmp: Path) -> dict[str, PhaseResult]:
                 node.stop()
         finally:
             server.stop()
+    if group == "pg-disk-full":
+        import subprocess
+
+        from tests.conftest import free_port
+        from tests.faults.test_postgres_disk_full import UPLOADS
+        from tests.postgres import PostgresServer
+
+        mount = Path(tempfile.mkdtemp(prefix="ledger-pg-disk-"))  # reachable by the postgres user
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={scenarios.PG_DISK_MB}m", "tmpfs", str(mount)], check=True)
+        try:
+            server = PostgresServer(free_port(), root=mount)
+            server.start()
+            try:
+                harness = start_service(tmp / "var", database_url=server.create_database())
+                harness.conditions["pg-disk-full"] = scenarios.postgres_disk_full(mount)
+                try:
+                    return {"pg-disk-full": harness.phase("pg-disk-full", uploads=UPLOADS)}
+                finally:
+                    harness.service.stop()
+            finally:
+                server.stop()
+        finally:
+            subprocess.run(["umount", "-l", str(mount)], check=False)
+            mount.rmdir()
     if group == "sqlite-busy":
         from tests.faults.test_sqlite_lock_past_timeout import BUSY_ENV, UPLOADS
 

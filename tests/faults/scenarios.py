@@ -357,6 +357,8 @@ def assert_recovered(result: PhaseResult, bound_seconds: float = 10.0) -> None:
 RPC_FAULT_SECONDS = 6.0
 STALE_LAG = 3  # blocks (anvil mines a block per transaction: the last three registrations)
 PG_LOCK_SECONDS = 5.0
+PG_DISK_FULL_SECONDS = 6.0
+PG_DISK_MB = 128  # initdb takes ~38 MB of it (a 16 MB WAL segment among them); the service's database a few MB
 # A SQLite lock held past the busy timeout: the service's timeout lowered from 30 s (its default) to 2 s through
 # PROVENANCE_SQLITE_BUSY_TIMEOUT_SECONDS, the lock held three times that, so the case stays short and every writer
 # gives up at least twice before the lock ends.
@@ -440,6 +442,31 @@ def sqlite_lock_past_timeout(harness: Harness, seconds: float = SQLITE_LONG_LOCK
 
     return Condition(f"an exclusive lock held on the SQLite database for {seconds:.0f} s by another process, past the "
                      "service's busy timeout", begin, seconds)  # fmt: skip
+
+
+def fill_filesystem(directory: Path) -> Path:
+    """Write until the filesystem holding ``directory`` is full; returns the filler file."""
+    filler = directory / "filler"
+    with filler.open("wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def postgres_disk_full(mount: Path, seconds: float = PG_DISK_FULL_SECONDS) -> Condition:
+    """The filesystem holding PostgreSQL's data directory (a tmpfs the test mounted) is filled to the last byte for
+    ``seconds``, then the filler is removed: the server refuses every statement that needs a new page ("could not
+    extend file ... No space left on device"), the API, the indexer and the anchorer among them."""
+
+    def begin() -> Callable[[], None]:
+        filler = fill_filesystem(mount)
+        return filler.unlink
+
+    return Condition(f"PostgreSQL's data directory's filesystem full for {seconds:.0f} s", begin, seconds)
 
 
 def reorg_of_batches(harness: Harness, batches: int = 2, timeout: float = 30.0) -> Condition:
