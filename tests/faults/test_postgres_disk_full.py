@@ -5,7 +5,7 @@ filler. PostgreSQL refuses every statement that needs a new page ("could not ext
 the indexer's mirror, the anchorer's marks): an upload gets 503 ``storage_unavailable`` with ``Retry-After`` (never
 a 500, never a 202 whose registration is then missing), the indexer and the anchorer try again without exiting.
 Every registration accepted (202) before, during or after it is on chain exactly once and in the mirror exactly
-once within 10 s of the disk having room again. (SQLite's data directory full, in process: test_disk_full.py.)"""
+once within 10 s of the disk having room again, and a new upload then is accepted, anchored and mirrored. (SQLite's data directory full, in process: test_disk_full.py.)"""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
-from tests.faults.scenarios import PG_DISK_MB, assert_recovered, postgres_disk_full, start_service
+from tests.faults.scenarios import PG_DISK_MB, assert_recovered, postgres_disk_full, start_service, wait_until
 from tests.postgres import PostgresServer
 
 UPLOADS = 20  # 3 threads: some accepted before the disk fills, some refused while it is full, the rest after
@@ -37,6 +37,10 @@ def test_postgres_disk_full_under_provenance_up(tmp_path: Path) -> None:
             try:
                 result = harness.phase("pg-disk-full", uploads=UPLOADS)
                 refusals = list(harness.refusals_seen)
+                # Refusals are quick, so the phase's uploads may all end while the disk is full: one more, now.
+                after = harness.upload(10**6)
+                assert after is not None, harness.refusals_seen[-1:]
+                assert wait_until(lambda: harness.counts({after}) == ({after: 1}, {after: 1}), 10) is not None
                 log = harness.service.log()
             finally:
                 harness.service.stop()
