@@ -3,7 +3,8 @@ holds a lock past the busy timeout, as in test_sqlite_lock_past_timeout.py; or t
 mined with the nonce its stored signature carries, but the outbox still says "pending, never sent". The anchorer
 must find it on chain, not sign it again: a new signature with the next nonce would be stored in the receipt although
 the chain verified the old one (the estimate then says "already registered", so nothing is doubled, but the receipt
-is wrong). Real anvil; the lock is real (SQLite: BEGIN EXCLUSIVE from another connection, PostgreSQL: LOCK TABLE
+is wrong); a newsroom-signed one was marked refused ("nonce already used: sign it again") until the indexer
+mirrored it. Both failed before the anchorer looked such rows up on chain. Real anvil; the lock is real (SQLite: BEGIN EXCLUSIVE from another connection, PostgreSQL: LOCK TABLE
 from another session), taken the moment the transaction was sent; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -56,8 +57,38 @@ def lock_database(url: str) -> Callable[[], None]:
     return release_pg
 
 
-def test_a_registration_whose_sent_mark_was_refused_is_found_on_chain_not_signed_again(chain: Chain) -> None:  # noqa: F811
+def service_signed(chain: Chain) -> str:  # noqa: F811
     [uid] = accept_images(chain.db, chain, 1, first=1)  # type: ignore[arg-type]
+    return uid
+
+
+def newsroom_signed(chain: Chain) -> str:  # noqa: F811
+    """A registration the newsroom signed itself (issue 12's custody b), queued for relaying."""
+    from ledger.adapters.store import repository as repo
+    from ledger.adapters.store.models import PublisherAccountRow
+    from ledger.core.eip712 import Domain
+    from ledger.core.fingerprint import Fingerprint
+    from ledger.core.manifest import build_manifest
+    from ledger.core.signed import sign_bundle
+    from ledger.usecases.context import Context
+    from ledger.usecases.signed import register_signed
+
+    newsroom = Account.from_key(chain.publisher_key).address
+    with chain.db.write() as session:
+        session.add(PublisherAccountRow(address=newsroom, name="Wire Service", domain="wire.example", keystore_file=None,
+                                        next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
+    domain = Domain(31337, chain.deployment.address)
+    fp = Fingerprint("0x" + f"{501:064x}", "0x" + f"{601:064x}", "0x" + "0c" * 32, 100, 10, 10, "PNG")
+    bundle = sign_bundle(chain.publisher_key, domain, newsroom, build_manifest(newsroom, fp, "caption", "credit"), 0, 2**40)
+    context = Context(chain.db, 31337, chain.deployment.address, chain_nonce=chain.client.nonce)
+    return str(register_signed(context, newsroom, bundle.as_json()).uid)
+
+
+@pytest.mark.parametrize("queue", [service_signed, newsroom_signed], ids=["service-key", "newsroom-key"])
+def test_a_registration_whose_sent_mark_was_refused_is_found_on_chain_not_signed_again(
+    chain: Chain, queue: Callable[[Chain], str]  # noqa: F811
+) -> None:
+    uid = queue(chain)
     with chain.db.read() as session:
         row = session.get(SubmissionRow, uid)
         assert row is not None
@@ -87,6 +118,10 @@ def test_a_registration_whose_sent_mark_was_refused_is_found_on_chain_not_signed
         assert row is not None and row.status == "pending" and row.attempts == 0  # the mark was refused
 
     assert anchorer.step() == 0  # nothing sent: it is on chain already
+    with db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        # Not "refused: nonce already used, sign again" (what a newsroom's row became until the indexer caught up).
+        assert row is not None and row.status == "sent" and row.last_error is None, (row.status, row.last_error)
     chain.catch_up(chain.indexer())
     with db.read() as session:
         row = session.get(SubmissionRow, uid)
