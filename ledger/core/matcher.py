@@ -273,7 +273,10 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
     # ~30-50 ms each: after every vote, so a mirrored copy does not pay for zooms of its plain vote's candidates).
     for mirrored in (False, True):
         for search, floor in ((wild.search, WILD_MIN_VOTES), (wild.search_regions, WILD_REGION_MIN_VOTES)):
-            if all(m.similar_scene for m in found):
+            # A copy found only in the mirror image was found by the plain vote's few chance votes: the mirrored
+            # vote can still find the picture it was flipped from (a flipped crop of one photograph of a coaster
+            # was taken for an edited copy of another photograph of it, 49 inliers against 90).
+            if all(m.similar_scene or (mirrored and m.seen is not None and m.seen.flipped) for m in found):
                 verify_candidates(search(prepared(), local.index, mirrored=mirrored), floor)
     for content_hash in zoom_later:
         if any(not m.similar_scene for m in found):

@@ -71,6 +71,10 @@ class Seen:
     def edited(self) -> bool:
         return self.relation == "edited"
 
+    @property
+    def flipped(self) -> bool:
+        return float(np.linalg.det(self.transform[:2, :2])) < 0
+
 
 def prepare(query_rgb: np.ndarray) -> Query:
     plain, mirror = local_features.extract_query(query_rgb)

@@ -33,7 +33,9 @@ class SharedLocalIndex:
         self._contents: list[str] = []
         self._rebuild: threading.Thread | None = None
         self._pending: list[tuple[int, np.ndarray]] = []  # added while a build runs: go into the new index too
+        self._retry_at = 0  # after a failed build: the picture count at which to try again
         self.builds = 0  # IVF builds swapped in
+        self.failed_builds = 0
 
     @property
     def ntotal(self) -> int:
@@ -85,6 +87,8 @@ class SharedLocalIndex:
 
     def _due(self) -> bool:
         pictures = len(self._contents)
+        if pictures < self._retry_at:
+            return False
         return pictures >= self._flat_limit if self._flat else pictures >= 2 * self._built_at
 
     def _start_rebuild(self) -> None:
@@ -118,8 +122,12 @@ class SharedLocalIndex:
                 if self._due():  # the feeder doubled the count during the build
                     self._start_rebuild()
         except BaseException:
-            with self._writing:  # the old index stays; the next add tries again
+            # The old index stays and keeps answering. A failure that lasts (memory, say) must not turn every add
+            # into another copy of all codes and another failed build: try again once the count has doubled.
+            with self._writing:
                 self._pending, self._rebuild = [], None
+                self._retry_at = 2 * len(self._contents)
+                self.failed_builds += 1
             raise
 
 
