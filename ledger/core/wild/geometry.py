@@ -35,6 +35,7 @@ MIN_INLIERS = 14  # distinct pairs (all 33 photos, exp_calib.py run 1 + eval_qui
 MIN_SCALE, MAX_SCALE = 1 / 16, 16  # query px per reference px
 INSIDE_OCCUPIES = 0.6  # the registered picture covers less of the reader's image: inside a screenshot or a larger picture
 MAX_PERSPECTIVE = 0.6  # |h20|, |h21| x reference size: bounded foreshortening (8 % corner moves ~ 0.15)
+AXIS_KEEP = 0.9  # an axis-aligned map (scales and shifts only) replaces the homography if it keeps this share of its inliers
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +144,37 @@ def _fit(ref: Features, query: Features, matches: tuple, affine: bool = False
             inl2 = err < RANSAC_PX
             if inl2.sum() >= inl.sum():
                 H, inl = H2, inl2
-    # one-to-one on the reference side too
-    r_inl = ri[inl]
-    _, uniq = np.unique(r_inl, return_index=True)
-    idx = np.nonzero(inl)[0][uniq]
+        near = np.linalg.norm(cv2.perspectiveTransform(qp[None], H)[0] - rp, axis=1) < RANSAC_PX
+        axis = _axis_aligned(ri, qp, rp, near)
+        if axis is not None and len(axis[1]) >= AXIS_KEEP * len(_one_to_one(ri, inl)):
+            A, idx = axis
+            return A, rp[idx], qp[idx], len(ri)
+    idx = _one_to_one(ri, inl)
     return H, rp[idx], qp[idx], len(ri)
+
+
+def _one_to_one(ri: np.ndarray, inl: np.ndarray) -> np.ndarray:
+    """Indices of the inliers, one per reference point (the query side is one-to-one already)."""
+    _, uniq = np.unique(ri[inl], return_index=True)
+    return np.nonzero(inl)[0][uniq]
+
+
+def _axis_aligned(ri: np.ndarray, qp: np.ndarray, rp: np.ndarray, inl: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """A map query px -> reference px with scales and shifts only (x' = a x + b, y' = c y + d), fitted to the
+    homography's inliers and refitted once to its own: (the map as a 3x3 matrix, one-to-one inlier indices).
+
+    Why: screenshots, crops, resizes and aspect changes, the commonest copies, are exactly this map, and a
+    homography's eight parameters fitted to keypoints of a small or low-textured picture bend it into a spurious
+    rotation and perspective (a web screenshot of a 640 px photo came out rotated 3 degrees with perspective, and
+    its residues looked like edits). An affine preference was tried and not kept (its shear absorbs the same noise)."""
+    A = None
+    for _ in range(2):
+        if inl.sum() < 6:
+            return None
+        (a, b), (c, d) = np.polyfit(qp[inl, 0], rp[inl, 0], 1), np.polyfit(qp[inl, 1], rp[inl, 1], 1)
+        A = np.array([[a, 0.0, b], [0.0, c, d], [0.0, 0.0, 1.0]])
+        inl = np.hypot(a * qp[:, 0] + b - rp[:, 0], c * qp[:, 1] + d - rp[:, 1]) < RANSAC_PX
+    return (A, _one_to_one(ri, inl)) if A is not None else None
 
 
 def _inverse(H: np.ndarray) -> np.ndarray | None:
