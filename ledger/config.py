@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     rpc_url: str | None = None
     contract: str | None = None
     database_url: str | None = None
+    # How long a SQLite writer waits for another's lock (the API, indexer and anchorer are separate processes writing
+    # one file) before its write fails: an API request then gets 503 `storage_unavailable`, a worker tries again.
+    sqlite_busy_timeout_seconds: float = Field(30.0, gt=0)
     keystore_password: SecretStr | None = None
     keystore_password_file: Path | None = None
     # The admin key (deploys, adds and suspends publishers): an encrypted keystore file (its password from

@@ -8,9 +8,12 @@ the chain losing a mined registration (``evm_revert``) to it being re-sent and m
 ``resend_after`` of 60 s.
 
 Groups of faults (``--groups``, all by default), each run as its test runs it, one fresh service per round:
-``sqlite`` (the phases above), ``lost-tx``, ``rpc`` (``provenance up --rpc-url`` through the fault-injecting proxy:
-stale heads, connections reset mid-request; tests/faults/test_rpc_service_faults.py), ``postgres`` (the SIGKILL
+``sqlite`` (the phases above), ``sqlite-busy`` (the SQLite database locked past the busy timeout, lowered to 2 s
+for it; tests/faults/test_sqlite_lock_past_timeout.py), ``lost-tx``, ``rpc`` (``provenance up --rpc-url`` through
+the fault-injecting proxy: stale heads, connections reset mid-request; tests/faults/test_rpc_service_faults.py),
+``rpc-postgres`` (the same on PostgreSQL), ``postgres`` (the SIGKILL
 phases and tables locked for 5 s on a throwaway PostgreSQL server; test_postgres_service_faults.py),
+``pg-disk-full`` (that server's data directory on a tmpfs filled for 6 s; needs root; test_postgres_disk_full.py),
 ``batch-reorg`` (test_batch_reorg.py), ``read-only`` (the data directory on a tmpfs remounted read-only; needs
 root; test_read_only.py).
 
@@ -99,16 +102,22 @@ def lost_transaction_seconds() -> float:
             node.stop()
 
 
-GROUPS = ("sqlite", "lost-tx", "rpc", "postgres", "batch-reorg", "read-only")
+GROUPS = ("sqlite", "sqlite-busy", "lost-tx", "rpc", "rpc-postgres", "postgres", "pg-disk-full", "batch-reorg",
+          "read-only")
 DESCRIPTIONS.update({
+    "db-lock-long": "SQLite database locked by another process for 6 s, past the busy timeout (lowered to 2 s): "
+                    "writes refused with 503",
     "rpc-stale": "the RPC of the whole service answers from a backend stuck 3 blocks behind for 6 s",
     "rpc-drop": "the RPC resets half of all connections mid-request for 6 s (half after the node acted)",
+    "pg-rpc-stale": "PostgreSQL: the RPC of the whole service answers from a backend stuck 3 blocks behind for 6 s",
+    "pg-rpc-drop": "PostgreSQL: the RPC resets half of all connections mid-request for 6 s (half after the node acted)",
     "pg-anchorer": "PostgreSQL: SIGKILL of the anchorer while uploads flow",
     "pg-api": "PostgreSQL: SIGKILL of the API during uploads",
     "pg-indexer": "PostgreSQL: SIGKILL of the indexer mid-range",
     "pg-node": "PostgreSQL: SIGKILL of anvil (recent blocks lost)",
     "pg-lock": "PostgreSQL: tables locked ACCESS EXCLUSIVE by another session for 5 s during uploads",
     "pg-up": "PostgreSQL: SIGKILL of the whole `provenance up`, then started again",
+    "pg-disk-full": "PostgreSQL: its data directory's filesystem full for 6 s during uploads: writes refused with 503",
     "batch-reorg": "batch mode: a reorg drops the blocks of anchored Merkle roots",
     "read-only": "the data directory read-only: `up` stopped, refused to start on it, started once writable",
 })  # fmt: skip
@@ -134,6 +143,56 @@ def run_group(group: str, tmp: Path) -> dict[str, PhaseResult]:
             harness.service.stop()
             proxy.close()
             node.stop()
+    if group == "rpc-postgres":
+        from tests.conftest import free_port
+        from tests.faults.test_rpc_service_faults import proxied_service
+        from tests.postgres import PostgresServer
+
+        server = PostgresServer(free_port())
+        server.start()
+        try:
+            harness, proxy, node = proxied_service(tmp, server.create_database())
+            try:
+                return {f"pg-{fault}": harness.phase(fault) for fault in ("rpc-stale", "rpc-drop")}
+            finally:
+                harness.service.stop()
+                proxy.close()
+                node.stop()
+        finally:
+            server.stop()
+    if group == "pg-disk-full":
+        import subprocess
+
+        from tests.conftest import free_port
+        from tests.faults.test_postgres_disk_full import UPLOADS
+        from tests.postgres import PostgresServer
+
+        mount = Path(tempfile.mkdtemp(prefix="ledger-pg-disk-"))  # reachable by the postgres user
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={scenarios.PG_DISK_MB}m", "tmpfs", str(mount)], check=True)
+        try:
+            server = PostgresServer(free_port(), root=mount)
+            server.start()
+            try:
+                harness = start_service(tmp / "var", database_url=server.create_database())
+                harness.conditions["pg-disk-full"] = scenarios.postgres_disk_full(mount)
+                try:
+                    return {"pg-disk-full": harness.phase("pg-disk-full", uploads=UPLOADS)}
+                finally:
+                    harness.service.stop()
+            finally:
+                server.stop()
+        finally:
+            subprocess.run(["umount", "-l", str(mount)], check=False)
+            mount.rmdir()
+    if group == "sqlite-busy":
+        from tests.faults.test_sqlite_lock_past_timeout import BUSY_ENV, UPLOADS
+
+        harness = start_service(tmp / "var", env=BUSY_ENV)
+        harness.conditions["db-lock-long"] = scenarios.sqlite_lock_past_timeout(harness)
+        try:
+            return {"db-lock-long": harness.phase("db-lock-long", uploads=UPLOADS)}
+        finally:
+            harness.service.stop()
     if group == "postgres":
         from tests.conftest import free_port
         from tests.postgres import PostgresServer

@@ -23,13 +23,15 @@ def pg_bindir() -> Path | None:
 
 
 class PostgresServer:
-    def __init__(self, port: int):
+    def __init__(self, port: int, root: Path | None = None):
+        """``root``: an empty directory to hold the server (its data directory, socket and log), e.g. on a small
+        filesystem a test mounted; a new temporary directory by default."""
         bindir = pg_bindir()
         if bindir is None:
             raise RuntimeError("PostgreSQL is not installed: `make test` installs Debian's postgresql package")
         self.bindir = bindir
         self.port = port
-        self.root = Path(tempfile.mkdtemp(prefix="ledger-pg-"))
+        self.root = root or Path(tempfile.mkdtemp(prefix="ledger-pg-"))
         self.data = self.root / "data"
         self.as_root = os.geteuid() == 0
 

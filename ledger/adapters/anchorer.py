@@ -202,13 +202,19 @@ class Anchorer:
 
     def _on_chain_already(self, row: OutboxRow) -> bool:
         """Is this registration or root on chain already? Asked of a row sent before (its transaction may have been
-        mined while the node, a stale backend or a reorg made it look lost) and of one whose nonce would be
-        pipelined (sent without the estimate that would say so). Sending it again would revert, and, pipelined,
+        mined while the node, a stale backend or a reorg made it look lost), of one whose stored signature's nonce
+        the contract has used, and of one whose nonce would be pipelined (sent without the estimate that would say
+        so). Sending it again would revert, and, pipelined,
         make every later nonce of its publisher in this step revert with it; signing it again first would replace
         the receipt's signature with one the chain never saw."""
         if isinstance(row, RetractionRow):
             return False
-        if row.attempts == 0 and self._expected_nonce(row.publisher) <= self._chain_nonce[row.publisher]:
+        expected = self._expected_nonce(row.publisher)
+        chain_nonce = self._chain_nonce[row.publisher]
+        # A stored signature whose nonce the contract has used may have been used by this very row: sent, mined,
+        # and its "sent" mark lost (the database refused it, or the anchorer was killed before writing it).
+        signature_used = row.nonce is not None and row.nonce < chain_nonce
+        if row.attempts == 0 and expected <= chain_nonce and not signature_used:
             return False  # never sent, and estimated before sending: the estimate says so if it is
         if isinstance(row, BatchRow):
             return self.client.batch(row.publisher, row.root) is not None

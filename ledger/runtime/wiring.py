@@ -28,7 +28,7 @@ KeyLoader = Callable[[str], bytes]
 
 
 def open_database(settings: Settings, migrate: bool = False) -> Database:
-    db = Database(settings.resolved_database_url())
+    db = Database(settings.resolved_database_url(), settings.sqlite_busy_timeout_seconds)
     if migrate:
         upgrade(db.engine)
     return db

@@ -219,6 +219,8 @@ class Harness:
             return None
         if response.status_code >= 500 and response.status_code != 503:
             self.server_errors.append(f"{response.status_code} {response.text[:200]}")
+        if response.status_code == 503 and "Retry-After" not in response.headers:  # "try again" must say when
+            self.server_errors.append(f"503 without Retry-After: {response.text[:200]}")
         if response.status_code == 202:
             return str(response.json()["content_hash"])
         self.refusals_seen.append(f"{response.status_code} {response.text[:120]}")
@@ -355,6 +357,13 @@ def assert_recovered(result: PhaseResult, bound_seconds: float = 10.0) -> None:
 RPC_FAULT_SECONDS = 6.0
 STALE_LAG = 3  # blocks (anvil mines a block per transaction: the last three registrations)
 PG_LOCK_SECONDS = 5.0
+PG_DISK_FULL_SECONDS = 6.0
+PG_DISK_MB = 128  # initdb takes ~38 MB of it (a 16 MB WAL segment among them); the service's database a few MB
+# A SQLite lock held past the busy timeout: the service's timeout lowered from 30 s (its default) to 2 s through
+# PROVENANCE_SQLITE_BUSY_TIMEOUT_SECONDS, the lock held three times that, so the case stays short and every writer
+# gives up at least twice before the lock ends.
+SQLITE_BUSY_TIMEOUT_SECONDS = 2.0
+SQLITE_LONG_LOCK_SECONDS = 6.0
 PG_LOCKED_TABLES = ("submissions", "batches", "records", "chain_events", "index_checkpoint", "publisher_accounts")
 
 
@@ -412,6 +421,52 @@ def postgres_lock(database_url: str, seconds: float = PG_LOCK_SECONDS) -> Condit
         return end
 
     return Condition(f"PostgreSQL tables locked ACCESS EXCLUSIVE by another session for {seconds:.0f} s", begin, seconds)
+
+
+def sqlite_lock_past_timeout(harness: Harness, seconds: float = SQLITE_LONG_LOCK_SECONDS) -> Condition:
+    """Another process holds an exclusive (write) lock on the service's SQLite file for ``seconds``, longer than
+    the busy timeout of every writer of the service: their writes fail (uploads get 503 ``storage_unavailable``,
+    the indexer and the anchorer try again). In WAL mode readers are not stopped by it."""
+    import sqlite3
+
+    def begin() -> Callable[[], None]:
+        path = harness.settings.resolved_database_url().split("///", 1)[1]
+        connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+        connection.execute("BEGIN EXCLUSIVE")
+
+        def end() -> None:
+            connection.execute("ROLLBACK")
+            connection.close()
+
+        return end
+
+    return Condition(f"an exclusive lock held on the SQLite database for {seconds:.0f} s by another process, past the "
+                     "service's busy timeout", begin, seconds)  # fmt: skip
+
+
+def fill_filesystem(directory: Path) -> Path:
+    """Write until the filesystem holding ``directory`` is full; returns the filler file."""
+    filler = directory / "filler"
+    with filler.open("wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def postgres_disk_full(mount: Path, seconds: float = PG_DISK_FULL_SECONDS) -> Condition:
+    """The filesystem holding PostgreSQL's data directory (a tmpfs the test mounted) is filled to the last byte for
+    ``seconds``, then the filler is removed: the server refuses every statement that needs a new page ("could not
+    extend file ... No space left on device"), the API, the indexer and the anchorer among them."""
+
+    def begin() -> Callable[[], None]:
+        filler = fill_filesystem(mount)
+        return filler.unlink
+
+    return Condition(f"PostgreSQL's data directory's filesystem full for {seconds:.0f} s", begin, seconds)
 
 
 def reorg_of_batches(harness: Harness, batches: int = 2, timeout: float = 30.0) -> Condition:

@@ -25,6 +25,7 @@ from tests.api.publishers import add_publisher
 from tests.api.test_api import CONTRACT, PASSWORD
 from tests.corpus.conftest import corpus_settings
 from tests.corpus.generate import picture, save
+from tests.faults.scenarios import fill_filesystem
 
 API_KEY = "pk_test_disk_full_only"
 
@@ -40,19 +41,6 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(directory: Path) -> Path:
-    """Write until the filesystem is full; returns the filler file."""
-    filler = directory / "filler"
-    with filler.open("wb") as out:
-        try:
-            while True:
-                out.write(b"\0" * 65536)
-                out.flush()
-        except OSError:
-            pass
-    return filler
 
 
 def register(client: TestClient, seed: int):  # type: ignore[no-untyped-def]
@@ -72,7 +60,7 @@ def test_full_data_directory(small_disk: Path) -> None:
         first = register(client, 1)
         assert first.status_code == 202, first.text
 
-        filler = fill(small_disk)
+        filler = fill_filesystem(small_disk)
         refused = [register(client, seed) for seed in (2, 3, 4)]  # several: the first may still fit in free pages
         full = [r for r in refused if r.status_code != 202]
         assert full, "the disk was full but every registration was accepted"

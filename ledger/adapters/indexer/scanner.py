@@ -13,7 +13,8 @@
   nothing of the range is written (``InconsistentAnswers``) and the range is read again after a back-off.
 - Ranges adapt: halve when the node refuses a range (too many results) or times out, grow back on success.
 - RPC failures (node down, restarting) are retried with backoff (at most ``RETRY_MAX_SECONDS`` apart) and a log
-  line; it never exits on them.
+  line; it never exits on them. Nor on a database that refuses for a while (``StorageUnavailable``: locked past
+  the busy timeout, disk full, server gone): the range is read again once it takes writes.
 
 RPC goes through the provider's raw ``make_request``: web3's result formatters cost more than the decode
 itself on large log batches, and we decode with our own pure function anyway.
@@ -39,7 +40,7 @@ from ledger.adapters.indexer.bloom import address_bytes, may_contain
 from ledger.adapters.indexer.decode import DecodedEvent, EventDecoder
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
-from ledger.errors import ChainError, InconsistentAnswers, RpcError
+from ledger.errors import ChainError, InconsistentAnswers, RpcError, StorageUnavailable
 
 log = logging.getLogger("ledger.adapters.indexer")
 
@@ -302,6 +303,11 @@ class Indexer:
                 if down_since is None:
                     down_since = time.monotonic()
                 log.warning("chain node unavailable (%s); retrying in %.1f s", _short(exc), backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, RETRY_MAX_SECONDS)
+                continue
+            except StorageUnavailable as exc:  # nothing of the range was written; exiting would only add a restart
+                log.warning("%s; retrying in %.1f s", exc.message, backoff)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, RETRY_MAX_SECONDS)
                 continue

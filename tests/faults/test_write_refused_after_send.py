@@ -1,0 +1,131 @@
+"""Issue 14: the database refuses the anchorer's "sent" mark right after its transaction went out (another process
+holds a lock past the busy timeout, as in test_sqlite_lock_past_timeout.py; or the disk filled). The registration is
+mined with the nonce its stored signature carries, but the outbox still says "pending, never sent". The anchorer
+must find it on chain, not sign it again: a new signature with the next nonce would be stored in the receipt although
+the chain verified the old one (the estimate then says "already registered", so nothing is doubled, but the receipt
+is wrong); a newsroom-signed one was marked refused ("nonce already used: sign it again") until the indexer
+mirrored it. Both failed before the anchorer looked such rows up on chain. Real anvil; the lock is real (SQLite: BEGIN EXCLUSIVE from another connection, PostgreSQL: LOCK TABLE
+from another session), taken the moment the transaction was sent; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import pytest
+from eth_account import Account
+
+from ledger.adapters.anchorer import Anchorer
+from ledger.adapters.store.db import Database
+from ledger.adapters.store.models import SubmissionRow
+from ledger.config import ANVIL_TEST_RELAYER_KEY
+from ledger.errors import StorageUnavailable
+from tests.chain.test_batches import accept_images
+from tests.chain.test_indexer_and_anchorer import Chain, chain  # noqa: F401 - the fixture
+from tests.faults.counting import registered_events
+
+LOCK_WAIT_SECONDS = 0.3  # how long the anchorer's writes wait for the lock before they are refused
+
+
+def impatient_database(url: str) -> Database:
+    """The same database, opened by a writer that gives up on a lock after LOCK_WAIT_SECONDS."""
+    if url.startswith("sqlite"):
+        return Database(url, busy_timeout_seconds=LOCK_WAIT_SECONDS)
+    return Database(f"{url}?options=-c%20lock_timeout%3D{int(LOCK_WAIT_SECONDS * 1000)}")
+
+
+def lock_database(url: str) -> Callable[[], None]:
+    """Another process's lock on the outbox; returns what releases it."""
+    if url.startswith("sqlite"):
+        connection: Any = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+        connection.execute("BEGIN EXCLUSIVE")
+
+        def release() -> None:
+            connection.execute("ROLLBACK")
+            connection.close()
+
+        return release
+    connection = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+    connection.execute("LOCK TABLE submissions IN ACCESS EXCLUSIVE MODE")
+
+    def release_pg() -> None:
+        connection.rollback()
+        connection.close()
+
+    return release_pg
+
+
+def service_signed(chain: Chain) -> str:  # noqa: F811
+    [uid] = accept_images(chain.db, chain, 1, first=1)  # type: ignore[arg-type]
+    return uid
+
+
+def newsroom_signed(chain: Chain) -> str:  # noqa: F811
+    """A registration the newsroom signed itself (issue 12's custody b), queued for relaying."""
+    from ledger.adapters.store import repository as repo
+    from ledger.adapters.store.models import PublisherAccountRow
+    from ledger.core.eip712 import Domain
+    from ledger.core.fingerprint import Fingerprint
+    from ledger.core.manifest import build_manifest
+    from ledger.core.signed import sign_bundle
+    from ledger.usecases.context import Context
+    from ledger.usecases.signed import register_signed
+
+    newsroom = Account.from_key(chain.publisher_key).address
+    with chain.db.write() as session:
+        session.add(PublisherAccountRow(address=newsroom, name="Wire Service", domain="wire.example", keystore_file=None,
+                                        next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
+    domain = Domain(31337, chain.deployment.address)
+    fp = Fingerprint("0x" + f"{501:064x}", "0x" + f"{601:064x}", "0x" + "0c" * 32, 100, 10, 10, "PNG")
+    bundle = sign_bundle(chain.publisher_key, domain, newsroom, build_manifest(newsroom, fp, "caption", "credit"), 0, 2**40)
+    context = Context(chain.db, 31337, chain.deployment.address, chain_nonce=chain.client.nonce)
+    return str(register_signed(context, newsroom, bundle.as_json()).uid)
+
+
+@pytest.mark.parametrize("queue", [service_signed, newsroom_signed], ids=["service-key", "newsroom-key"])
+def test_a_registration_whose_sent_mark_was_refused_is_found_on_chain_not_signed_again(
+    chain: Chain, queue: Callable[[Chain], str]  # noqa: F811
+) -> None:
+    uid = queue(chain)
+    with chain.db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None
+        signed = (row.nonce, row.signature)
+    address = Account.from_key(chain.publisher_key).address
+    db = impatient_database(chain.db.url)
+    releases: list[Callable[[], None]] = []
+    send = chain.client.register_by_sig
+
+    def send_then_lock(*args: Any, **kwargs: Any) -> Any:
+        tx = send(*args, **kwargs)
+        releases.append(lock_database(chain.db.url))  # the moment after the node took it
+        return tx
+
+    chain.client.register_by_sig = send_then_lock  # type: ignore[method-assign]
+    anchorer = Anchorer(db, chain.client, lambda _address: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY)
+    try:
+        with pytest.raises(StorageUnavailable):
+            anchorer.step()  # run() logs this and goes on
+    finally:
+        for release in releases:
+            release()
+    chain.client.register_by_sig = send  # type: ignore[method-assign]
+    assert chain.client.nonce(address) == signed[0] + 1  # mined with the stored signature's nonce
+    with db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None and row.status == "pending" and row.attempts == 0  # the mark was refused
+
+    assert anchorer.step() == 0  # nothing sent: it is on chain already
+    with db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        # Not "refused: nonce already used, sign again" (what a newsroom's row became until the indexer caught up).
+        assert row is not None and row.status == "sent" and row.last_error is None, (row.status, row.last_error)
+    chain.catch_up(chain.indexer())
+    with db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None and row.status == "anchored", (row.status if row else None, row.last_error if row else None)
+        assert (row.nonce, row.signature) == signed  # the receipt holds the signature the chain verified
+    assert registered_events(chain.client, 0) == {row.content_hash: 1}
+    db.dispose()
