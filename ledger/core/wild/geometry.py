@@ -19,7 +19,7 @@ Pure: numpy + cv2.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import faiss
@@ -55,6 +55,9 @@ class Verification:
     covered: float = 1.0  # share of the reference picture visible in the query
     occupies: float = 1.0  # share of the query taken by the (visible part of the) reference picture
     affine: bool = False  # the homography was implausible and an affine map was fitted instead (see ``verify``)
+    # Maps with fewer parameters (scales and shifts; a similarity) fitted to the same inliers that keep AXIS_KEEP
+    # of them: the alignment that fits the pixels best is chosen among these and ``H`` (``search.examine``).
+    alternatives: tuple[Verification, ...] = ()
 
 
 class QuerySet:
@@ -118,13 +121,15 @@ def _plausible(H: np.ndarray, ref_size: tuple[int, int]) -> bool:
     return all(x > 0 for x in cross) or all(x < 0 for x in cross)
 
 
-def _fit(ref: Features, query: Features, matches: tuple, affine: bool = False
-         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
-    """RANSAC homography (or, ``affine``, an affine map) query px -> reference px; returns (H_q2r, ref inlier pts,
-    query inlier pts, matches)."""
+Fit = tuple[np.ndarray, np.ndarray, np.ndarray, int]  # (H_q2r, ref inlier pts, query inlier pts, matches)
+
+
+def _fit(ref: Features, query: Features, matches: tuple, affine: bool = False) -> list[Fit]:
+    """RANSAC homography (or, ``affine``, an affine map) query px -> reference px, followed by the maps with fewer
+    parameters refitted to its inliers that keep AXIS_KEEP of them (see ``_axis_aligned``); [] if none."""
     ri, qi, _ = matches
     if len(ri) < 6:
-        return None
+        return []
     rp = ref.pixels()[ri].astype(np.float32)
     qp = query.pixels()[qi].astype(np.float32)
     if affine:
@@ -134,8 +139,9 @@ def _fit(ref: Features, query: Features, matches: tuple, affine: bool = False
     else:
         H, mask = cv2.findHomography(qp, rp, cv2.RANSAC, RANSAC_PX, maxIters=RANSAC_ITERS, confidence=0.999)
     if H is None or mask is None:
-        return None
+        return []
     inl = mask.ravel().astype(bool)
+    simpler: list[Fit] = []
     # Refit on inliers and recount once (stabilises the count and the transform).
     if inl.sum() >= 6 and not affine:  # (estimateAffine2D refines on its inliers itself)
         H2, _ = cv2.findHomography(qp[inl], rp[inl], 0)
@@ -144,17 +150,15 @@ def _fit(ref: Features, query: Features, matches: tuple, affine: bool = False
             inl2 = err < RANSAC_PX
             if inl2.sum() >= inl.sum():
                 H, inl = H2, inl2
-        # Fewer parameters first: scales and shifts, then a similarity, each kept if it keeps AXIS_KEEP of the
-        # homography's inliers (see _axis_aligned).
         near = np.linalg.norm(cv2.perspectiveTransform(qp[None], H)[0] - rp, axis=1) < RANSAC_PX
         kept = len(_one_to_one(ri, inl))
-        for simpler in (_axis_aligned, _similarity):
-            refit = simpler(ri, qp, rp, near)
+        for model in (_axis_aligned, _similarity):
+            refit = model(ri, qp, rp, near)
             if refit is not None and len(refit[1]) >= AXIS_KEEP * kept:
                 A, idx = refit
-                return A, rp[idx], qp[idx], len(ri)
+                simpler.append((A, rp[idx], qp[idx], len(ri)))
     idx = _one_to_one(ri, inl)
-    return H, rp[idx], qp[idx], len(ri)
+    return [(H, rp[idx], qp[idx], len(ri)), *simpler]
 
 
 def _one_to_one(ri: np.ndarray, inl: np.ndarray) -> np.ndarray:
@@ -226,19 +230,26 @@ def verify(ref: Features, query: Features | QuerySet, mirror: Features | None = 
         if len(matches[0]) < min_inliers:  # inliers are matches: no fit could pass (RANSAC ~5 ms per fit saved)
             continue
         for affine in (False, True):
-            fit = _fit(ref, q, matches, affine)
-            H_r2q = _inverse(fit[0]) if fit is not None else None
-            if H_r2q is not None and _plausible(H_r2q, (ref.width, ref.height)):
+            plausible = []
+            for H_q2r, rp, qp, n in _fit(ref, q, matches, affine):
+                H_r2q = _inverse(H_q2r)
+                if H_r2q is not None and _plausible(H_r2q, (ref.width, ref.height)):
+                    plausible.append((H_r2q, rp, qp, n))
+            if plausible:
                 break
         else:
             continue
-        assert fit is not None and H_r2q is not None
-        H_q2r, rp, qp, n = fit
-        if best is None or len(rp) > best[0]:
-            best = (len(rp), flipped, H_r2q, rp, qp, n, q, affine)
+        if best is None or len(plausible[0][1]) > best[0]:
+            best = (len(plausible[0][1]), flipped, plausible, q, affine)
     if best is None or best[0] < min_inliers:
         return None
-    count, flipped, H_r2q, rp, qp, n, q, affine = best
+    _, flipped, plausible, q, affine = best
+    first, *others = [_verification(ref, q, flipped, fit, affine) for fit in plausible]
+    return replace(first, alternatives=tuple(v for v in others if v.inliers >= min_inliers))
+
+
+def _verification(ref: Features, q: Features, flipped: bool, fit: Fit, affine: bool) -> Verification:
+    H_r2q, rp, qp, n = fit
     W, Hh = q.width, q.height
     if flipped:  # mirrored-query px -> query px: x -> W - x
         M = np.array([[-1.0, 0, W], [0, 1, 0], [0, 0, 1]])
@@ -249,7 +260,7 @@ def verify(ref: Features, query: Features | QuerySet, mirror: Features | None = 
     Sr = np.diag([ref.width, ref.height, 1.0])
     Sq_inv = np.diag([1.0 / W, 1.0 / Hh, 1.0])
     Hn = Sq_inv @ H_r2q @ Sr
-    v = Verification(Hn / Hn[2, 2], H_r2q, count, n, flipped, rp, qp, affine=affine)
+    v = Verification(Hn / Hn[2, 2], H_r2q, len(rp), n, flipped, rp, qp, affine=affine)
     return describe(v, (ref.width, ref.height), (W, Hh))
 
 
