@@ -35,7 +35,7 @@ MIN_INLIERS = 14  # distinct pairs (all 33 photos, exp_calib.py run 1 + eval_qui
 MIN_SCALE, MAX_SCALE = 1 / 16, 16  # query px per reference px
 INSIDE_OCCUPIES = 0.6  # the registered picture covers less of the reader's image: inside a screenshot or a larger picture
 MAX_PERSPECTIVE = 0.6  # |h20|, |h21| x reference size: bounded foreshortening (8 % corner moves ~ 0.15)
-AXIS_KEEP = 0.9  # an axis-aligned map (scales and shifts only) replaces the homography if it keeps this share of its inliers
+AXIS_KEEP = 0.9  # a map with fewer parameters is offered beside the homography if it keeps this share of its inliers
 
 
 @dataclass(frozen=True, slots=True)
