@@ -161,29 +161,15 @@ def run_group(group: str, tmp: Path) -> dict[str, PhaseResult]:
         finally:
             server.stop()
     if group == "pg-disk-full":
-        import subprocess
-
-        from tests.conftest import free_port
         from tests.faults.test_postgres_disk_full import UPLOADS
-        from tests.postgres import PostgresServer
 
-        mount = Path(tempfile.mkdtemp(prefix="ledger-pg-disk-"))  # reachable by the postgres user
-        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={scenarios.PG_DISK_MB}m", "tmpfs", str(mount)], check=True)
-        try:
-            server = PostgresServer(free_port(), root=mount)
-            server.start()
+        with scenarios.postgres_on_small_disk() as (server, mount):
+            harness = start_service(tmp / "var", database_url=server.create_database())
+            harness.conditions["pg-disk-full"] = scenarios.postgres_disk_full(mount)
             try:
-                harness = start_service(tmp / "var", database_url=server.create_database())
-                harness.conditions["pg-disk-full"] = scenarios.postgres_disk_full(mount)
-                try:
-                    return {"pg-disk-full": harness.phase("pg-disk-full", uploads=UPLOADS)}
-                finally:
-                    harness.service.stop()
+                return {"pg-disk-full": harness.phase("pg-disk-full", uploads=UPLOADS)}
             finally:
-                server.stop()
-        finally:
-            subprocess.run(["umount", "-l", str(mount)], check=False)
-            mount.rmdir()
+                harness.service.stop()
     if group == "sqlite-busy":
         from tests.faults.test_sqlite_lock_past_timeout import BUSY_ENV, UPLOADS
 

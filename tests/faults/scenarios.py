@@ -18,11 +18,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -457,6 +460,27 @@ def fill_filesystem(directory: Path) -> Path:
     return filler
 
 
+@contextmanager
+def postgres_on_small_disk() -> Iterator[tuple[Any, Path]]:
+    """A throwaway PostgreSQL server whose data directory is on a PG_DISK_MB tmpfs mounted for it (needs root):
+    (the server, the mount point). The mount is not under a test's tmp_path: the postgres user must reach it."""
+    from tests.conftest import free_port
+    from tests.postgres import PostgresServer
+
+    mount = Path(tempfile.mkdtemp(prefix="ledger-pg-disk-"))
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={PG_DISK_MB}m", "tmpfs", str(mount)], check=True)
+    try:
+        server = PostgresServer(free_port(), root=mount)
+        server.start()
+        try:
+            yield server, mount
+        finally:
+            server.stop()
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+        mount.rmdir()
+
+
 def postgres_disk_full(mount: Path, seconds: float = PG_DISK_FULL_SECONDS) -> Condition:
     """The filesystem holding PostgreSQL's data directory (a tmpfs the test mounted) is filled to the last byte for
     ``seconds``, then the filler is removed: the server refuses every statement that needs a new page ("could not
@@ -502,7 +526,6 @@ def read_only_restart(harness: Harness, mount: Path) -> Condition:
     holds a file on it open for writing, so a running service cannot be caught by it), the filesystem remounted
     read-only, ``provenance up`` started on it (it must refuse in one line, not crash), then remounted read-write
     and ``provenance up`` started again."""
-    import subprocess
     import sys
 
     def begin() -> Callable[[], None]:

@@ -10,15 +10,17 @@ once within 10 s of the disk having room again, and a new upload then is accepte
 from __future__ import annotations
 
 import os
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-from tests.faults.scenarios import PG_DISK_MB, assert_recovered, postgres_disk_full, start_service, wait_until
-from tests.postgres import PostgresServer
+from tests.faults.scenarios import (
+    assert_recovered,
+    postgres_disk_full,
+    postgres_on_small_disk,
+    start_service,
+    wait_until,
+)
 
 UPLOADS = 20  # 3 threads: some accepted before the disk fills, some refused while it is full, the rest after
 
@@ -26,30 +28,20 @@ UPLOADS = 20  # 3 threads: some accepted before the disk fills, some refused whi
 def test_postgres_disk_full_under_provenance_up(tmp_path: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root (CI and the development machines run as root)")
-    mount = Path(tempfile.mkdtemp(prefix="ledger-pg-disk-"))  # not under tmp_path: the postgres user must reach it
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={PG_DISK_MB}m", "tmpfs", str(mount)], check=True)
-    try:
-        server = PostgresServer(free_port(), root=mount)
-        server.start()
+    with postgres_on_small_disk() as (server, mount):
+        harness = start_service(tmp_path / "var", database_url=server.create_database())
+        harness.conditions["pg-disk-full"] = postgres_disk_full(mount)
         try:
-            harness = start_service(tmp_path / "var", database_url=server.create_database())
-            harness.conditions["pg-disk-full"] = postgres_disk_full(mount)
-            try:
-                result = harness.phase("pg-disk-full", uploads=UPLOADS)
-                refusals = list(harness.refusals_seen)
-                # Refusals are quick, so the phase's uploads may all end while the disk is full: one more, now.
-                after = harness.upload(10**6)
-                assert after is not None, harness.refusals_seen[-1:]
-                assert wait_until(lambda: harness.counts({after}) == ({after: 1}, {after: 1}), 10) is not None
-                log = harness.service.log()
-            finally:
-                harness.service.stop()
-            server_log = (mount / "server.log").read_text(errors="replace")
+            result = harness.phase("pg-disk-full", uploads=UPLOADS)
+            refusals = list(harness.refusals_seen)
+            # Refusals are quick, so the phase's uploads may all end while the disk is full: one more, now.
+            after = harness.upload(10**6)
+            assert after is not None, harness.refusals_seen[-1:]
+            assert wait_until(lambda: harness.counts({after}) == ({after: 1}, {after: 1}), 10) is not None
+            log = harness.service.log()
         finally:
-            server.stop()
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-        mount.rmdir()
+            harness.service.stop()
+        server_log = (mount / "server.log").read_text(errors="replace")
     print(result)
     assert "No space left on device" in server_log  # the server did run out of room
     assert_recovered(result)
