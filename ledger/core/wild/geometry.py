@@ -144,13 +144,15 @@ def _fit(ref: Features, query: Features, matches: tuple, affine: bool = False) -
     simpler: list[Fit] = []
     # Refit on inliers and recount once (stabilises the count and the transform).
     if inl.sum() >= 6 and not affine:  # (estimateAffine2D refines on its inliers itself)
+        near: np.ndarray | None = None  # every match within RANSAC_PX of the final H: the simpler maps start from it
         H2, _ = cv2.findHomography(qp[inl], rp[inl], 0)
         if H2 is not None:
             err = np.linalg.norm(cv2.perspectiveTransform(qp[None], H2)[0] - rp, axis=1)
             inl2 = err < RANSAC_PX
             if inl2.sum() >= inl.sum():
-                H, inl = H2, inl2
-        near = np.linalg.norm(cv2.perspectiveTransform(qp[None], H)[0] - rp, axis=1) < RANSAC_PX
+                H, inl, near = H2, inl2, inl2
+        if near is None:
+            near = np.linalg.norm(cv2.perspectiveTransform(qp[None], H)[0] - rp, axis=1) < RANSAC_PX
         kept = len(_one_to_one(ri, inl))
         for model in (_axis_aligned, _similarity):
             refit = model(ri, qp, rp, near)
