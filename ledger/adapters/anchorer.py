@@ -201,14 +201,15 @@ class Anchorer:
         return 1
 
     def _on_chain_already(self, row: OutboxRow) -> bool:
-        """Is this registration or root on chain already? Asked of a row sent before (its transaction may have been
-        mined while the node, a stale backend or a reorg made it look lost), of one whose stored signature's nonce
-        the contract has used, and of one whose nonce would be pipelined (sent without the estimate that would say
-        so). Sending it again would revert, and, pipelined,
-        make every later nonce of its publisher in this step revert with it; signing it again first would replace
-        the receipt's signature with one the chain never saw."""
-        if isinstance(row, RetractionRow):
-            return False
+        """Is this registration, root or newsroom-signed retraction on chain already? Asked of a row sent before (its
+        transaction may have been mined while the node, a stale backend or a reorg made it look lost), of one whose
+        stored signature's nonce the contract has used, and of one whose nonce would be pipelined (sent without the
+        estimate that would say so). Sending it again would revert, and, pipelined, make every later nonce of its
+        publisher in this step revert with it; signing it again first would replace the receipt's signature with one
+        the chain never saw; a newsroom's signature would be refused as used ("sign it again") although the chain
+        holds what it signed."""
+        if isinstance(row, RetractionRow) and row.signature is None:
+            return False  # sent from the publisher's account after an estimate, which says "already revoked" if it is
         expected = self._expected_nonce(row.publisher)
         chain_nonce = self._chain_nonce[row.publisher]
         # A stored signature whose nonce the contract has used may have been used by this very row: sent, mined,
@@ -218,6 +219,8 @@ class Anchorer:
             return False  # never sent, and estimated before sending: the estimate says so if it is
         if isinstance(row, BatchRow):
             return self.client.batch(row.publisher, row.root) is not None
+        if isinstance(row, RetractionRow):  # retracted by anyone: nothing is left to send (the indexer mirrors it)
+            return self.client.revocation(row.uid) is not None
         return self.client.get_record(row.uid).exists
 
     def _transaction(self, row: OutboxRow) -> SentTx | None:

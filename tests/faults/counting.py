@@ -44,3 +44,9 @@ def batched_on_chain(client: Any, db: Database, from_block: int) -> dict[str, in
             assert str(tree.root).lower() == root, f"the stored tree of {root} hashes to {tree.root}"
             found.update(str(value[0]).lower() for value in tree.values)
     return dict(found)
+
+
+def revoked_events(client: Any, from_block: int) -> dict[str, int]:
+    """Record uid -> number of ``Revoked`` events the contract emitted for it."""
+    logs = client.contract.events.Revoked().get_logs(from_block=from_block, to_block="latest")
+    return dict(Counter("0x" + bytes(log["args"]["uid"]).hex() for log in logs))

@@ -19,12 +19,12 @@ from eth_account import Account
 
 from ledger.adapters.anchorer import Anchorer
 from ledger.adapters.store.db import Database
-from ledger.adapters.store.models import SubmissionRow
+from ledger.adapters.store.models import RetractionRow, SubmissionRow
 from ledger.config import ANVIL_TEST_RELAYER_KEY
 from ledger.errors import StorageUnavailable
 from tests.chain.test_batches import accept_images
 from tests.chain.test_indexer_and_anchorer import Chain, chain  # noqa: F401 - the fixture
-from tests.faults.counting import registered_events
+from tests.faults.counting import registered_events, revoked_events
 
 LOCK_WAIT_SECONDS = 0.3  # how long the anchorer's writes wait for the lock before they are refused
 
@@ -36,8 +36,8 @@ def impatient_database(url: str) -> Database:
     return Database(f"{url}?options=-c%20lock_timeout%3D{int(LOCK_WAIT_SECONDS * 1000)}")
 
 
-def lock_database(url: str) -> Callable[[], None]:
-    """Another process's lock on the outbox; returns what releases it."""
+def lock_database(url: str, table: str = "submissions") -> Callable[[], None]:
+    """Another process's lock on the outbox (on PostgreSQL, on ``table``); returns what releases it."""
     if url.startswith("sqlite"):
         connection: Any = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
         connection.execute("BEGIN EXCLUSIVE")
@@ -48,7 +48,7 @@ def lock_database(url: str) -> Callable[[], None]:
 
         return release
     connection = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
-    connection.execute("LOCK TABLE submissions IN ACCESS EXCLUSIVE MODE")
+    connection.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
 
     def release_pg() -> None:
         connection.rollback()
@@ -128,4 +128,100 @@ def test_a_registration_whose_sent_mark_was_refused_is_found_on_chain_not_signed
         assert row is not None and row.status == "anchored", (row.status if row else None, row.last_error if row else None)
         assert (row.nonce, row.signature) == signed  # the receipt holds the signature the chain verified
     assert registered_events(chain.client, 0) == {row.content_hash: 1}
+    db.dispose()
+
+
+REASON = "The caption named the wrong town."
+
+
+def anchor(chain: Chain, uid: str) -> None:  # noqa: F811
+    """Send the registration and mirror it, with the ordinary database: the retraction is what the fault hits."""
+    anchorer = Anchorer(chain.db, chain.client, lambda _address: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY)
+    assert anchorer.step() == 1
+    chain.catch_up(chain.indexer())
+    with chain.db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None and row.status == "anchored"
+
+
+def retract_with_service_key(chain: Chain, uid: str) -> str:  # noqa: F811
+    """The service-held publisher's retraction, sent with ``revoke`` from its own account; returns what sends it."""
+    from ledger.usecases.context import Context
+    from ledger.usecases.retract import retract
+
+    with chain.db.read() as session:
+        row = session.get(SubmissionRow, uid)
+        assert row is not None
+        content_hash = row.content_hash
+    retract(Context(chain.db, 31337, chain.deployment.address), row.publisher, content_hash, 1, REASON)
+    return "revoke"
+
+
+def retract_with_newsroom_key(chain: Chain, uid: str) -> str:  # noqa: F811
+    """The newsroom's own signed retraction (its next nonce, 1), relayed with ``revokeBySig``."""
+    from ledger.core.eip712 import Domain
+    from ledger.core.signed import sign_retraction
+    from ledger.usecases.context import Context
+    from ledger.usecases.retract import retract_signed
+
+    newsroom = Account.from_key(chain.publisher_key).address
+    signed = sign_retraction(chain.publisher_key, Domain(31337, chain.deployment.address), newsroom, uid, 1, REASON,
+                             chain.client.nonce(newsroom), 2**40)  # fmt: skip
+    context = Context(chain.db, 31337, chain.deployment.address, chain_nonce=chain.client.nonce)
+    retract_signed(context, newsroom, signed.as_json())
+    return "revoke_by_sig"
+
+
+@pytest.mark.parametrize(
+    ("queue", "retract"),
+    [(service_signed, retract_with_service_key), (newsroom_signed, retract_with_newsroom_key)],
+    ids=["service-key", "newsroom-key"],
+)
+def test_a_retraction_whose_sent_mark_was_refused_is_found_on_chain_not_refused(
+    chain: Chain, queue: Callable[[Chain], str], retract: Callable[[Chain, str], str]  # noqa: F811
+) -> None:
+    """The same fault on a retraction: sent, mined, its "sent" mark refused. A newsroom's signed one was then marked
+    refused ("nonce already used: sign this retraction again") although the chain had it, until the indexer
+    mirrored it; the service-held publisher's is sent with an estimate, which says "already revoked"."""
+    uid = queue(chain)
+    anchor(chain, uid)
+    address = Account.from_key(chain.publisher_key).address
+    sender = retract(chain, uid)
+    nonce_before = chain.client.nonce(address)
+    db = impatient_database(chain.db.url)
+    releases: list[Callable[[], None]] = []
+    send = getattr(chain.client, sender)
+
+    def send_then_lock(*args: Any, **kwargs: Any) -> Any:
+        tx = send(*args, **kwargs)
+        releases.append(lock_database(chain.db.url, "retractions"))  # the moment after the node took it
+        return tx
+
+    setattr(chain.client, sender, send_then_lock)
+    anchorer = Anchorer(db, chain.client, lambda _address: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY)
+    try:
+        with pytest.raises(StorageUnavailable):
+            anchorer.step()  # run() logs this and goes on
+    finally:
+        for release in releases:
+            release()
+    setattr(chain.client, sender, send)
+    assert len(releases) == 1  # sent once
+    revocation = chain.client.revocation(uid)
+    assert revocation is not None and revocation.revoked_by == address and not revocation.by_admin  # mined
+    with db.read() as session:
+        row = session.get(RetractionRow, uid)
+        assert row is not None and row.status == "pending" and row.attempts == 0  # the mark was refused
+
+    assert anchorer.step() == 0  # nothing sent: it is on chain already
+    with db.read() as session:
+        row = session.get(RetractionRow, uid)
+        # Not "refused: nonce already used, sign this retraction again" (what a newsroom's row became).
+        assert row is not None and row.status == "sent" and row.last_error is None, (row.status, row.last_error)
+    chain.catch_up(chain.indexer())
+    with db.read() as session:
+        row = session.get(RetractionRow, uid)
+        assert row is not None and row.status == "anchored", (row.status if row else None, row.last_error if row else None)
+    assert revoked_events(chain.client, 0) == {uid: 1}  # retracted once: neither lost nor sent twice
+    assert chain.client.nonce(address) == nonce_before + (sender == "revoke_by_sig")  # its signature's nonce, once
     db.dispose()
