@@ -9,8 +9,10 @@ the chain losing a mined registration (``evm_revert``) to it being re-sent and m
 
 Groups of faults (``--groups``, all by default), each run as its test runs it, one fresh service per round:
 ``sqlite`` (the phases above), ``sqlite-busy`` (the SQLite database locked past the busy timeout, lowered to 2 s
-for it; tests/faults/test_sqlite_lock_past_timeout.py), ``lost-tx``, ``rpc`` (``provenance up --rpc-url`` through
-the fault-injecting proxy: stale heads, connections reset mid-request; tests/faults/test_rpc_service_faults.py),
+for it; tests/faults/test_sqlite_lock_past_timeout.py), ``sqlite-busy-default`` (the same past the busy timeout at
+its 30 s default, the lock held 35 s; no test runs it in ``make test``: a round takes about a minute), ``lost-tx``,
+``rpc`` (``provenance up --rpc-url`` through the fault-injecting proxy: stale heads, connections reset mid-request;
+tests/faults/test_rpc_service_faults.py),
 ``rpc-postgres`` (the same on PostgreSQL), ``postgres`` (the SIGKILL
 phases and tables locked for 5 s on a throwaway PostgreSQL server; test_postgres_service_faults.py),
 ``pg-disk-full`` (that server's data directory on a tmpfs filled for 6 s; needs root; test_postgres_disk_full.py),
@@ -102,11 +104,15 @@ def lost_transaction_seconds() -> float:
             node.stop()
 
 
-GROUPS = ("sqlite", "sqlite-busy", "lost-tx", "rpc", "rpc-postgres", "postgres", "pg-disk-full", "batch-reorg",
-          "read-only")
+# The lock of ``sqlite-busy-default``: past the 30 s default busy timeout (Settings.sqlite_busy_timeout_seconds).
+DEFAULT_BUSY_LOCK_SECONDS = 35.0
+GROUPS = ("sqlite", "sqlite-busy", "sqlite-busy-default", "lost-tx", "rpc", "rpc-postgres", "postgres", "pg-disk-full",
+          "batch-reorg", "read-only")
 DESCRIPTIONS.update({
     "db-lock-long": "SQLite database locked by another process for 6 s, past the busy timeout (lowered to 2 s): "
                     "writes refused with 503",
+    "db-lock-default": "SQLite database locked by another process for 35 s, past the busy timeout at its 30 s "
+                       "default: writes refused with 503",
     "rpc-stale": "the RPC of the whole service answers from a backend stuck 3 blocks behind for 6 s",
     "rpc-drop": "the RPC resets half of all connections mid-request for 6 s (half after the node acted)",
     "pg-rpc-stale": "PostgreSQL: the RPC of the whole service answers from a backend stuck 3 blocks behind for 6 s",
@@ -177,6 +183,16 @@ def run_group(group: str, tmp: Path) -> dict[str, PhaseResult]:
         harness.conditions["db-lock-long"] = scenarios.sqlite_lock_past_timeout(harness)
         try:
             return {"db-lock-long": harness.phase("db-lock-long", uploads=UPLOADS)}
+        finally:
+            harness.service.stop()
+    if group == "sqlite-busy-default":
+        from tests.faults.test_sqlite_lock_past_timeout import UPLOADS
+
+        harness = start_service(tmp / "var")  # PROVENANCE_SQLITE_BUSY_TIMEOUT_SECONDS unset: 30 s
+        harness.upload_timeout = DEFAULT_BUSY_LOCK_SECONDS + 30  # an upload waits up to the busy timeout before its 503
+        harness.conditions["db-lock-default"] = scenarios.sqlite_lock_past_timeout(harness, DEFAULT_BUSY_LOCK_SECONDS)
+        try:
+            return {"db-lock-default": harness.phase("db-lock-default", uploads=UPLOADS)}
         finally:
             harness.service.stop()
     if group == "postgres":

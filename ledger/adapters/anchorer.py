@@ -27,7 +27,7 @@ block would see the earlier ones' nonces unused.
 
 Status moves pending -> sent (transaction accepted by the node) -> anchored (set by the indexer when the
 event is mirrored). Nothing is dropped: a reverted or vanished transaction goes back to pending and is
-retried with backoff; a registration or root already on chain just waits for the indexer. A suspended
+retried with backoff; a registration, root or retraction already on chain just waits for the indexer. A suspended
 publisher's work is held (status ``held``, the reason in ``last_error``) instead of retried, and released when the
 mirror sees the publisher re-enabled.
 """

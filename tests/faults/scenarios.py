@@ -200,6 +200,9 @@ class Harness:
         self.server_errors: list[str] = []
         self.lock_released = 0.0
         self.started_loops: dict[str, int] = {}  # how often each worker's loop started, as its log says
+        # How long an upload may take: longer than any wait the service itself makes before answering (a write
+        # waits up to the SQLite busy timeout), so a refusal is the service's answer, not the client giving up.
+        self.upload_timeout = 30.0
 
     @property
     def settings(self) -> Settings:
@@ -216,7 +219,8 @@ class Harness:
         try:
             response = httpx.post(f"{self.service.url}/v1/media", headers={"Authorization": f"Bearer {self.api_key}"},
                                   files={"file": (f"{seed}.jpg", data, "image/jpeg")},
-                                  data={"caption": f"fault test {seed}", "credit": "Fault Desk"}, timeout=30)  # fmt: skip
+                                  data={"caption": f"fault test {seed}", "credit": "Fault Desk"},
+                                  timeout=self.upload_timeout)  # fmt: skip
         except httpx.HTTPError as exc:
             self.refusals_seen.append(type(exc).__name__)
             return None

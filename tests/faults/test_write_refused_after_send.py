@@ -4,14 +4,17 @@ mined with the nonce its stored signature carries, but the outbox still says "pe
 must find it on chain, not sign it again: a new signature with the next nonce would be stored in the receipt although
 the chain verified the old one (the estimate then says "already registered", so nothing is doubled, but the receipt
 is wrong); a newsroom-signed one was marked refused ("nonce already used: sign it again") until the indexer
-mirrored it. Both failed before the anchorer looked such rows up on chain. Real anvil; the lock is real (SQLite: BEGIN EXCLUSIVE from another connection, PostgreSQL: LOCK TABLE
-from another session), taken the moment the transaction was sent; on SQLite and PostgreSQL."""
+mirrored it. Both failed before the anchorer looked such rows up on chain. The same for a retraction: a newsroom's
+signed one (``revokeBySig``) was marked refused the same way until the anchorer looked it up (``getRevocation``); a
+service-held publisher's (``revoke`` from its account) is estimated first, and the estimate's "already revoked" says
+it is on chain. Real anvil; the lock is real (SQLite: BEGIN EXCLUSIVE from another connection, PostgreSQL: LOCK
+TABLE from another session), taken the moment the transaction was sent; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import pytest
@@ -26,6 +29,7 @@ from tests.chain.test_batches import accept_images
 from tests.chain.test_indexer_and_anchorer import Chain, chain  # noqa: F401 - the fixture
 from tests.faults.counting import registered_events, revoked_events
 
+Row = TypeVar("Row", SubmissionRow, RetractionRow)
 LOCK_WAIT_SECONDS = 0.3  # how long the anchorer's writes wait for the lock before they are refused
 
 
@@ -36,7 +40,7 @@ def impatient_database(url: str) -> Database:
     return Database(f"{url}?options=-c%20lock_timeout%3D{int(LOCK_WAIT_SECONDS * 1000)}")
 
 
-def lock_database(url: str, table: str = "submissions") -> Callable[[], None]:
+def lock_database(url: str, table: str) -> Callable[[], None]:
     """Another process's lock on the outbox (on PostgreSQL, on ``table``); returns what releases it."""
     if url.startswith("sqlite"):
         connection: Any = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
@@ -84,6 +88,53 @@ def newsroom_signed(chain: Chain) -> str:  # noqa: F811
     return str(register_signed(context, newsroom, bundle.as_json()).uid)
 
 
+def step_with_mark_refused(chain: Chain, db: Database, sender: str, table: str) -> Anchorer:  # noqa: F811
+    """One anchorer step on ``db`` whose transaction (sent with ``chain.client.<sender>``) goes out and whose "sent"
+    mark is then refused: another process locks ``table`` the moment the node took the transaction. Returns the
+    anchorer, for the steps after the lock is gone."""
+    releases: list[Callable[[], None]] = []
+    send = getattr(chain.client, sender)
+
+    def send_then_lock(*args: Any, **kwargs: Any) -> Any:
+        tx = send(*args, **kwargs)
+        releases.append(lock_database(chain.db.url, table))  # the moment after the node took it
+        return tx
+
+    setattr(chain.client, sender, send_then_lock)
+    anchorer = Anchorer(db, chain.client, lambda _address: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY)
+    try:
+        with pytest.raises(StorageUnavailable):
+            anchorer.step()  # run() logs this and goes on
+    finally:
+        for release in releases:
+            release()
+        setattr(chain.client, sender, send)
+    assert len(releases) == 1  # sent once
+    return anchorer
+
+
+def found_on_chain_not_sent_again(chain: Chain, db: Database, anchorer: Anchorer, model: type[Row], uid: str) -> Row:  # noqa: F811
+    """After the refused mark (the row still pending, never sent): the next step sends nothing and marks the row
+    sent, on chain already, then the indexer anchors it. Returns the anchored row."""
+
+    def current() -> Row:
+        with db.read() as session:
+            row = session.get(model, uid)
+            assert row is not None
+            return row
+
+    row = current()
+    assert row.status == "pending" and row.attempts == 0  # the mark was refused
+    assert anchorer.step() == 0  # nothing sent: it is on chain already
+    row = current()
+    # Not "refused: nonce already used, sign it again" (what a newsroom's row became until the indexer caught up).
+    assert row.status == "sent" and row.last_error is None, (row.status, row.last_error)
+    chain.catch_up(chain.indexer())
+    row = current()
+    assert row.status == "anchored", (row.status, row.last_error)
+    return row
+
+
 @pytest.mark.parametrize("queue", [service_signed, newsroom_signed], ids=["service-key", "newsroom-key"])
 def test_a_registration_whose_sent_mark_was_refused_is_found_on_chain_not_signed_again(
     chain: Chain, queue: Callable[[Chain], str]  # noqa: F811
@@ -95,38 +146,10 @@ def test_a_registration_whose_sent_mark_was_refused_is_found_on_chain_not_signed
         signed = (row.nonce, row.signature)
     address = Account.from_key(chain.publisher_key).address
     db = impatient_database(chain.db.url)
-    releases: list[Callable[[], None]] = []
-    send = chain.client.register_by_sig
-
-    def send_then_lock(*args: Any, **kwargs: Any) -> Any:
-        tx = send(*args, **kwargs)
-        releases.append(lock_database(chain.db.url))  # the moment after the node took it
-        return tx
-
-    chain.client.register_by_sig = send_then_lock  # type: ignore[method-assign]
-    anchorer = Anchorer(db, chain.client, lambda _address: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY)
-    try:
-        with pytest.raises(StorageUnavailable):
-            anchorer.step()  # run() logs this and goes on
-    finally:
-        for release in releases:
-            release()
-    chain.client.register_by_sig = send  # type: ignore[method-assign]
+    anchorer = step_with_mark_refused(chain, db, "register_by_sig", "submissions")
     assert chain.client.nonce(address) == signed[0] + 1  # mined with the stored signature's nonce
-    with db.read() as session:
-        row = session.get(SubmissionRow, uid)
-        assert row is not None and row.status == "pending" and row.attempts == 0  # the mark was refused
-
-    assert anchorer.step() == 0  # nothing sent: it is on chain already
-    with db.read() as session:
-        row = session.get(SubmissionRow, uid)
-        # Not "refused: nonce already used, sign again" (what a newsroom's row became until the indexer caught up).
-        assert row is not None and row.status == "sent" and row.last_error is None, (row.status, row.last_error)
-    chain.catch_up(chain.indexer())
-    with db.read() as session:
-        row = session.get(SubmissionRow, uid)
-        assert row is not None and row.status == "anchored", (row.status if row else None, row.last_error if row else None)
-        assert (row.nonce, row.signature) == signed  # the receipt holds the signature the chain verified
+    row = found_on_chain_not_sent_again(chain, db, anchorer, SubmissionRow, uid)
+    assert (row.nonce, row.signature) == signed  # the receipt holds the signature the chain verified
     assert registered_events(chain.client, 0) == {row.content_hash: 1}
     db.dispose()
 
@@ -189,39 +212,10 @@ def test_a_retraction_whose_sent_mark_was_refused_is_found_on_chain_not_refused(
     sender = retract(chain, uid)
     nonce_before = chain.client.nonce(address)
     db = impatient_database(chain.db.url)
-    releases: list[Callable[[], None]] = []
-    send = getattr(chain.client, sender)
-
-    def send_then_lock(*args: Any, **kwargs: Any) -> Any:
-        tx = send(*args, **kwargs)
-        releases.append(lock_database(chain.db.url, "retractions"))  # the moment after the node took it
-        return tx
-
-    setattr(chain.client, sender, send_then_lock)
-    anchorer = Anchorer(db, chain.client, lambda _address: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY)
-    try:
-        with pytest.raises(StorageUnavailable):
-            anchorer.step()  # run() logs this and goes on
-    finally:
-        for release in releases:
-            release()
-    setattr(chain.client, sender, send)
-    assert len(releases) == 1  # sent once
+    anchorer = step_with_mark_refused(chain, db, sender, "retractions")
     revocation = chain.client.revocation(uid)
     assert revocation is not None and revocation.revoked_by == address and not revocation.by_admin  # mined
-    with db.read() as session:
-        row = session.get(RetractionRow, uid)
-        assert row is not None and row.status == "pending" and row.attempts == 0  # the mark was refused
-
-    assert anchorer.step() == 0  # nothing sent: it is on chain already
-    with db.read() as session:
-        row = session.get(RetractionRow, uid)
-        # Not "refused: nonce already used, sign this retraction again" (what a newsroom's row became).
-        assert row is not None and row.status == "sent" and row.last_error is None, (row.status, row.last_error)
-    chain.catch_up(chain.indexer())
-    with db.read() as session:
-        row = session.get(RetractionRow, uid)
-        assert row is not None and row.status == "anchored", (row.status if row else None, row.last_error if row else None)
+    found_on_chain_not_sent_again(chain, db, anchorer, RetractionRow, uid)
     assert revoked_events(chain.client, 0) == {uid: 1}  # retracted once: neither lost nor sent twice
     assert chain.client.nonce(address) == nonce_before + (sender == "revoke_by_sig")  # its signature's nonce, once
     db.dispose()
