@@ -362,8 +362,13 @@ class Anchorer:
         self._last_seen.pop(row.tx_hash, None)
         outbox.mark_vanished(self.db, row, problem)
         log.warning("%s: tx %s %s; sending again", describe(row), row.tx_hash, problem.removeprefix("transaction "))
-        nonce = row.nonce if isinstance(row, BatchRow) or (isinstance(row, SubmissionRow) and row.batch_root is None) else None
-        if nonce is not None:  # a registration or a batch signed with the publisher's nonce
+        # A registration, batch or newsroom-signed retraction used one of the publisher's nonces: every later one
+        # sent behind it is refused until it is on chain again (a retraction's was not reset, so the retraction was
+        # then refused as "nonce already used", counting a later one still marked sent).
+        signed_with_nonce = isinstance(row, BatchRow) or (isinstance(row, SubmissionRow) and row.batch_root is None) \
+            or (isinstance(row, RetractionRow) and row.signature is not None)
+        nonce = row.nonce if signed_with_nonce else None
+        if nonce is not None:
             later = outbox.send_later_nonces_again(self.db, row.publisher, nonce,
                                                    f"the transaction with nonce {nonce} is sent again first")  # fmt: skip
             self._reset.add(row.publisher)

@@ -6,12 +6,14 @@ block. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from eth_account import Account
 
 from ledger.adapters.anchorer import Anchorer
 from ledger.adapters.store.models import SubmissionRow
 from ledger.config import ANVIL_TEST_RELAYER_KEY
+from tests.chain.test_batches import statuses_hash
 from tests.chain.test_indexer_and_anchorer import Chain, _accept_one, chain  # noqa: F401 - the fixture
 from tests.faults.counting import registered_events
 
@@ -91,3 +93,68 @@ def test_registrations_mined_while_they_looked_lost_are_not_sent_or_signed_again
     assert chain.client.receipt(sent.tx_hash)["status"] == 1  # type: ignore[index]
     assert chain.client.nonce(address) == 4
     assert registered_events(chain.client, 0) == {r.content_hash: 1 for r in rows.values() if r is not None}
+
+
+def test_a_lost_signed_retraction_sends_the_later_nonces_again_behind_it(chain: Chain) -> None:  # noqa: F811
+    """A newsroom's signed retraction (nonce 1) is mined, then its block is lost; before the anchorer notices, the
+    newsroom's next signed registration (nonce 2) goes out pipelined behind it and reverts (nonce 1 is unused
+    again). A lost registration sends every later nonce of its publisher back to pending; a lost signed retraction
+    did not, so the retraction was then refused ("nonce 1 was already used on chain ...: sign this retraction
+    again", counting the registration still marked sent) although nonce 1 was free: the newsroom's accepted
+    retraction was never retracted on chain. Now both are sent again, in order, and each ends on chain once."""
+    from sqlalchemy import update
+
+    from ledger.adapters.store import repository as repo
+    from ledger.adapters.store.models import RetractionRow
+    from tests.faults.counting import revoked_events
+    from tests.faults.test_write_refused_after_send import anchor, newsroom_registration, retract_with_newsroom_key
+
+    address = Account.from_key(chain.publisher_key).address
+    uid = newsroom_registration(chain)  # nonce 0
+    anchor(chain, uid)
+    retract_with_newsroom_key(chain, uid)  # nonce 1
+    w3 = chain.client.w3
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    check_every = 30.0  # the steps below choose what is due by setting updated_at, not by the clock
+    anchorer = Anchorer(chain.db, chain.client, lambda _address: chain.publisher_key, relayer_key=ANVIL_TEST_RELAYER_KEY,
+                        vanished_check_seconds=check_every)  # fmt: skip
+    assert anchorer.step() == 1 and chain.client.revocation(uid) is not None  # the retraction is mined
+    assert w3.provider.make_request("evm_revert", [snapshot])["result"] is True  # type: ignore[arg-type]
+    assert chain.client.revocation(uid) is None and chain.client.nonce(address) == 1  # and lost
+
+    later = newsroom_registration(chain, nonce=2, seed=502)
+    assert anchorer.step() == 1  # the registration, pipelined behind the retraction the anchorer thinks in flight
+    with chain.db.read() as session:
+        sent = session.get(SubmissionRow, later)
+        assert sent is not None and sent.nonce == 2 and sent.tx_hash
+    assert chain.client.receipt(sent.tx_hash)["status"] == 0  # type: ignore[index]  # reverted: nonce 1 is unused
+
+    def age(model: type, key: str, seconds: float) -> None:
+        with chain.db.write() as session:
+            session.execute(update(model).where(model.uid == key)
+                            .values(updated_at=repo.utcnow() - timedelta(seconds=seconds)))  # fmt: skip
+
+    age(RetractionRow, uid, check_every + 5)  # the retraction is checked first: lost
+    assert anchorer.step() == 0
+    with chain.db.read() as session:
+        lost = session.get(RetractionRow, uid)
+        assert lost is not None and lost.status == "pending", (lost.status if lost else None)
+    age(RetractionRow, uid, check_every + 5)  # both due: the retraction's retry and the registration's check
+    age(SubmissionRow, later, check_every + 5)
+    indexer = chain.indexer()
+    deadline = time.monotonic() + RECOVERY_BOUND_SECONDS
+    while time.monotonic() < deadline:
+        anchorer.step()
+        indexer.catch_up()
+        with chain.db.read() as session:
+            retraction, registration = session.get(RetractionRow, uid), session.get(SubmissionRow, later)
+        assert retraction is not None and registration is not None
+        assert retraction.status != "refused", retraction.last_error  # nonce 1 was never used
+        if retraction.status == registration.status == "anchored":
+            break
+        time.sleep(0.2)
+    assert (retraction.status, registration.status) == ("anchored", "anchored"), (retraction.last_error,
+                                                                                   registration.last_error)  # fmt: skip
+    assert revoked_events(chain.client, 0) == {uid: 1}
+    assert registered_events(chain.client, 0) == {registration.content_hash: 1, statuses_hash(chain.db, uid): 1}
+    assert chain.client.nonce(address) == 3

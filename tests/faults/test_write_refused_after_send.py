@@ -67,7 +67,11 @@ def service_signed(chain: Chain) -> str:  # noqa: F811
 
 
 def newsroom_signed(chain: Chain) -> str:  # noqa: F811
-    """A registration the newsroom signed itself (issue 12's custody b), queued for relaying."""
+    return newsroom_registration(chain)
+
+
+def newsroom_registration(chain: Chain, nonce: int = 0, seed: int = 501) -> str:  # noqa: F811
+    """A registration the newsroom signed itself (issue 12's custody b) with ``nonce``, queued for relaying."""
     from ledger.adapters.store import repository as repo
     from ledger.adapters.store.models import PublisherAccountRow
     from ledger.core.eip712 import Domain
@@ -79,11 +83,13 @@ def newsroom_signed(chain: Chain) -> str:  # noqa: F811
 
     newsroom = Account.from_key(chain.publisher_key).address
     with chain.db.write() as session:
-        session.add(PublisherAccountRow(address=newsroom, name="Wire Service", domain="wire.example", keystore_file=None,
-                                        next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
+        if session.get(PublisherAccountRow, newsroom) is None:
+            session.add(PublisherAccountRow(address=newsroom, name="Wire Service", domain="wire.example",
+                                            keystore_file=None, next_nonce=0, created_at=repo.utcnow()))  # fmt: skip
     domain = Domain(31337, chain.deployment.address)
-    fp = Fingerprint("0x" + f"{501:064x}", "0x" + f"{601:064x}", "0x" + "0c" * 32, 100, 10, 10, "PNG")
-    bundle = sign_bundle(chain.publisher_key, domain, newsroom, build_manifest(newsroom, fp, "caption", "credit"), 0, 2**40)
+    fp = Fingerprint("0x" + f"{seed:064x}", "0x" + f"{seed + 100:064x}", "0x" + "0c" * 32, 100, 10, 10, "PNG")
+    manifest = build_manifest(newsroom, fp, "caption", "credit")
+    bundle = sign_bundle(chain.publisher_key, domain, newsroom, manifest, nonce, 2**40)
     context = Context(chain.db, 31337, chain.deployment.address, chain_nonce=chain.client.nonce)
     return str(register_signed(context, newsroom, bundle.as_json()).uid)
 
