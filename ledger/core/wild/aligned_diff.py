@@ -88,8 +88,13 @@ def _colour_fit(q: np.ndarray, r: np.ndarray, valid: np.ndarray, sample: int = F
     most of the picture agrees with: a screenshot's bars and a pasted box can cover a third of the overlap, and a
     least-squares start alone then lands between picture and paste, where no pixel agrees."""
     out = np.empty_like(q)
+    # The same samples as ``_sample(q[..., c][valid])`` for each channel, picked once by position: six masked
+    # copies of the whole frame cost ~5 ms a candidate.
+    inside = np.flatnonzero(valid)
+    picked = inside[:: max(1, len(inside) // sample)]
+    q_picked, r_picked = q.reshape(-1, q.shape[-1])[picked], r.reshape(-1, r.shape[-1])[picked]
     for c in range(3):
-        x, y = _sample(q[..., c][valid], sample), _sample(r[..., c][valid], sample)
+        x, y = np.ascontiguousarray(q_picked[:, c]), np.ascontiguousarray(r_picked[:, c])
         if len(x) < 50:
             out[..., c] = q[..., c]
             continue
