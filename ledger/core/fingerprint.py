@@ -248,6 +248,14 @@ def _check_pixels(width: int, height: int, max_pixels: int, kind: str = "") -> N
         raise TooLarge(f"the {kind}image has {width * height:,} pixels; the limit is {max_pixels:,} pixels")
 
 
+def within_limits(limits: Limits, size: int, width: int, height: int, fmt: str) -> bool:
+    """Whether ``decode_image`` under ``limits`` would take a file of ``size`` bytes that decoded (with looser
+    limits, at registration) to ``width`` x ``height`` in ``fmt``: a registered file's upload skips decoding only
+    when decoding it would not have refused it (verify's pixel cap is lower than registration's)."""
+    pixels = min(limits.max_pixels, WEBP_MAX_PIXELS) if fmt == "WEBP" else limits.max_pixels
+    return 0 < size <= limits.max_bytes and width * height <= pixels
+
+
 def webp_size(data: bytes) -> tuple[int, int] | None:
     """Width and height from a WebP file's first chunk header (VP8X, VP8L or VP8), or None if it is not WebP."""
     if len(data) < 30 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":

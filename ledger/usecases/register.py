@@ -15,6 +15,7 @@ from ledger.adapters.store.credentials import keep_credentials, keep_published_f
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.matching_data import keep_matching_data
 from ledger.adapters.store.outbox import OutboxStatus
+from ledger.core.answer import Query, query_of
 from ledger.core.content_credentials import ContentCredentials, registration_assertion
 from ledger.core.eip712 import Domain, sign_registration
 from ledger.core.fingerprint import Fingerprint, Probe, registration_probe
@@ -37,6 +38,8 @@ class MatchingData:
     variants: list[IndexedHash]
     reference: ReferenceCopy | None
     features: bytes | None = None  # local features for the wild path, kept with the reference copy
+    # The file as verify by upload describes it: an upload of exactly these bytes is answered from it, undecoded.
+    query: Query | None = None
 
     @classmethod
     def from_probe(cls, probe: Probe, keep_reference: bool = True) -> MatchingData:
@@ -45,11 +48,12 @@ class MatchingData:
         would be of no use)."""
         fp = probe.fingerprint
         variants = _probe_variants(probe)
+        query = query_of(probe)
         if not keep_reference:
-            return cls(variants, None)
+            return cls(variants, None, query=query)
         reference = make_reference(probe.image, fp.width, fp.height)
         features = register_features(probe.image).to_bytes()
-        return cls(variants, reference, features)
+        return cls(variants, reference, features, query)
 
 
 def _probe_variants(probe: Probe) -> list[IndexedHash]:
@@ -169,7 +173,7 @@ def accept(
                                 domain.verifying_contract, nonce, deadline, signature, manifest.canonical_bytes())  # fmt: skip
         if matching is not None:
             keep_matching_data(session, fingerprint, pack_variants(matching.variants), matching.reference,
-                               matching.features)  # fmt: skip
+                               matching.features, matching.query)  # fmt: skip
         if credentials is not None:
             keep_credentials(session, fingerprint.sha256, credentials, manifest_store)
         if published is not None:

@@ -120,7 +120,8 @@ def _queue(ctx: Context, signed: SignedRegistration, matching: MatchingData | No
                                 m.canonical_bytes(), custody="publisher")  # fmt: skip
         if matching is not None:
             fp = Fingerprint(m.content_hash, m.pixel_hash, m.pdq, m.pdq_quality, m.width, m.height, "")
-            keep_matching_data(session, fp, pack_variants(matching.variants), matching.reference, matching.features)
+            keep_matching_data(session, fp, pack_variants(matching.variants), matching.reference, matching.features,
+                               matching.query)  # fmt: skip
         if credentials is not None:
             keep_credentials(session, m.content_hash, credentials, store)
     return Accepted(m.content_hash, uid, OutboxStatus.PENDING)

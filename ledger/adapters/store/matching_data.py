@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.models import LocalFeatureRow, MatchFingerprintRow, RecordRow, ReferenceCopyRow
 from ledger.adapters.store.repository import utcnow
+from ledger.core.answer import Query
 from ledger.core.fingerprint import Fingerprint
 from ledger.core.match_index import VARIANT_SCHEME, unpack_variants
 from ledger.core.matcher import Registered
@@ -59,14 +60,27 @@ def registered(session: Session, content_hash: str) -> Registered:
     return Registered(None, (fingerprints.width, fingerprints.height) if fingerprints else None)
 
 
+def upload_query(session: Session, content_hash: str) -> Query | None:
+    """What registration measured of the file with this SHA-256 (``Query``), if this database kept it: None for a
+    picture registered elsewhere (mirrored from the chain) or kept before revision 0012."""
+    stored = session.scalar(select(MatchFingerprintRow.upload_query).where(MatchFingerprintRow.content_hash == content_hash))
+    return Query.model_validate_json(stored) if stored is not None else None
+
+
 def keep_matching_data(session: Session, fingerprint: Fingerprint, variants: bytes, copy: ReferenceCopy | None,
-                       features: bytes | None = None) -> None:  # fmt: skip
-    """Same content registered twice (two publishers): the first rows stay; a reference copy is added if missing."""
+                       features: bytes | None = None, query: Query | None = None) -> None:  # fmt: skip
+    """Same content registered twice (two publishers): the first rows stay; a reference copy, and the file's
+    ``query`` (``upload_query``) on a row kept before revision 0012, are added if missing."""
     now = utcnow()
-    if session.get(MatchFingerprintRow, fingerprint.sha256) is None:
+    upload_query = query.model_dump_json() if query is not None else None
+    row = session.get(MatchFingerprintRow, fingerprint.sha256)
+    if row is None:
         session.add(MatchFingerprintRow(content_hash=fingerprint.sha256, scheme=VARIANT_SCHEME,
                                         pdq_quality=fingerprint.pdq_quality, width=fingerprint.width,
-                                        height=fingerprint.height, variants=variants, created_at=now))  # fmt: skip
+                                        height=fingerprint.height, variants=variants, created_at=now,
+                                        upload_query=upload_query))  # fmt: skip
+    elif row.upload_query is None and upload_query is not None:
+        row.upload_query = upload_query
     if copy is not None and session.get(ReferenceCopyRow, fingerprint.sha256) is None:
         session.add(ReferenceCopyRow(content_hash=fingerprint.sha256, media_type=copy.media_type, width=copy.width,
                                      height=copy.height, source_width=copy.source_width,

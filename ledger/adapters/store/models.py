@@ -243,6 +243,9 @@ class MatchFingerprintRow(Base):
     height: Mapped[int] = mapped_column(Integer)
     variants: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The registered file's `query` as verify by upload answers it (``ledger.core.answer.Query`` as JSON), so an
+    # upload of exactly these bytes is answered without decoding them. NULL: kept before revision 0012.
+    upload_query: Mapped[str | None] = mapped_column(Text)
 
 
 class ReferenceCopyRow(Base):
