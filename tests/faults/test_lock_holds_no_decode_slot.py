@@ -23,7 +23,7 @@ import httpx
 from PIL import Image
 
 from tests.corpus.generate import save
-from tests.faults.scenarios import assert_recovered, sqlite_lock_past_timeout, start_service
+from tests.faults.scenarios import Condition, assert_recovered, sqlite_lock_past_timeout, start_service
 
 LOCK_SECONDS = 8.0
 ENV = {
@@ -53,16 +53,14 @@ def verify_during_lock(url: str, held: threading.Event, answers: list[str]) -> N
 def test_verify_uploads_answered_while_registrations_wait_on_a_lock(tmp_path: Path) -> None:
     harness = start_service(tmp_path / "var", env=ENV)
     lock = sqlite_lock_past_timeout(harness, LOCK_SECONDS)
-    held = threading.Event()
-    take_lock = lock.begin
+    held = threading.Event()  # set once the lock is taken: the reader's moments count from then
 
     def take_and_tell() -> Callable[[], None]:
-        release = take_lock()
+        release = lock.begin()
         held.set()
         return release
 
-    lock.begin = take_and_tell
-    harness.conditions["db-lock-long"] = lock
+    harness.conditions["db-lock-long"] = Condition(lock.note, take_and_tell, lock.seconds)
     answers: list[str] = []
     reader = threading.Thread(target=verify_during_lock, args=(harness.service.url, held, answers), daemon=True)
     reader.start()
