@@ -2,8 +2,9 @@
 
 The body is bounded as a whole (``registration_batch_max_bytes``, counted as it arrives by ``api/limits.py``), each
 file by ``max_upload_bytes``, and the items by ``registration_batch_max_items``. Items are decoded one at a time,
-each through the decoding gate like any upload, so a batch never holds more than one decoding slot; an item that
-finds the gate full is refused with ``busy`` and its ``retry_after`` (send it again), the others go on.
+each through the decoding gate like any upload (``api.registering``: the slot is held while the item is decoded,
+not while it is written), so a batch never holds more than one decoding slot; an item that finds the gate full is
+refused with ``busy`` and its ``retry_after`` (send it again), the others go on.
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from api.deps import PublisherDep, PublisherRoute, StateDep, read_upload
 from api.errors import public_message, status_for
+from api.registering import registration, signed_registration
 from api.schemas import MediaStatus
 from ledger.errors import LedgerError, LedgerValueError
-from ledger.usecases.batch_registration import BatchItem, ItemResult, accepted_result, parse_items, register_item
+from ledger.usecases.batch_registration import BatchItem, ItemResult, accepted_result, parse_items
 from ledger.usecases.receipt import MAX_RECEIPTS, receipts
 
 router = APIRouter(prefix="/v1/media", tags=["publish"], route_class=PublisherRoute)  # the key before the body
@@ -72,11 +73,11 @@ async def register_batch(request: Request, state: StateDep, account: PublisherDe
 async def _register(state: Any, publisher: str, item: BatchItem, files: dict[str, UploadFile]) -> ItemResult:
     try:
         data = await read_upload(files[item.file], state.settings.max_upload_bytes) if item.file else None
-        if data is None:
-            accepted = await run_in_threadpool(register_item, state.context, publisher, item, None)
-        else:
-            async with state.decodes.slot():
-                accepted = await run_in_threadpool(register_item, state.context, publisher, item, data)
+        if item.signed is not None:  # as POST /v1/registrations would
+            accepted = await signed_registration(state, publisher, item.signed, data, item.keep_reference)
+        else:  # as POST /v1/media would
+            assert item.request is not None and data is not None
+            accepted = await registration(state, publisher, data, item.request)
     except LedgerError as exc:
         return ItemResult(item.index, item.file, "refused", error_code=exc.code, message=public_message(exc),
                           http_status=status_for(exc), retry_after=exc.retry_after)  # fmt: skip

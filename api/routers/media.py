@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.deps import PublisherDep, PublisherRoute, StateDep, read_upload
+from api.registering import registration
 from api.schemas import MediaAccepted, MediaStatus
 from ledger.usecases.published import published_file
 from ledger.usecases.receipt import receipt
-from ledger.usecases.register import RegistrationRequest, register
+from ledger.usecases.register import RegistrationRequest
 
 router = APIRouter(prefix="/v1/media", tags=["publish"], route_class=PublisherRoute)  # the key before the body
 
@@ -37,8 +37,7 @@ async def register_media(
     data = await read_upload(file, state.settings.max_upload_bytes)
     request = RegistrationRequest(caption, credit, published_url, taken_at, keep_reference, parent, c2pa,
                                   file.filename)  # fmt: skip
-    async with state.decodes.slot():
-        accepted = await run_in_threadpool(register, state.context, account.address, data, request)
+    accepted = await registration(state, account.address, data, request)  # decoding in a slot, the write after it
     file_url = f"/v1/media/{accepted.content_hash}/file" if accepted.signed_file else None
     return MediaAccepted(content_hash=accepted.content_hash, uid=accepted.uid, status=accepted.status,
                          note=accepted.note, file_url=file_url, content_credentials=accepted.content_credentials)  # fmt: skip

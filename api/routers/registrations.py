@@ -6,12 +6,11 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
-from fastapi.concurrency import run_in_threadpool
 
 from api.deps import PublisherDep, PublisherRoute, StateDep, read_upload
+from api.registering import signed_registration
 from api.schemas import MediaAccepted
 from ledger.errors import LedgerValueError
-from ledger.usecases.signed import register_signed
 
 router = APIRouter(prefix="/v1/registrations", tags=["publish"], route_class=PublisherRoute)
 
@@ -34,11 +33,6 @@ async def register_signed_route(
     except json.JSONDecodeError:
         raise LedgerValueError("registration is not JSON (send the file `provenance sign` wrote)") from None
     data = await read_upload(file, state.settings.max_upload_bytes) if file is not None else None
-    if data is None:
-        accepted = await run_in_threadpool(register_signed, state.context, account.address, document)
-    else:
-        async with state.decodes.slot():
-            accepted = await run_in_threadpool(register_signed, state.context, account.address, document, data,
-                                               keep_reference)  # fmt: skip
+    accepted = await signed_registration(state, account.address, document, data, keep_reference)
     return MediaAccepted(content_hash=accepted.content_hash, uid=accepted.uid, status=accepted.status,
                          note=accepted.note, content_credentials=accepted.content_credentials)  # fmt: skip

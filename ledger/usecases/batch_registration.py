@@ -10,7 +10,8 @@ A request carries a JSON list of items and the files they name (multipart parts)
 What refuses the whole request (a list that is not a list, too many items, a part no item names, the same part named
 twice) is checked by ``parse_items`` before any image is decoded; everything else is one item's refusal with its own
 stable code and sentence, and never stops the others. Each accepted item's outbox row is committed before the reply,
-as for a single registration.
+as for a single registration. The API registers each item through the same steps as the single endpoints
+(``api.registering``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.errors import LedgerValueError
-from ledger.usecases.context import Context
-from ledger.usecases.register import Accepted, RegistrationRequest, register
-from ledger.usecases.signed import register_signed
+from ledger.usecases.register import Accepted, RegistrationRequest
 
 TEXT_FIELDS = ("caption", "credit", "published_url", "taken_at", "parent")
 MAX_TEXT = 2000
@@ -122,14 +121,6 @@ def _item(index: int, value: Any, parts: Collection[str]) -> BatchItem:
     request = RegistrationRequest(fields["caption"] or "", fields["credit"] or "", fields["published_url"],
                                   fields["taken_at"], keep, fields["parent"])  # fmt: skip
     return BatchItem(index, name, request, None, keep)
-
-
-def register_item(ctx: Context, publisher: str, item: BatchItem, data: bytes | None) -> Accepted:
-    """Register one item as the single endpoints would (raises the same errors)."""
-    if item.signed is not None:
-        return register_signed(ctx, publisher, item.signed, data, item.keep_reference)
-    assert item.request is not None and data is not None
-    return register(ctx, publisher, data, item.request)
 
 
 def accepted_result(item: BatchItem, accepted: Accepted) -> ItemResult:

@@ -1,7 +1,10 @@
 """Register: a publisher's image becomes a signed registration in the outbox, durable before the reply.
 
-``register`` is the whole path (decode and hash, matching data, manifest, key, signature, outbox row) for the
-API and any other caller; ``accept`` is its last step, for callers that already hold a fingerprint."""
+``register`` is the whole path in three steps: ``check_known`` reads the parent from the database,
+``decode_registration`` decodes and hashes the file (matching data, Content Credentials, manifest) and touches no
+database, ``queue_registration`` takes the key, signs and writes the outbox row. The API runs only the middle step
+in a decoding slot (``api.registering``), so a write that waits on a locked database holds no slot. ``accept`` is
+the last step, for callers that already hold a fingerprint."""
 
 from __future__ import annotations
 
@@ -105,10 +108,31 @@ def check_known(db: Database, uid: str | None, what: str) -> str:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """What decoding a registration's file gave, all its write needs. No decoded pixels (the reference copy is a
+    512 px encoded file): once the decoding slot is released, a registration waiting for the database holds about
+    its upload's size."""
+
+    fingerprint: Fingerprint
+    manifest: Manifest
+    matching: MatchingData
+    keep_reference: bool
+    credentials: ContentCredentials | None = None  # the manifest the registered file carries
+    published: tuple[str, bytes] | None = None  # (media type, file) signed here with Content Credentials
+    store: bytes | None = None  # the file's C2PA manifest store, kept with the credentials
+
+
 def register(ctx: Context, publisher: str, data: bytes, request: RegistrationRequest) -> Accepted:
     """Fingerprint the file, keep its matching data, build and sign the manifest's registration, queue it."""
-    assert ctx.keys is not None, "registering needs the publishers' keys"
     parent = check_known(ctx.db, request.parent, "parent")
+    return queue_registration(ctx, publisher, decode_registration(ctx, publisher, data, request, parent))
+
+
+def decode_registration(ctx: Context, publisher: str, data: bytes, request: RegistrationRequest,
+                        parent: str) -> Decoded:  # fmt: skip
+    """The decoding and hashing of a registration (C2PA signing included), no database: ``parent`` is what
+    ``check_known`` returned for the request's parent."""
     probe = registration_probe(data, ctx.limits)
     published: tuple[str, bytes] | None = None
     store: bytes | None = None
@@ -125,10 +149,17 @@ def register(ctx: Context, publisher: str, data: bytes, request: RegistrationReq
     matching = MatchingData.from_probe(probe, request.keep_reference)
     manifest = build_manifest(publisher, probe.fingerprint, request.caption, request.credit, request.published_url,
                               request.taken_at, parent)  # fmt: skip
-    accepted = accept(ctx.db, ctx.domain, publisher, ctx.keys(publisher), probe.fingerprint, manifest,
-                      ctx.signature_validity_seconds, matching, credentials, published, store)  # fmt: skip
-    accepted = replace(accepted, signed_file=published is not None, content_credentials=credentials)
-    return accepted if request.keep_reference else replace(accepted, note=HASHES_ONLY_NOTE)
+    return Decoded(probe.fingerprint, manifest, matching, request.keep_reference, credentials, published, store)
+
+
+def queue_registration(ctx: Context, publisher: str, decoded: Decoded) -> Accepted:
+    """The publisher's key, the signature and the outbox row (one write transaction)."""
+    assert ctx.keys is not None, "registering needs the publishers' keys"
+    d = decoded
+    accepted = accept(ctx.db, ctx.domain, publisher, ctx.keys(publisher), d.fingerprint, d.manifest,
+                      ctx.signature_validity_seconds, d.matching, d.credentials, d.published, d.store)  # fmt: skip
+    accepted = replace(accepted, signed_file=d.published is not None, content_credentials=d.credentials)
+    return accepted if d.keep_reference else replace(accepted, note=HASHES_ONLY_NOTE)
 
 
 def sign_for_publication(ctx: Context, publisher: str, data: bytes, probe: Probe, file_name: str | None) -> SignedFile:

@@ -16,7 +16,7 @@ copies within PDQ distance 31; crops, screenshots and edits need the reference c
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ledger.adapters.store import outbox
@@ -83,23 +83,53 @@ def check_nonce_unused(ctx: Context, signed: SignedRegistration | SignedRetracti
 
 def register_signed(ctx: Context, publisher: str, document: Any, data: bytes | None = None,
                     keep_reference: bool = True) -> Accepted:  # fmt: skip
+    """Check the signed registration, decode the file when sent, queue it: the three steps the API runs apart
+    (only the decoding in a decoding slot, ``api.registering``)."""
+    signed = check_signed(ctx, publisher, document)
+    decoded = decode_signed(ctx, signed, data, keep_reference) if data is not None else None
+    return queue_signed(ctx, signed, decoded)
+
+
+def check_signed(ctx: Context, publisher: str, document: Any) -> SignedRegistration:
+    """Everything that can be checked before the file is decoded: the document's shape, the caller, the domain,
+    the deadline, the signature and the nonce (the chain may be asked), the parent (the database is read)."""
     signed = parse_bundle(document)
     check_envelope(ctx, signed, publisher)
     check_signature(ctx, signed)
     check_nonce_unused(ctx, signed)
     check_known(ctx.db, signed.manifest.parent, "parent")
-    matching = credentials = None
-    note = NO_FILE_NOTE
-    if data is not None:
-        probe = registration_probe(data, ctx.limits)
-        fp, m = probe.fingerprint, signed.manifest
-        if (fp.sha256, fp.pixel_sha256, fp.pdq) != (m.content_hash, m.pixel_hash, m.pdq):
-            raise FileMismatch("the file is not the one the signed manifest describes (its hashes differ)")
-        matching = MatchingData.from_probe(probe, keep_reference)
-        credentials = ctx.credentials.read(data, fp.format)  # a newsroom that signs C2PA itself: kept for step 3
-        note = None if keep_reference else HASHES_ONLY_NOTE
-    store = jpeg_manifest_store(data) if data is not None and credentials is not None else None
-    return replace(_queue(ctx, signed, matching, credentials, store), note=note, content_credentials=credentials)
+    return signed
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedFile:
+    """What the sent file gave (no decoded pixels, as ``register.Decoded``)."""
+
+    matching: MatchingData
+    credentials: ContentCredentials | None  # a newsroom that signs C2PA itself: kept for step 3
+    store: bytes | None
+    keep_reference: bool
+
+
+def decode_signed(ctx: Context, signed: SignedRegistration, data: bytes, keep_reference: bool) -> DecodedFile:
+    """Decode and hash the sent file (no database): it must be the file the signed manifest describes."""
+    probe = registration_probe(data, ctx.limits)
+    fp, m = probe.fingerprint, signed.manifest
+    if (fp.sha256, fp.pixel_sha256, fp.pdq) != (m.content_hash, m.pixel_hash, m.pdq):
+        raise FileMismatch("the file is not the one the signed manifest describes (its hashes differ)")
+    matching = MatchingData.from_probe(probe, keep_reference)
+    credentials = ctx.credentials.read(data, fp.format)
+    store = jpeg_manifest_store(data) if credentials is not None else None
+    return DecodedFile(matching, credentials, store, keep_reference)
+
+
+def queue_signed(ctx: Context, signed: SignedRegistration, decoded: DecodedFile | None) -> Accepted:
+    """The outbox row (one write transaction); ``decoded`` None: no file was sent, only the hashes are kept."""
+    if decoded is None:
+        return replace(_queue(ctx, signed, None), note=NO_FILE_NOTE)
+    accepted = _queue(ctx, signed, decoded.matching, decoded.credentials, decoded.store)
+    return replace(accepted, note=None if decoded.keep_reference else HASHES_ONLY_NOTE,
+                   content_credentials=decoded.credentials)  # fmt: skip
 
 
 def _queue(ctx: Context, signed: SignedRegistration, matching: MatchingData | None,
