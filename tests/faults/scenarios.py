@@ -196,6 +196,7 @@ class Harness:
         self.conditions: dict[str, Condition] = {}  # faults a test defines, by name
         self.refusals: list[str] = []  # what a part said when it refused to start (read-only data directory)
         self.refusals_seen: list[str] = []  # uploads not accepted in the current phase: the answer, or the error
+        self.accepted: set[str] = set()  # content hashes accepted (202) in the current phase
         self.seed = 0
         self.server_errors: list[str] = []
         self.lock_released = 0.0
@@ -246,7 +247,7 @@ class Harness:
         return ({h: on_chain.get(h, 0) for h in hashes}, {h: mirrored.get(h, 0) for h in hashes})
 
     def phase(self, fault: str, uploads: int = 10, kill_after: int = 4, threads: int = 3) -> PhaseResult:
-        accepted: set[str] = set()
+        accepted = self.accepted = set()
         refused = 0
         self.server_errors.clear()
         self.refusals_seen.clear()
@@ -366,6 +367,8 @@ STALE_LAG = 3  # blocks (anvil mines a block per transaction: the last three reg
 PG_LOCK_SECONDS = 5.0
 PG_DISK_FULL_SECONDS = 6.0
 PG_DISK_MB = 128  # initdb takes ~38 MB of it (a 16 MB WAL segment among them); the service's database a few MB
+DATA_DISK_FULL_SECONDS = 6.0
+DATA_DISK_MB = 32  # a fresh data directory takes ~1 MB (database, keystore, anvil's state); the rest is filled
 # A SQLite lock held past the busy timeout: the service's timeout lowered from 30 s (its default) to 2 s through
 # PROVENANCE_SQLITE_BUSY_TIMEOUT_SECONDS, the lock held three times that, so the case stays short and every writer
 # gives up at least twice before the lock ends.
@@ -465,36 +468,56 @@ def fill_filesystem(directory: Path) -> Path:
 
 
 @contextmanager
+def small_tmpfs(size_mb: int, under: Path | None = None) -> Iterator[Path]:
+    """A tmpfs of ``size_mb`` mounted for a test (needs root) in a new directory under ``under`` (default: the
+    system's temporary directory), unmounted and removed afterwards."""
+    mount = Path(tempfile.mkdtemp(prefix="ledger-disk-", dir=under))
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+        mount.rmdir()
+
+
+@contextmanager
 def postgres_on_small_disk() -> Iterator[tuple[Any, Path]]:
     """A throwaway PostgreSQL server whose data directory is on a PG_DISK_MB tmpfs mounted for it (needs root):
     (the server, the mount point). The mount is not under a test's tmp_path: the postgres user must reach it."""
     from tests.conftest import free_port
     from tests.postgres import PostgresServer
 
-    mount = Path(tempfile.mkdtemp(prefix="ledger-pg-disk-"))
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={PG_DISK_MB}m", "tmpfs", str(mount)], check=True)
-    try:
+    with small_tmpfs(PG_DISK_MB) as mount:
         server = PostgresServer(free_port(), root=mount)
         server.start()
         try:
             yield server, mount
         finally:
             server.stop()
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-        mount.rmdir()
 
 
-def postgres_disk_full(mount: Path, seconds: float = PG_DISK_FULL_SECONDS) -> Condition:
-    """The filesystem holding PostgreSQL's data directory (a tmpfs the test mounted) is filled to the last byte for
-    ``seconds``, then the filler is removed: the server refuses every statement that needs a new page ("could not
-    extend file ... No space left on device"), the API, the indexer and the anchorer among them."""
+def filesystem_full(mount: Path, note: str, seconds: float) -> Condition:
+    """The filesystem at ``mount`` (a tmpfs the test mounted) filled to the last byte for ``seconds``, then the
+    filler removed."""
 
     def begin() -> Callable[[], None]:
         filler = fill_filesystem(mount)
         return filler.unlink
 
-    return Condition(f"PostgreSQL's data directory's filesystem full for {seconds:.0f} s", begin, seconds)
+    return Condition(f"{note} full for {seconds:.0f} s", begin, seconds)
+
+
+def postgres_disk_full(mount: Path, seconds: float = PG_DISK_FULL_SECONDS) -> Condition:
+    """PostgreSQL's data directory's filesystem full: the server refuses every statement that needs a new page
+    ("could not extend file ... No space left on device"), the API, the indexer and the anchorer among them."""
+    return filesystem_full(mount, "PostgreSQL's data directory's filesystem", seconds)
+
+
+def data_dir_full(mount: Path, seconds: float = DATA_DISK_FULL_SECONDS) -> Condition:
+    """The service's data directory (SQLite database and its WAL, keystore, anvil's state and log) on a full
+    filesystem: SQLite refuses writes that need a new page ("database or disk is full"), anvil cannot save its
+    state."""
+    return filesystem_full(mount, "the data directory's filesystem (SQLite database, keystore, anvil's state)", seconds)
 
 
 def reorg_of_batches(harness: Harness, batches: int = 2, timeout: float = 30.0) -> Condition:
