@@ -16,6 +16,7 @@ tests/faults/test_rpc_service_faults.py),
 ``rpc-postgres`` (the same on PostgreSQL), ``postgres`` (the SIGKILL
 phases and tables locked for 5 s on a throwaway PostgreSQL server; test_postgres_service_faults.py),
 ``pg-disk-full`` (that server's data directory on a tmpfs filled for 6 s; needs root; test_postgres_disk_full.py),
+``disk-full`` (the SQLite data directory on a tmpfs filled for 6 s; needs root; test_sqlite_disk_full.py),
 ``batch-reorg`` (test_batch_reorg.py), ``read-only`` (the data directory on a tmpfs remounted read-only; needs
 root; test_read_only.py).
 
@@ -107,7 +108,7 @@ def lost_transaction_seconds() -> float:
 # The lock of ``sqlite-busy-default``: past the 30 s default busy timeout (Settings.sqlite_busy_timeout_seconds).
 DEFAULT_BUSY_LOCK_SECONDS = 35.0
 GROUPS = ("sqlite", "sqlite-busy", "sqlite-busy-default", "lost-tx", "rpc", "rpc-postgres", "postgres", "pg-disk-full",
-          "batch-reorg", "read-only")
+          "disk-full", "batch-reorg", "read-only")
 DESCRIPTIONS.update({
     "db-lock-long": "SQLite database locked by another process for 6 s, past the busy timeout (lowered to 2 s): "
                     "writes refused with 503",
@@ -124,6 +125,8 @@ DESCRIPTIONS.update({
     "pg-lock": "PostgreSQL: tables locked ACCESS EXCLUSIVE by another session for 5 s during uploads",
     "pg-up": "PostgreSQL: SIGKILL of the whole `provenance up`, then started again",
     "pg-disk-full": "PostgreSQL: its data directory's filesystem full for 6 s during uploads: writes refused with 503",
+    "disk-full": "the SQLite data directory's filesystem (database, keystore, anvil's state) full for 6 s during "
+                 "uploads: writes refused with 503",
     "batch-reorg": "batch mode: a reorg drops the blocks of anchored Merkle roots",
     "read-only": "the data directory read-only: `up` stopped, refused to start on it, started once writable",
 })  # fmt: skip
@@ -174,6 +177,16 @@ def run_group(group: str, tmp: Path) -> dict[str, PhaseResult]:
             harness.conditions["pg-disk-full"] = scenarios.postgres_disk_full(mount)
             try:
                 return {"pg-disk-full": harness.phase("pg-disk-full", uploads=UPLOADS)}
+            finally:
+                harness.service.stop()
+    if group == "disk-full":
+        from tests.faults.test_sqlite_disk_full import UPLOADS
+
+        with scenarios.small_tmpfs(scenarios.DATA_DISK_MB, under=tmp) as mount:
+            harness = start_service(mount)
+            harness.conditions["disk-full"] = scenarios.data_dir_full(mount)
+            try:
+                return {"disk-full": harness.phase("disk-full", uploads=UPLOADS)}
             finally:
                 harness.service.stop()
     if group == "sqlite-busy":

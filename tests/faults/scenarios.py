@@ -361,6 +361,14 @@ def assert_recovered(result: PhaseResult, bound_seconds: float = 10.0) -> None:
     assert result.recovery_seconds is not None and result.recovery_seconds <= bound_seconds, result
 
 
+def assert_refused_and_rode_out(refusals: list[str], log: str, while_: str) -> None:
+    """A storage fault was felt and handled: uploads during it were refused, each with 503 ``storage_unavailable``
+    and nothing else, and no part of the service exited (the supervisor would say it restarted one)."""
+    assert refusals, f"no upload was refused while {while_}"
+    assert all(r.startswith("503 ") and '"storage_unavailable"' in r for r in refusals), refusals
+    assert "restarting" not in log and "Traceback" not in log, log[-4000:]
+
+
 # -- conditions: faults that last a while ---------------------------------------------------------------------
 RPC_FAULT_SECONDS = 6.0
 STALE_LAG = 3  # blocks (anvil mines a block per transaction: the last three registrations)
@@ -457,11 +465,11 @@ def sqlite_lock_past_timeout(harness: Harness, seconds: float = SQLITE_LONG_LOCK
 def fill_filesystem(directory: Path) -> Path:
     """Write until the filesystem holding ``directory`` is full; returns the filler file."""
     filler = directory / "filler"
-    with filler.open("wb") as out:
+    # Unbuffered: a buffered file keeps what the full disk refused and raises ENOSPC again when it is closed.
+    with filler.open("wb", buffering=0) as out:
         try:
             while True:
-                out.write(b"\0" * 65536)
-                out.flush()
+                out.write(b"\0" * 65536)  # the last one is short, the next raises
         except OSError:
             pass
     return filler
