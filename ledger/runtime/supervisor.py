@@ -185,6 +185,8 @@ def up(settings: Settings, redeploy: bool = False, deploy: bool = False) -> int:
                     break
                 log.error("the chain node exited; restarting it from its saved state")
                 node.start()
+            if node is not None:
+                node.keep_state()
             for child in children:
                 if child.process is not None and child.process.poll() is not None:
                     if not _restart(child):

@@ -12,9 +12,11 @@ and track each PID in a file so a crashed supervisor's node is found and stopped
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import time
@@ -140,6 +142,9 @@ class LocalNode:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def keep_state(self) -> None:
+        """Called by the supervisor every half second: a node that needs it keeps a copy of its last whole state."""
+
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM, then wait: a persisting node writes its state on the way out. SIGKILL only if it hangs."""
         if self.process is None:
@@ -153,6 +158,7 @@ class LocalNode:
                 self.process.kill()
                 self.process.wait()
         self.pid_file.unlink(missing_ok=True)
+        self.keep_state()  # what the node wrote on its way out
         if self.state_path:
             log.info("chain node %s stopped; state saved in %s", self.name, self.state_path)
         else:
@@ -184,7 +190,14 @@ class LocalNode:
 
 
 class AnvilNode(LocalNode):
-    """anvil (npm ``@foundry-rs/anvil``): state dumped to a file on exit and every ``state_interval`` seconds."""
+    """anvil (npm ``@foundry-rs/anvil``): state dumped to a file on exit and every ``state_interval`` seconds.
+
+    anvil rewrites that file in place: on a full disk the dump is cut short (invalid JSON) until a later one fits,
+    and anvil started on such a file exits (code 2), so ``provenance up`` stopped, or the node restarted, while the
+    disk is full would lose the chain. ``keep_state`` copies each whole dump aside (written to a temporary file,
+    then renamed: a full disk leaves the previous copy intact); ``start`` puts that copy back in place of a dump
+    cut short. Blocks after the copy are lost, as when the node is killed between dumps: the anchorer sends their
+    registrations again."""
 
     name = "anvil"
     capabilities = Capabilities(
@@ -199,9 +212,57 @@ class AnvilNode(LocalNode):
     def state_path(self) -> Path:
         return self.state_file
 
+    _kept: tuple[int, int] | None = None  # (mtime, size) of the dump last copied aside
+
+    @property
+    def whole_state_file(self) -> Path:
+        return self.state_dir / "state.whole.json"
+
     @property
     def pid_file(self) -> Path:
         return self.state_dir / "anvil.pid"
+
+    def start(self, ready_timeout: float = 30.0) -> None:
+        self._restore_whole_state()
+        super().start(ready_timeout)
+
+    def keep_state(self) -> None:
+        try:
+            stat = self.state_file.stat()
+            if self._kept == (stat.st_mtime_ns, stat.st_size):
+                return
+            data = self.state_file.read_bytes()
+            json.loads(data)
+        except (OSError, ValueError):  # no dump yet, one being written, or one cut short: keep the last copy
+            return
+        partial = self.whole_state_file.with_suffix(".partial")
+        try:
+            partial.write_bytes(data)
+            os.replace(partial, self.whole_state_file)
+        except OSError:  # the disk is full: the previous copy is still whole
+            partial.unlink(missing_ok=True)
+            return
+        self._kept = (stat.st_mtime_ns, stat.st_size)
+
+    def _restore_whole_state(self) -> None:
+        if not self.state_file.exists():
+            return
+        try:
+            json.loads(self.state_file.read_bytes())
+            return
+        except ValueError:
+            pass
+        if not self.whole_state_file.exists():
+            raise ChainError(f"anvil's state file {self.state_file} is cut short (was the disk full?) and there is "
+                             "no whole copy of an earlier one")  # fmt: skip
+        log.warning("anvil's state file %s is cut short (was the disk full?); starting from its last whole copy "
+                    "(%s): blocks after it are lost and their registrations sent again", self.state_file,
+                    self.whole_state_file)  # fmt: skip
+        try:
+            shutil.copyfile(self.whole_state_file, self.state_file)
+        except OSError as exc:
+            raise ChainError(f"anvil's state file {self.state_file} cannot be restored from its last whole copy: "
+                             f"{exc.strerror}") from exc  # fmt: skip
 
     def command(self) -> list[str]:
         return [
