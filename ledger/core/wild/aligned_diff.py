@@ -57,10 +57,7 @@ class Diff:
         return self.changed_share >= EDITED_MIN_SHARE and bool(self.regions)
 
 
-FIT_SAMPLE = 20_000  # pixels the noise level is estimated from (a fixed stride through the overlap)
-# ... and the colour fit: a line through 8,000 pixels per channel is as good as through 20,000 (its cost, ~40 medians
-# of the sample, was ~20 ms a candidate at 20,000)
-COLOUR_FIT_SAMPLE = 8_000
+FIT_SAMPLE = 20_000  # pixels the colour fit and the noise level are estimated from (a fixed stride through the overlap)
 QUICK_FIT_SAMPLE = 4_000  # for the look at every whole-picture copy (search.changed_through), which only decides
 # whether the full examination runs
 
@@ -85,7 +82,7 @@ def _line_fit(x: np.ndarray, y: np.ndarray, a: float, b: float) -> tuple[float, 
     return a, b, float(np.median(np.abs(a * x + b - y)))
 
 
-def _colour_fit(q: np.ndarray, r: np.ndarray, valid: np.ndarray, sample: int = COLOUR_FIT_SAMPLE) -> np.ndarray:
+def _colour_fit(q: np.ndarray, r: np.ndarray, valid: np.ndarray, sample: int = FIT_SAMPLE) -> np.ndarray:
     """Per channel, a robust linear map of the copy's levels onto the reference's (brightness, contrast, colour).
     Refitted from three starts (no change; matched quartiles; least squares on everything), keeping the line that
     most of the picture agrees with: a screenshot's bars and a pasted box can cover a third of the overlap, and a
@@ -118,10 +115,11 @@ LIGHT_CELL_LOOSE = 16.0  # the same, when too few cells agree at LIGHT_CELL_AGRE
 LIGHT_MAX_SPREAD = 3.0  # levels: copies <= 0.8 (matchbench held-out), the two coaster photographs 3.9-9.4
 
 
-def colour_fit(al: Aligned, sample: int = COLOUR_FIT_SAMPLE) -> np.ndarray:
+def colour_fit(al: Aligned, sample: int = FIT_SAMPLE) -> np.ndarray:
     """The copy's colours mapped onto the reference's (``_colour_fit`` over the overlap): computed once per
     candidate and given to both ``lighting_spread`` and ``diff``. ``sample``: pixels the fit is estimated from
-    (its cost grows with them: ~20 ms at 20,000, ~12 ms at 8,000 on this machine)."""
+    (its cost grows with them: ~20 ms at 20,000, ~12 ms at 8,000; 8,000 was tried and lost one held-out text edit
+    of the benchmark, on a page of text: it came out `copy`)."""
     return _colour_fit(al.query, al.ref, al.valid, sample)
 
 
