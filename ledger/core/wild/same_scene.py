@@ -93,12 +93,19 @@ def check(al: Aligned) -> SceneCheck:
     win = cv2.createHanningWindow((cell, cell), cv2.CV_32F)
     src, dst = [], []
     textured = 0
-    for y in range(0, h - cell + 1, cell):
-        for x in range(0, w - cell + 1, cell):
-            if not al.valid[y : y + cell, x : x + cell].all():
+    # Each cell's coverage and texture for the whole grid at once (a loop of ~70 cells x 3 reductions cost ~6 ms a
+    # check, and a verify checks up to three alignments).
+    rows, cols = (h - cell) // cell + 1 if h >= cell else 0, (w - cell) // cell + 1 if w >= cell else 0
+    grid = (rows, cell, cols, cell)
+    inside = al.valid[: rows * cell, : cols * cell].reshape(grid).all(axis=(1, 3))
+    std_a = a[: rows * cell, : cols * cell].reshape(grid).std(axis=(1, 3))
+    std_b = b[: rows * cell, : cols * cell].reshape(grid).std(axis=(1, 3))
+    for i, y in enumerate(range(0, rows * cell, cell)):
+        for j, x in enumerate(range(0, cols * cell, cell)):
+            if not inside[i, j]:
                 continue
             ca, cb = a[y : y + cell, x : x + cell], b[y : y + cell, x : x + cell]
-            sa, sb = ca.std(), cb.std()
+            sa, sb = std_a[i, j], std_b[i, j]
             if max(sa, sb) >= TEXTURE_STD:
                 textured += 1
             if min(sa, sb) < TEXTURE_STD or not _two_dimensional(ca):
