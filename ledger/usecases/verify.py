@@ -188,7 +188,7 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
     probe = probe_bytes(data, ctx.limits) if query is None else None
     if probe is not None:
         query = query_of(probe)
-    assert query is not None and query.format and query.pixel_sha256 and query.width and query.height
+    assert query is not None  # registered_query checked a stored one's fields; query_of always sets them
     decoded = time.perf_counter()
     timings = {"decode": decoded - started}  # decode and hashes; for a registered file its SHA-256 and one lookup
     credentials = ctx.credentials.read(data, query.format)

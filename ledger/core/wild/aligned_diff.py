@@ -118,8 +118,8 @@ LIGHT_MAX_SPREAD = 3.0  # levels: copies <= 0.8 (matchbench held-out), the two c
 def colour_fit(al: Aligned, sample: int = FIT_SAMPLE) -> np.ndarray:
     """The copy's colours mapped onto the reference's (``_colour_fit`` over the overlap): computed once per
     candidate and given to both ``lighting_spread`` and ``diff``. ``sample``: pixels the fit is estimated from
-    (its cost grows with them: ~20 ms at 20,000, ~12 ms at 8,000; 8,000 was tried and lost one held-out text edit
-    of the benchmark, on a page of text: it came out `copy`)."""
+    (its cost grows with them: ~23 ms at 20,000, ~14 ms at 8,000 on a 512x384 pair; 8,000 was tried and lost one
+    held-out text edit of the benchmark, on a page of text: it came out `copy`)."""
     return _colour_fit(al.query, al.ref, al.valid, sample)
 
 
