@@ -5,7 +5,6 @@ Every field reads ``PROVENANCE_<NAME>`` from the environment; CLI flags override
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -241,7 +240,7 @@ def ensure_password_file(settings: Settings) -> Path | None:
     import secrets
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(32) + "\n")
+    from ledger.adapters.durable import write_new  # on disk before any key is encrypted with it
+
+    write_new(path, (secrets.token_urlsafe(32) + "\n").encode())
     return path

@@ -6,13 +6,13 @@ Keys never leave this module in clear except as the return value of ``load_key``
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from eth_account import Account
 
+from ledger.adapters.durable import write_new
 from ledger.errors import ConfigError
 
 
@@ -22,9 +22,8 @@ def create_key(directory: Path, password: str) -> tuple[str, str]:
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     name = f"{account.address}.json"
     keystore = Account.encrypt(account.key, password)
-    fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(keystore, handle)
+    # On disk before its address is handed out: a key lost with the filesystem would orphan the publisher's account.
+    write_new(directory / name, json.dumps(keystore).encode())
     return account.address, name
 
 

@@ -151,10 +151,11 @@ class Condition:
     """A fault that lasts ``seconds`` and then ends: ``begin`` causes it and returns what ends it. It runs in a
     thread, so uploads go on through it; the failed part is back when it ended."""
 
-    def __init__(self, note: str, begin: Callable[[], Callable[[], None]], seconds: float) -> None:
+    def __init__(self, note: str, begin: Callable[[], Callable[[], None]], seconds: float, grace: float = 60.0) -> None:
         self.note = note
         self.begin = begin
         self.seconds = seconds
+        self.grace = grace  # how long ending it may take
         self.ended = 0.0
         self.errors: list[BaseException] = []
         self._thread: threading.Thread | None = None
@@ -179,7 +180,7 @@ class Condition:
 
     def wait(self) -> float:
         assert self._thread is not None
-        self._thread.join(self.seconds + 60)
+        self._thread.join(self.seconds + self.grace)
         assert not self.errors, f"the fault could not be caused: {self.errors[0]!r}"
         return self.ended
 
@@ -581,3 +582,51 @@ def read_only_restart(harness: Harness, mount: Path) -> Condition:
 
     return Condition("the data directory's filesystem read-only: provenance up stopped, refused to start on it, then "
                      "started again once it was writable", begin, 0.0)  # fmt: skip
+
+
+READ_ONLY_SECONDS = 4.0  # how long the service runs on the read-only filesystem before the operator steps in
+
+
+@dataclass
+class ReadOnlyRun:
+    """What ``read_only_running`` saw, for the test to assert on."""
+
+    refusals: list[str] = field(default_factory=list)  # uploads not accepted while read-only (before the stop)
+    readers: dict[str, int] = field(default_factory=dict)  # status of each reader request while read-only
+    stop_code: int | None = None  # ``provenance up``'s exit code when stopped on the read-only filesystem
+    seconds: dict[str, float] = field(default_factory=dict)  # stop, repair (umount, e2fsck, mount), start
+
+
+def read_only_running(harness: Harness, disk: Any, seen: ReadOnlyRun, seconds: float = READ_ONLY_SECONDS) -> Condition:
+    """The data directory (an ext4 image loop-mounted with ``errors=remount-ro``, ``tests/faults/loop_ext4.py``)
+    fails under the running service: the kernel aborts its journal and makes it read-only, open files included.
+    After ``seconds`` the operator's recovery: ``provenance up`` stopped (nothing may hold a file on it), the
+    filesystem unmounted, checked with ``e2fsck -fy`` and mounted again, ``provenance up`` started. Everything not
+    flushed to disk before the error is gone after it, as after a power cut."""
+
+    def begin() -> Callable[[], None]:
+        disk.trigger_error()
+        assert wait_until(disk.read_only, 5) is not None, f"the filesystem stayed writable: {disk.options()}"
+
+        def end() -> None:
+            seen.refusals = list(harness.refusals_seen)
+            url = harness.service.url
+            if harness.accepted:
+                seen.readers["verify by hash"] = httpx.get(f"{url}/v1/verify/{next(iter(harness.accepted))}", timeout=30).status_code
+            seen.readers["verify by upload"] = httpx.post(f"{url}/v1/verify", timeout=30, files={
+                "file": ("r.jpg", save(picture(4242, 160, 120), "JPEG"))}).status_code  # fmt: skip
+            seen.readers["healthz"] = httpx.get(f"{url}/healthz", timeout=30).status_code
+            started = time.monotonic()
+            seen.stop_code = harness.service.stop()
+            stopped = time.monotonic()
+            disk.repair()
+            repaired = time.monotonic()
+            harness.service.start(timeout=90)
+            seen.seconds = {"stop": round(stopped - started, 2), "repair": round(repaired - stopped, 2),
+                            "start": round(time.monotonic() - repaired, 2)}  # fmt: skip
+
+        return end
+
+    return Condition(f"the data directory's ext4 failed (journal aborted, read-only) for {seconds:.0f} s under the "
+                     "running service; then up stopped, umount, e2fsck, mount, up started", begin, seconds,
+                     grace=150.0)  # fmt: skip  # stopping (up to 30 s) and starting (up to 90 s) provenance up

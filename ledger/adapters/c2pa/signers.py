@@ -6,7 +6,6 @@ signing and is never logged, returned by the API, or stored in the database.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
+from ledger.adapters import durable
 from ledger.errors import ConfigError, InvalidC2paSigner, NoC2paSigner
 
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
@@ -93,11 +93,7 @@ class SignerStore:
         encrypted = material.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                serialization.BestAvailableEncryption(self.password.encode()))  # fmt: skip
         for name, content in (("key.pem", encrypted), ("chain.pem", material.chain_pem)):
-            temporary = folder / f".{name}.new"
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-            temporary.replace(folder / name)
+            durable.replace(folder / name, content)
         return folder
 
     def load(self, address: str) -> SignerMaterial:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 from web3 import Web3
 
+from ledger.adapters import durable
 from ledger.adapters.chain.artifact import artifact_digest
 from ledger.adapters.chain.bytecode import same_code
 from ledger.adapters.chain.client import RegistryClient
@@ -62,11 +62,7 @@ class Deployment:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(asdict(self), indent=2) + "\n")
-        tmp.replace(path)
+        durable.replace(path, (json.dumps(asdict(self), indent=2) + "\n").encode())
 
 
 def ensure_deployment(

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 
+from ledger.adapters import durable
 from ledger.errors import ChainError, ConfigError
 
 log = logging.getLogger("ledger.node")
@@ -157,7 +158,10 @@ class LocalNode:
                 log.warning("%s did not stop within %.0f s; killing it", self.name, timeout)
                 self.process.kill()
                 self.process.wait()
-        self.pid_file.unlink(missing_ok=True)
+        try:
+            self.pid_file.unlink(missing_ok=True)
+        except OSError:  # a read-only data directory: the next start finds the node gone (_stop_stale)
+            pass
         self.keep_state()  # what the node wrote on its way out
         if self.state_path:
             log.info("chain node %s stopped; state saved in %s", self.name, self.state_path)
@@ -235,12 +239,9 @@ class AnvilNode(LocalNode):
             json.loads(data)
         except (OSError, ValueError):  # no dump yet, one being written, or one cut short: keep the last copy
             return
-        partial = self.whole_state_file.with_suffix(".partial")
-        try:
-            partial.write_bytes(data)
-            os.replace(partial, self.whole_state_file)
-        except OSError:  # the disk is full: the previous copy is still whole
-            partial.unlink(missing_ok=True)
+        try:  # flushed to disk: anvil never flushes its dump, so after a filesystem failure this copy is all there is
+            durable.replace(self.whole_state_file, data)
+        except OSError:  # the disk is full or read-only: the previous copy is still whole
             return
         self._kept = (stat.st_mtime_ns, stat.st_size)
 

@@ -36,7 +36,11 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL: each commit is flushed to disk (fsync of the WAL) before it returns, so a 202 means the
+        # registration survives the machine or its filesystem failing (an ext4 error remounts it read-only and drops
+        # whatever was not flushed: with NORMAL 5 of 6 accepted registrations were gone after e2fsck,
+        # tests/faults/test_read_only_running.py). NORMAL is durable only against the process dying.
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
