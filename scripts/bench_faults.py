@@ -18,7 +18,9 @@ phases and tables locked for 5 s on a throwaway PostgreSQL server; test_postgres
 ``pg-disk-full`` (that server's data directory on a tmpfs filled for 6 s; needs root; test_postgres_disk_full.py),
 ``disk-full`` (the SQLite data directory on a tmpfs filled for 6 s; needs root; test_sqlite_disk_full.py),
 ``batch-reorg`` (test_batch_reorg.py), ``read-only`` (the data directory on a tmpfs remounted read-only; needs
-root; test_read_only.py).
+root; test_read_only.py), ``read-only-running`` (the data directory an ext4 image that fails under the running
+service and turns read-only, then the operator's umount, e2fsck, mount; needs root and a loop device;
+test_read_only_running.py).
 
 Writes bench/results/faults.json (rows of the groups run replace the rows of the same faults; the others are kept,
 each row with when and under which load it was measured) and prints the table of docs/RELIABILITY.md. The machine
@@ -108,7 +110,7 @@ def lost_transaction_seconds() -> float:
 # The lock of ``sqlite-busy-default``: past the 30 s default busy timeout (Settings.sqlite_busy_timeout_seconds).
 DEFAULT_BUSY_LOCK_SECONDS = 35.0
 GROUPS = ("sqlite", "sqlite-busy", "sqlite-busy-default", "lost-tx", "rpc", "rpc-postgres", "postgres", "pg-disk-full",
-          "disk-full", "batch-reorg", "read-only")
+          "disk-full", "batch-reorg", "read-only", "read-only-running")
 DESCRIPTIONS.update({
     "db-lock-long": "SQLite database locked by another process for 6 s, past the busy timeout (lowered to 2 s): "
                     "writes refused with 503",
@@ -129,6 +131,8 @@ DESCRIPTIONS.update({
                  "uploads: writes refused with 503",
     "batch-reorg": "batch mode: a reorg drops the blocks of anchored Merkle roots",
     "read-only": "the data directory read-only: `up` stopped, refused to start on it, started once writable",
+    "read-only-running": "the data directory's ext4 fails under the running `up` (journal aborted, read-only) for "
+                         "4 s: writes refused with 503; then `up` stopped, umount, e2fsck, mount, `up` started",
 })  # fmt: skip
 
 
@@ -249,6 +253,25 @@ def run_group(group: str, tmp: Path) -> dict[str, PhaseResult]:
                 harness.service.stop()
         finally:
             subprocess.run(["umount", "-l", str(mount)], check=False)
+    if group == "read-only-running":
+        from tests.faults.loop_ext4 import loop_ext4, unavailable_reason
+        from tests.faults.test_read_only_running import DISK_MB, UPLOADS
+
+        reason = unavailable_reason()
+        if reason:
+            raise SystemExit(f"read-only-running: {reason}")
+        with loop_ext4(DISK_MB, tmp) as disk:
+            harness = start_service(disk.mount)
+            seen = scenarios.ReadOnlyRun()
+            harness.conditions["read-only-running"] = scenarios.read_only_running(harness, disk, seen)
+            try:
+                result = harness.phase("read-only-running", uploads=UPLOADS)
+            finally:
+                harness.service.stop()
+            # How long the operator's steps took, and what readers got while read-only, with the phase.
+            result.notes.append(f"stop, repair (umount, e2fsck, mount), start: {seen.seconds} s; readers while "
+                                f"read-only: {seen.readers}; up's exit code when stopped: {seen.stop_code}")  # fmt: skip
+            return {"read-only-running": result}
     raise ValueError(f"unknown group {group!r}")
 
 

@@ -53,6 +53,8 @@ def test_data_directory_turns_read_only_under_provenance_up(tmp_path: Path) -> N
         harness.conditions["read-only-running"] = read_only_running(harness, disk, seen)
         try:
             result = harness.phase("read-only-running", uploads=UPLOADS)
+            print(result, seen)
+            assert_recovered(result)  # first: what was lost shows in the counts, before any later upload fails
             after = harness.upload(AFTER_SEED)
             assert after is not None, harness.refusals_seen[-1:]
             assert wait_until(lambda: harness.counts({after}) == ({after: 1}, {after: 1}), 10) is not None
@@ -61,8 +63,6 @@ def test_data_directory_turns_read_only_under_provenance_up(tmp_path: Path) -> N
             log = harness.service.log()
         finally:
             harness.service.stop()
-    print(result, seen)
-    assert_recovered(result)
     assert_refused_and_rode_out(seen.refusals, log, "the data directory was read-only")
     assert all(status in (200, 503) for status in seen.readers.values()), seen.readers
     assert seen.stop_code == 0, log[-4000:]
