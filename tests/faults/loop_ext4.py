@@ -14,6 +14,7 @@ and mounted again read-write."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -28,6 +29,9 @@ def unavailable_reason() -> str | None:
         return "mounting a loop device needs root (CI and the development machines run as root)"
     if not Path("/dev/loop-control").exists():
         return "no loop device here (/dev/loop-control missing)"
+    missing = [tool for tool in ("losetup", "mkfs.ext4", "e2fsck", "findmnt") if shutil.which(tool) is None]
+    if missing:
+        return f"{', '.join(missing)} not installed (Debian: e2fsprogs, util-linux, mount)"
     if subprocess.run(["losetup", "-f"], capture_output=True).returncode != 0:
         return "no free loop device here (losetup -f failed)"
     if not Path("/sys/fs/ext4").is_dir():

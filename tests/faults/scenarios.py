@@ -559,9 +559,9 @@ def reorg_of_batches(harness: Harness, batches: int = 2, timeout: float = 30.0) 
 def read_only_restart(harness: Harness, mount: Path) -> Condition:
     """The data directory (a tmpfs the test mounted, holding the SQLite database, keystore and node state) becomes
     read-only: ``provenance up`` is stopped (the kernel refuses to remount a filesystem read-only while a process
-    holds a file on it open for writing, so a running service cannot be caught by it), the filesystem remounted
-    read-only, ``provenance up`` started on it (it must refuse in one line, not crash), then remounted read-write
-    and ``provenance up`` started again."""
+    holds a file on it open for writing, so a running service cannot be caught by it: ``read_only_running`` does
+    it through a filesystem error), the filesystem remounted read-only, ``provenance up`` started on it (it must
+    refuse in one line, not crash), then remounted read-write and ``provenance up`` started again."""
     import sys
 
     def begin() -> Callable[[], None]:

@@ -3,7 +3,8 @@ the development machines run) and is remounted read-only.
 
 The kernel refuses to remount a filesystem read-only while any process holds a file on it open for writing (SQLite
 keeps its database open), so neither a running ``provenance up`` nor an API process with open connections can be
-caught by it; root also ignores file modes. What can happen, and is tested:
+caught by it; root also ignores file modes. (A filesystem that fails under the running service and turns
+read-only by itself: test_read_only_running.py.) Tested here:
 
 - the API opens its database again while the directory is read-only (a connection pool after a restart or a
   recycle): a registration is refused with 503 ``storage_unavailable`` and ``Retry-After``, never a 500; readers

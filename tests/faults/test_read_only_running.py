@@ -16,10 +16,11 @@ the operator's recovery: ``provenance up`` stopped, the filesystem unmounted, ``
 exactly once and in the mirror exactly once within 10 s of ``up`` answering again (``assert_recovered``), one more
 upload is accepted, anchored and mirrored, and anvil's state file is whole.
 
-Before the fixes this found (docs/RELIABILITY.md, "The data directory read-only"): 5 of 6 registrations accepted
-just before the error were gone (SQLite committed with ``synchronous=NORMAL``: not flushed), ``deployment.json``,
-the keystore password and the publisher's key were empty files (written, never flushed), so ``up`` refused to
-start, and ``up`` stopped on the read-only filesystem with a traceback (its node's PID file could not be removed)."""
+Before the fixes this found (docs/RELIABILITY.md, "The data directory read-only"), each failing this test on its
+own: registrations accepted and the publisher added before the error were gone (SQLite committed with
+``synchronous=NORMAL``, not flushed); ``deployment.json``, the keystore password and the publisher's key were empty
+files (written, never flushed), so ``up`` refused to start again; ``up`` stopped on the read-only filesystem with a
+traceback (its node's PID file could not be removed)."""
 
 from __future__ import annotations
 
