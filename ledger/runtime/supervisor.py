@@ -23,6 +23,7 @@ from ledger.adapters.chain.node import LocalNode, local_node
 from ledger.adapters.indexer import mirror
 from ledger.adapters.store import outbox
 from ledger.config import Settings, ensure_password_file
+from ledger.errors import ChainError
 from ledger.runtime.signals import stop_on_signals
 from ledger.runtime.wiring import open_database
 from ledger.usecases.backfill import backfill_local_features
@@ -169,6 +170,7 @@ def up(settings: Settings, redeploy: bool = False, deploy: bool = False) -> int:
     env = child_env(settings, rpc_url, deployment)
     children = [Child(name, worker_argv(name), env_for(name, env)) for name in WORKERS]
     code = 0
+    node_retry_at, node_failures = 0.0, 0  # when to try the node again after it could not be restarted
     try:
         for child in children:
             child.start()
@@ -183,8 +185,12 @@ def up(settings: Settings, redeploy: bool = False, deploy: bool = False) -> int:
                               "Start again with --redeploy for a new, empty ledger", node.name)  # fmt: skip
                     code = 1
                     break
-                log.error("the chain node exited; restarting it from its saved state")
-                node.start()
+                if time.monotonic() >= node_retry_at:
+                    if _restart_node(node):
+                        node_failures = 0
+                    else:  # a doubling wait between tries
+                        node_failures += 1
+                        node_retry_at = time.monotonic() + min(NODE_RETRY_MAX_SECONDS, 2.0**node_failures)
             if node is not None:
                 node.keep_state()
             for child in children:
@@ -200,6 +206,23 @@ def up(settings: Settings, redeploy: bool = False, deploy: bool = False) -> int:
         if node is not None:
             node.stop()
     return code
+
+
+NODE_RETRY_MAX_SECONDS = 30.0
+
+
+def _restart_node(node: LocalNode) -> bool:
+    """Start the node again from its saved state; False if it could not be. Such a node (its data directory turned
+    read-only under it, its state unreadable) is tried again later rather than ending ``provenance up``: the API
+    still answers readers from the mirror meanwhile, and the indexer and anchorer wait for the node as for any
+    failing RPC."""
+    log.error("the chain node exited; restarting it from its saved state")
+    try:
+        node.start()
+    except (ChainError, OSError) as exc:
+        log.error("the chain node could not be restarted (%s); trying again shortly", exc)
+        return False
+    return True
 
 
 def _restart(child: Child) -> bool:

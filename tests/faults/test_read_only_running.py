@@ -20,13 +20,14 @@ Before the fixes this found (docs/RELIABILITY.md, "The data directory read-only"
 own: registrations accepted and the publisher added before the error were gone (SQLite committed with
 ``synchronous=NORMAL``, not flushed); ``deployment.json``, the keystore password and the publisher's key were empty
 files (written, never flushed), so ``up`` refused to start again; ``up`` stopped on the read-only filesystem with a
-traceback (its node's PID file could not be removed)."""
+traceback (its node's PID file could not be removed). The second test: anvil dying while read-only ended ``up``."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.faults.loop_ext4 import loop_ext4, unavailable_reason
@@ -34,6 +35,7 @@ from tests.faults.scenarios import (
     ReadOnlyRun,
     assert_recovered,
     assert_refused_and_rode_out,
+    kill_part,
     read_only_running,
     start_service,
     wait_until,
@@ -68,3 +70,35 @@ def test_data_directory_turns_read_only_under_provenance_up(tmp_path: Path) -> N
     assert all(status in (200, 503) for status in seen.readers.values()), seen.readers
     assert seen.stop_code == 0, log[-4000:]
     assert state_whole is not None, "anvil's state file was not whole after the recovery"
+
+
+def test_chain_node_dies_while_the_data_directory_is_read_only(tmp_path: Path) -> None:
+    """anvil dies (SIGKILL) after the filesystem turned read-only: the supervisor cannot start it again (its PID and
+    log files cannot be written). ``provenance up`` used to end with a traceback then, taking the API and its readers
+    with it; now it logs the failure, tries again with a doubling wait, and keeps answering readers from the mirror
+    until the operator stops it."""
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    with loop_ext4(DISK_MB, tmp_path) as disk:
+        harness = start_service(disk.mount)
+        try:
+            accepted = {harness.upload(seed) for seed in range(3)}
+            assert None not in accepted, harness.refusals_seen
+            expected = ({h: 1 for h in accepted}, {h: 1 for h in accepted})
+            assert wait_until(lambda: harness.counts(accepted) == expected, 20) is not None  # type: ignore[arg-type]
+            disk.trigger_error()
+            assert wait_until(disk.read_only, 5) is not None, disk.options()
+            kill_part(harness.service, "node")
+            tried = wait_until(lambda: harness.service.log().count("could not be restarted") >= 2, 15)
+            assert harness.service.process is not None
+            running = harness.service.process.poll() is None
+            url = harness.service.url
+            answers = {h: httpx.get(f"{url}/v1/verify/{h}", timeout=10).status_code for h in accepted} if running else {}
+        finally:
+            code = harness.service.stop()
+            log = harness.service.log()
+    assert running, log[-4000:]  # provenance up did not end when its node could not be restarted
+    assert tried is not None, log[-4000:]  # it tried again
+    assert set(answers.values()) == {200}, answers  # readers answered from the mirror, node or no node
+    assert code == 0 and "Traceback" not in log, log[-4000:]
