@@ -371,6 +371,23 @@ def test_a_half_crop_of_a_small_soft_photo_is_found_by_its_weak_corners(pdq_fixt
         assert "cropped" in verified.answer.matches[0].transform
 
 
+def test_a_half_crop_with_few_keypoints_is_a_copy_once_its_pixels_confirm_it(registry) -> None:  # type: ignore[no-untyped-def]
+    """Half of the rocket photo, cut from its upper part, keeps 12-13 keypoint inliers of the 14 that stand alone
+    (unknown before); the pixels through that alignment are the same picture, so it is a copy, and described by
+    the crop that was made (a zoom into part of it had found 16 inliers and said "cropped to 12%")."""
+    registry_, names, photos = registry
+    rocket = photos["rocket"]
+    h, w = rocket.shape[:2]
+    ch, cw = int(h * 0.5**0.5), int(w * 0.5**0.5)
+    for fx in (0.25, 0.5, 0.75):
+        x0, y0 = int((w - cw) * fx), int((h - ch) * 0.25)
+        verified, found = answer(registry_, names, jpeg(rocket[y0 : y0 + ch, x0 : x0 + cw], 75))
+        assert (verified.answer.verdict, found) == ("copy", "rocket"), (fx, verified.answer)
+        match = verified.answer.matches[0]
+        assert match.inliers is not None and match.inliers < geometry.MIN_INLIERS + 4, match  # the weak case itself
+        assert "cropped to 5" in match.transform, match.transform  # 50-52%
+
+
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 

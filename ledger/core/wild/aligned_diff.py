@@ -62,6 +62,23 @@ QUICK_FIT_SAMPLE = 4_000  # for the look at every whole-picture copy (search.cha
 # whether the full examination runs
 
 
+def median(values: np.ndarray) -> float:
+    """``float(np.median(values))`` from one partition: numpy's median partitions at the two middle positions and the
+    last (its NaN check), which on quantised levels (the residuals here take a few dozen values) costs 4-8 times one
+    partition; the colour fit takes ~40 medians of 20,000 samples per candidate. No NaN reaches these values."""
+    flat = values.ravel()
+    if flat.size == 0:
+        return float("nan")  # as numpy's, without its warning
+    k = flat.size // 2
+    part = np.partition(flat, k)
+    if flat.size % 2:
+        return float(part[k])
+    low, high = part[:k].max(), part[k]
+    if np.issubdtype(flat.dtype, np.integer):
+        return (float(low) + float(high)) / 2
+    return float((low + high) / 2)  # in the array's precision, as numpy's mean of the two
+
+
 def _sample(values: np.ndarray, n: int = FIT_SAMPLE) -> np.ndarray:
     # contiguous: the fit's ~30 passes over the sample run several times faster than over a strided view
     return np.ascontiguousarray(values[:: max(1, len(values) // n)])
@@ -71,7 +88,7 @@ def _line_fit(x: np.ndarray, y: np.ndarray, a: float, b: float) -> tuple[float, 
     """Refit y ~ a x + b on the samples that agree with the current line; returns (a, b, median residual)."""
     for _ in range(3):
         res = np.abs(a * x + b - y)
-        keep = res < max(12.0, 2.5 * float(np.median(res)))
+        keep = res < max(12.0, 2.5 * median(res))
         if keep.sum() < 50:
             break
         xs, ys = x[keep], y[keep]
@@ -79,7 +96,7 @@ def _line_fit(x: np.ndarray, y: np.ndarray, a: float, b: float) -> tuple[float, 
         a = float(((xs - xs.mean()) * (ys - ys.mean())).mean() / vx) if vx > 1e-3 else 1.0
         a = min(max(a, 0.3), 3.0)
         b = float(ys.mean() - a * xs.mean())
-    return a, b, float(np.median(np.abs(a * x + b - y)))
+    return a, b, median(np.abs(a * x + b - y))
 
 
 def _colour_fit(q: np.ndarray, r: np.ndarray, valid: np.ndarray, sample: int = FIT_SAMPLE) -> np.ndarray:
@@ -142,8 +159,8 @@ def lighting_spread(al: Aligned, fitted: np.ndarray) -> float | None:
             if inside.mean() < 0.7:
                 continue
             values = residual[rows, cols][inside]
-            offset = float(np.median(values))
-            spread = float(np.median(np.abs(values - offset)))
+            offset = median(values)
+            spread = median(np.abs(values - offset))
             # Only cells whose content agrees up to that offset say something about light: a phone's bar or a
             # pasted box over the picture differs by its content, not by an offset.
             if spread <= LIGHT_CELL_AGREE:
@@ -206,8 +223,8 @@ def diff(al: Aligned, query_size: tuple[int, int], fitted: np.ndarray, inside: b
             best = d if best is None else np.minimum(best, d)
     best[~valid] = 0
     vals = _sample(best[valid])
-    centre = float(np.median(vals))
-    noise = centre + 1.4826 * float(np.median(np.abs(vals - centre)))
+    centre = median(vals)
+    noise = centre + 1.4826 * median(np.abs(vals - centre))
     level = max(CHANGE_LEVEL, NOISE_SIGMAS * noise)
     mask = ((best > level) & valid).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((OPEN_PX, OPEN_PX), np.uint8))

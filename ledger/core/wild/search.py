@@ -150,6 +150,10 @@ MAX_PICTURE_REGIONS = 3
 # this share the image is not treated as a screenshot: its "regions" would be arbitrary blobs, each costing a
 # keypoint extraction and a vote (~60 ms).
 SCREENSHOT_BACKGROUND_SHARE = 0.75
+# A verification with fewer inliers than geometry.MIN_INLIERS (14, twice the most any two distinct photos reached)
+# but at least this many is kept only when the pixels confirm it: the same picture by the scene check's own motion
+# measure (enough confident cells), and then it is a copy or an edited copy, never a similar scene.
+WEAK_MIN_INLIERS = 11
 
 
 def picture_regions(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -174,6 +178,8 @@ def picture_regions(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
 
 
 def _zoomed(query: Query, features: Features, near: bool, regions: bool = True) -> geometry.Verification | None:
+    """The best verification of ``features`` in the query's picture regions and in the box its nearest keypoints
+    point at, in the whole image's coordinates (weak ones included: ``examine`` gates them)."""
     height, width = query.rgb.shape[:2]
     boxes = list(query.regions()) if regions else []
     likely = _likely_region(query, features) if near else None
@@ -181,7 +187,7 @@ def _zoomed(query: Query, features: Features, near: bool, regions: bool = True) 
         boxes.append(likely)
     best = None
     for box in boxes:
-        found = geometry.verify(features, query.part(box).matcher)
+        found = geometry.verify(features, query.part(box).matcher, min_inliers=WEAK_MIN_INLIERS)
         if found is not None and (best is None or found.inliers > best[1].inliers):
             best = (box, found)
     if best is None:
@@ -247,14 +253,20 @@ def examine(query: Query, features: Features, reference: np.ndarray | None, near
     the whole image and the picture regions (the matcher zooms after every vote; trying those again costs ~5 ms)."""
     if reference is None:
         return None
-    verified = geometry.verify(features, query.matcher) if whole else None
-    if verified is None or verified.affine:  # an affine fit of the whole image is the last resort (see geometry)
-        verified = _zoomed(query, features, near, regions=whole) or verified
+    verified = geometry.verify(features, query.matcher, min_inliers=WEAK_MIN_INLIERS) if whole else None
+    # An affine fit of the whole image is the last resort (see geometry); a weak one may be bettered by a zoom.
+    if verified is None or verified.affine or verified.inliers < geometry.MIN_INLIERS:
+        zoomed = _zoomed(query, features, near, regions=whole)
+        if zoomed is not None and (verified is None or verified.affine or zoomed.inliers > verified.inliers):
+            verified = zoomed
     if verified is None:
         return None
+    weak = verified.inliers < geometry.MIN_INLIERS
     verified, aligned, scene = _best_alignment(reference, query.rgb, verified)
     common = {"inliers": verified.inliers, "transform": verified.H, "words": verified.words,
               "misaligned_share": scene.misaligned_share, "covered": verified.covered}  # fmt: skip
+    if weak and not (scene.same_picture and scene.confident_cells >= same_scene.MIN_CONFIDENT_CELLS):
+        return None  # few keypoints and no pixel evidence: not found (nothing is claimed, not even a scene)
     if not scene.same_picture:
         return Seen("similar_scene", regions=(), **common)
     height, width = query.rgb.shape[:2]
@@ -262,7 +274,7 @@ def examine(query: Query, features: Features, reference: np.ndarray | None, near
     fitted = aligned_diff.colour_fit(refined)
     light = aligned_diff.lighting_spread(refined, fitted)
     if light is not None and light >= aligned_diff.LIGHT_MAX_SPREAD:  # the same flat object photographed again
-        return Seen("similar_scene", regions=(), **common)
+        return None if weak else Seen("similar_scene", regions=(), **common)
     diff = aligned_diff.diff(refined, (width, height), fitted, inside=verified.occupies < geometry.INSIDE_OCCUPIES)
     relation = "edited" if diff.edited else "copy"
     return Seen(relation, regions=tuple(diff.regions) if diff.edited else (), heat=diff.heat,
