@@ -131,6 +131,7 @@ def generator(client: str, url: str, rate: float, seconds: float, out: Path, bod
     workers = max(1, math.ceil(rate / per_worker_qps))
     per_worker = rate / workers
     total = max(workers, round(rate * seconds))
+    out.unlink(missing_ok=True)  # h2load appends to its log file
     if client == "h2load":  # one thread: one event loop for all its connections
         args = ["h2load", "--h1", "-n", str(total), "-c", str(workers), "--rps", f"{per_worker:.3f}", "-t", "1",
                 "--log-file", str(out)]  # fmt: skip
@@ -143,7 +144,6 @@ def generator(client: str, url: str, rate: float, seconds: float, out: Path, bod
         if body is not None:
             args += ["-D", str(body), "-T", content_type or "application/octet-stream"]
         stdout = open(out, "wb")  # noqa: SIM115
-    out.unlink(missing_ok=True)  # h2load appends to its log file
     process = subprocess.Popen([*args, url], stdout=stdout, stderr=subprocess.STDOUT)
     process.client = client  # type: ignore[attr-defined]
     process.started = time.time()  # type: ignore[attr-defined]  # h2load's rows carry wall-clock start times
