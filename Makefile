@@ -51,11 +51,13 @@ system-test-deps:
 compile: setup
 	$(BIN)/python -m ledger.adapters.chain.compile
 
-# Benchmarks: libmagic for AugLy's transforms, wrk (Debian) as the load generator of scripts/bench_api.py, hey (Debian)
-# as the fixed-rate generator of scripts/bench_soak.py.
+# Benchmarks: libmagic for AugLy's transforms, wrk (Debian) as the load generator of scripts/bench_api.py, h2load
+# (Debian's nghttp2-client) as the fixed-rate generator of scripts/bench_soak.py, hey (Debian) as its alternative
+# (`--client hey`: several times h2load's CPU a request).
 bench: test-setup
 	@ls /usr/lib/*/libmagic.so.1 >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q libmagic1; }
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q wrk; }
+	@command -v h2load >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q nghttp2-client; }
 	@command -v hey >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q hey; }
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	@ls scripts/bench_*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }; \

@@ -66,8 +66,14 @@ class BodyLimits:
         if declared is not None and declared > limit:
             await send_error(send, TooLarge(f"the request body is larger than the limit of {limit:,} bytes"), close=True)
             return
-        body = CountedBody(receive, limit, declared, time.monotonic() + self.timeout)
         has_body = (declared or 0) > 0 or any(name == b"transfer-encoding" for name, _ in scope["headers"])
+        if not has_body and scope.get("http_version") in ("1.0", "1.1"):
+            # HTTP/1 without Content-Length or Transfer-Encoding (or a length of 0) has no body (RFC 9112 6.3): nothing
+            # to count or wait for, so no wrapper on receive and send (readers' GETs, verify by hash above all).
+            # HTTP/2 may send a body without either header, so its requests are always counted.
+            await self.app(scope, receive, send)
+            return
+        body = CountedBody(receive, limit, declared, time.monotonic() + self.timeout)
         replaced = False
 
         async def guarded_send(message: dict[str, Any]) -> None:

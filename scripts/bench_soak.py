@@ -1,7 +1,11 @@
 """Soak: ``provenance up`` held at a fixed request rate for a minute while registrations are anchored in the background.
 
-The load, at a fixed rate (``hey -q``, Debian's Go load generator: requests per second per worker, so a slow answer
-delays that worker's next request instead of piling up; what it could not send shows as a lower achieved rate):
+The load, at a fixed rate, from ``h2load`` (Debian's nghttp2-client, HTTP/1.1 with ``--h1``): ``--rps`` requests
+a second per connection, one request in flight on each, so a slow answer delays that connection's next requests
+(sent back to back once it is answered) instead of piling up; what it could not send shows as a lower achieved
+rate. It is written in C on one event loop: ~25-30 us of CPU a request here, against ~150-400 us for ``hey -q``
+(Go, the generator before; still there with ``--client hey``), which took a third of the two cores in the 13:05
+run and left the service less than it would have in production, where the clients are elsewhere.
 
 - 99% verify by hash (``GET /v1/verify/{sha256}``): three processes on three registered images' hashes and one on a
   hash nobody registered (``unknown``), in the shares 30/30/30/9 of the whole rate;
@@ -10,11 +14,11 @@ delays that worker's next request instead of piling up; what it could not send s
 - in the background, one registration of a new 1 MP JPEG a second (``POST /v1/media``, from this script: a slow,
   fixed trickle, not the load), every one then waited for until it is anchored on chain and mirrored.
 
-Each hey process is to send a fixed number of requests (rate x seconds) and writes one CSV row per answer; errors are
-the requests planned but not answered (failed, timed out after 10 s (30 s for uploads), or not sent at all because
-the service fell behind and hey was stopped ``GRACE_SECONDS`` after the planned end) plus answers that were not
-2xx/304. Latencies are hey's (from sending the
-request to reading the whole answer). Memory: the RSS of every process ``provenance up`` runs (supervisor, API
+Each generator process is to send a fixed number of requests (rate x seconds) and writes one row per answer (h2load's
+``--log-file``, hey's CSV); errors are the requests planned but not answered (failed, timed out (hey: after 10 s, 30 s
+for uploads; h2load has no per-request timeout), or not sent at all because the service fell behind and the
+generator was stopped ``GRACE_SECONDS`` after the planned end) plus answers that were not 2xx/304. Latencies are the
+generator's (from sending the request to reading the whole answer). Memory: the RSS of every process ``provenance up`` runs (supervisor, API
 workers, indexer, anchorer, anvil), after a warm-up at the full rate (start) and at the end of the measured minute
 (end); the RSS before the warm-up is recorded too.
 
@@ -25,7 +29,7 @@ default (2 API workers, SQLite, a local anvil, single-registration anchoring).
 Writes bench/results/soak.json and prints a table. The machine may be shared with other work (its load average and
 the CPU the rest of the machine used are recorded): say so next to any number quoted from it.
 
-    python scripts/bench_soak.py [--rate 5000] [--seconds 60] [--upload-share 0.01]
+    python scripts/bench_soak.py [--rate 5000] [--seconds 60] [--upload-share 0.01] [--client h2load|hey]
 """
 
 from __future__ import annotations
@@ -69,14 +73,15 @@ RESULTS = ROOT / "bench" / "results" / "soak.json"
 MB = 1024 * 1024
 TARGETS = {"errors": 0, "hash_p99_ms": 20.0, "memory_growth_share": 0.10}
 HASH_SHARES = (0.30, 0.30, 0.30, 0.09)  # three registered hashes and one unknown: 99% of the rate
-# hey paces each worker and a worker waits for its answer before the next request, so a worker holds at most
-# 1 / latency requests a second: 100 a second each for hash lookups (answers in ~1 ms when the machine is quiet),
-# 5 for uploads (a 1 MP decode takes 50-100 ms of one core).
+# Both generators pace each connection (hey: worker) and wait for its answer before the next request, so one holds
+# at most 1 / latency requests a second: 100 a second each for hash lookups (answers in ~1 ms when the machine is
+# quiet), 5 for uploads (a registered file's answer takes ~10 ms, an unregistered one's decode 50-100 ms of a core).
 HASH_QPS_PER_WORKER = 100
 UPLOAD_QPS_PER_WORKER = 5
-# A hey process still running this long after its planned end is stopped with SIGINT (it then writes what it has):
-# what it did not send or was not answered counts as errors.
+# A generator still running this long after its planned end is stopped with SIGINT (hey then writes what it has,
+# h2load what its buffer had written): what it did not send or was not answered counts as errors.
 GRACE_SECONDS = 30
+CLIENTS = ("h2load", "hey")
 
 
 class SoakService(Service):
@@ -93,43 +98,63 @@ class SoakService(Service):
     def all_pids(self) -> list[int]:
         return self.server_pids()
 
-    def rss_mb(self) -> dict[str, float]:
-        """RSS per kind of process, and the total, in MB."""
+    def by_kind(self, measure: Any) -> dict[str, float]:
+        """``measure(pid)`` summed per kind of process (supervisor, api, indexer, anchorer, anvil), and the total."""
         out: dict[str, float] = {}
         for pid in self.all_pids():
             try:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                rss = rss_bytes(pid)
+                value = measure(pid)
             except OSError:
                 continue
             kind = ("anvil" if "anvil" in cmdline else "api" if "-m api" in cmdline
                     else "indexer" if "indexer" in cmdline else "anchorer" if "anchorer" in cmdline
                     else "supervisor" if " up " in cmdline + " " else "other")  # fmt: skip
-            out[kind] = round(out.get(kind, 0.0) + rss / MB, 1)
-        out["total"] = round(sum(v for k, v in out.items()), 1)
+            out[kind] = round(out.get(kind, 0.0) + value, 1)
+        out["total"] = round(sum(out.values()), 1)
         return out
 
+    def rss_mb(self) -> dict[str, float]:
+        """RSS per kind of process, and the total, in MB."""
+        return self.by_kind(lambda pid: rss_bytes(pid) / MB)
 
-def hey(url: str, rate: float, seconds: float, out: Path, method: str = "GET", body: Path | None = None,
-        content_type: str | None = None, timeout: int = 10, per_worker_qps: float = HASH_QPS_PER_WORKER,
-        ) -> subprocess.Popen[bytes]:  # fmt: skip
-    """A hey process sending ``rate`` requests a second for ``seconds`` (fixed count), CSV rows into ``out``."""
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far per kind of process (a process's threads included), and the total."""
+        return self.by_kind(lambda pid: cpu_seconds([pid]))
+
+
+def generator(client: str, url: str, rate: float, seconds: float, out: Path, body: Path | None = None,
+              content_type: str | None = None, timeout: int = 10, per_worker_qps: float = HASH_QPS_PER_WORKER,
+              ) -> subprocess.Popen[bytes]:  # fmt: skip
+    """A ``client`` process sending ``rate`` requests a second for ``seconds`` (a fixed count; POST ``body`` if
+    given), one row per answer into ``out``."""
     workers = max(1, math.ceil(rate / per_worker_qps))
     per_worker = rate / workers
     total = max(workers, round(rate * seconds))
-    args = ["hey", "-n", str(total), "-c", str(workers), "-q", f"{per_worker:.3f}", "-t", str(timeout), "-o", "csv",
-            "-disable-compression", "-m", method]  # fmt: skip
-    if body is not None:
-        args += ["-D", str(body), "-T", content_type or "application/octet-stream"]
-    args.append(url)
-    process = subprocess.Popen(args, stdout=open(out, "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
+    out.unlink(missing_ok=True)  # h2load appends to its log file
+    if client == "h2load":  # one thread: one event loop for all its connections
+        args = ["h2load", "--h1", "-n", str(total), "-c", str(workers), "--rps", f"{per_worker:.3f}", "-t", "1",
+                "--log-file", str(out)]  # fmt: skip
+        if body is not None:
+            args += ["-d", str(body), "-H", f"content-type: {content_type or 'application/octet-stream'}"]
+        stdout = subprocess.DEVNULL
+    else:
+        args = ["hey", "-n", str(total), "-c", str(workers), "-q", f"{per_worker:.3f}", "-t", str(timeout), "-o", "csv",
+                "-disable-compression", "-m", "GET" if body is None else "POST"]  # fmt: skip
+        if body is not None:
+            args += ["-D", str(body), "-T", content_type or "application/octet-stream"]
+        stdout = open(out, "wb")  # noqa: SIM115
+    process = subprocess.Popen([*args, url], stdout=stdout, stderr=subprocess.STDOUT)
+    process.client = client  # type: ignore[attr-defined]
+    process.started = time.time()  # type: ignore[attr-defined]  # h2load's rows carry wall-clock start times
     process.expected = total  # type: ignore[attr-defined]
     process.rate = workers * per_worker  # type: ignore[attr-defined]
     return process
 
 
 def finish(process: subprocess.Popen[bytes], deadline: float) -> dict[str, Any]:
-    """Wait for hey (SIGINT at ``deadline``: it stops and writes the answers it read); its CPU from the kernel."""
+    """Wait for the generator (SIGINT at ``deadline``: it stops, hey writing the answers it read); its CPU from the
+    kernel."""
     while True:
         pid, _, usage = os.wait4(process.pid, os.WNOHANG)
         if pid:
@@ -143,22 +168,28 @@ def finish(process: subprocess.Popen[bytes], deadline: float) -> dict[str, Any]:
     return {"client_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2)}
 
 
-def read_csv(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(latency s, status, offset s) per answer hey read."""
-    lines = path.read_text(errors="replace").splitlines()
-    rows = [line.split(",") for line in lines[1:] if line.count(",") == 7]
+def read_answers(process: subprocess.Popen[bytes], path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(latency s, status, offset s from the generator's start) per answer it read; h2load's status is -1 for a
+    failed request."""
+    lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+    if process.client == "h2load":  # type: ignore[attr-defined]
+        # start (us since the epoch), status, us until the end of the answer; a line cut by SIGINT is dropped
+        rows = [r for r in (line.split("\t") for line in lines) if len(r) >= 3 and all(f.lstrip("-").isdigit() for f in r[:3])]
+        data = np.array([[int(r[2]) / 1e6, int(r[1]), int(r[0]) / 1e6 - process.started] for r in rows])  # type: ignore[attr-defined]
+    else:  # hey's CSV: response-time, ..., status-code, offset
+        rows = [line.split(",") for line in lines[1:] if line.count(",") == 7]
+        data = np.array([[float(r[0]), float(r[6]), float(r[7])] for r in rows])
     if not rows:
         return np.zeros(0), np.zeros(0, dtype=int), np.zeros(0)
-    data = np.array([[float(r[0]), float(r[6]), float(r[7])] for r in rows])
     return data[:, 0], data[:, 1].astype(int), data[:, 2]
 
 
 def summarise(name: str, process: subprocess.Popen[bytes], path: Path, usage: dict[str, Any]) -> dict[str, Any]:
-    latency, status, offset = read_csv(path)
+    latency, status, offset = read_answers(process, path)
     ok = (status // 100 == 2) | (status == 304)
     expected = int(process.expected)  # type: ignore[attr-defined]
     statuses = {str(code): int(n) for code, n in zip(*np.unique(status, return_counts=True))}
-    seconds = float((offset + latency).max()) if offset.size else 0.0  # from hey's start to its last answer
+    seconds = float((offset + latency).max()) if offset.size else 0.0  # from the generator's start to its last answer
     return {
         "name": name, "target_rate": round(float(process.rate), 1), "sent": expected, "answered": int(status.size),  # type: ignore[attr-defined]
         "achieved_rate": round(status.size / seconds, 1) if seconds else 0.0, "seconds": round(seconds, 2),
@@ -199,8 +230,8 @@ class Registrar(threading.Thread):
 
 
 def run_load(service: SoakService, work: Path, hashes: list[str], upload_body: Path, rate: float, seconds: float,
-             upload_share: float, tag: str) -> list[dict[str, Any]]:  # fmt: skip
-    """All hey processes at once for ``seconds``; their summaries."""
+             upload_share: float, tag: str, client: str) -> list[dict[str, Any]]:  # fmt: skip
+    """All generator processes at once for ``seconds``; their summaries."""
     hash_rate = rate * (1 - upload_share)
     shares = [s / sum(HASH_SHARES) for s in HASH_SHARES]
     unknown = "0x" + "5a" * 32
@@ -208,13 +239,13 @@ def run_load(service: SoakService, work: Path, hashes: list[str], upload_body: P
     targets.append(("hash unknown", f"/v1/verify/{unknown}"))
     runs = []
     for (name, path), share in zip(targets, shares):
-        out = work / f"{tag}-{name.replace(' ', '-')}.csv"
-        runs.append((name, hey(service.url + path, hash_rate * share, seconds, out), out))
+        out = work / f"{tag}-{name.replace(' ', '-')}.log"
+        runs.append((name, generator(client, service.url + path, hash_rate * share, seconds, out), out))
     if upload_share > 0:
-        out = work / f"{tag}-upload.csv"
-        runs.append(("upload 1 MP", hey(service.url + "/v1/verify", rate * upload_share, seconds, out, "POST", upload_body,
-                                        f"multipart/form-data; boundary={BOUNDARY}", timeout=30,
-                                        per_worker_qps=UPLOAD_QPS_PER_WORKER), out))  # fmt: skip
+        out = work / f"{tag}-upload.log"
+        runs.append(("upload 1 MP", generator(client, service.url + "/v1/verify", rate * upload_share, seconds, out,
+                                              upload_body, f"multipart/form-data; boundary={BOUNDARY}", timeout=30,
+                                              per_worker_qps=UPLOAD_QPS_PER_WORKER), out))  # fmt: skip
     deadline = time.monotonic() + seconds + GRACE_SECONDS
     return [summarise(name, process, out, finish(process, deadline)) for name, process, out in runs]
 
@@ -227,9 +258,11 @@ def main() -> int:
     parser.add_argument("--registrations-per-second", type=float, default=1.0)
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds at the full rate before the measure")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--client", choices=CLIENTS, default="h2load", help="the fixed-rate generator")
     args = parser.parse_args()
-    if shutil.which("hey") is None:
-        raise SystemExit("hey is missing: `make bench` installs it (Debian package hey)")
+    if shutil.which(args.client) is None:
+        package = {"h2load": "nghttp2-client", "hey": "hey"}[args.client]
+        raise SystemExit(f"{args.client} is missing: `make bench` installs it (Debian package {package})")
 
     result: dict[str, Any] = {
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
@@ -241,6 +274,7 @@ def main() -> int:
                    "per-client rates raised",
         "rate": args.rate, "seconds": args.seconds, "upload_share": args.upload_share,
         "registrations_per_second": args.registrations_per_second, "warmup_seconds": args.warmup,
+        "client": args.client,
     }  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
         work = Path(tmp)
@@ -263,15 +297,19 @@ def main() -> int:
 
             registrar = Registrar(service, key, images[4:], args.registrations_per_second)
             registrar.start()
-            run_load(service, work, hashes, upload_body, args.rate, args.warmup, args.upload_share, "warmup")
-            time.sleep(2)  # hey's last requests answered
+            run_load(service, work, hashes, upload_body, args.rate, args.warmup, args.upload_share, "warmup",
+                     args.client)
+            time.sleep(2)  # the generators' last requests answered
             start_rss = service.rss_mb()
             submitted_before = len(registrar.answers)
             load = load_average()
             busy0, total0 = machine_cpu()
-            server0 = cpu_seconds(service.all_pids())
-            runs = run_load(service, work, hashes, upload_body, args.rate, args.seconds, args.upload_share, "soak")
-            server_cpu = cpu_seconds(service.all_pids()) - server0
+            server0 = service.cpu_seconds()
+            runs = run_load(service, work, hashes, upload_body, args.rate, args.seconds, args.upload_share, "soak",
+                            args.client)
+            server1 = service.cpu_seconds()
+            server_split = {kind: round(server1[kind] - server0.get(kind, 0.0), 1) for kind in server1}
+            server_cpu = server_split["total"]
             busy1, total1 = machine_cpu()
             end_rss = service.rss_mb()
             registrar.stop.set()
@@ -302,8 +340,8 @@ def main() -> int:
                           "during_measure": registered_during, "other_answers": sorted(set(registrar.answers) - {202}),
                           "client_errors": registrar.failures, "all_anchored_and_mirrored": bool(anchored_at),
                           "outbox_rows": submissions, "anchored": anchored, "mirrored_records": mirrored},
-        "cpu_seconds": {"service": round(server_cpu, 1), "hey": round(client_cpu, 1),
-                        "whole_machine": round(machine_busy, 1),
+        "cpu_seconds": {"service": round(server_cpu, 1), "service_by_process": server_split,
+                        "load_generator": round(client_cpu, 1), "whole_machine": round(machine_busy, 1),
                         "others": round(max(0.0, machine_busy - server_cpu - client_cpu), 1),
                         "available": round((total1 - total0), 1)},
         "healthy_after": healthy,
@@ -338,7 +376,7 @@ def main() -> int:
 
 def print_table(result: dict[str, Any], out: Path) -> None:
     s = result["summary"]
-    print(f"\nSoak: {result['rate']:,.0f} requests/s for {result['seconds']:.0f} s ({result['machine']['cores']} cores, "
+    print(f"\nSoak: {result['rate']:,.0f} requests/s for {result['seconds']:.0f} s from {result['client']} ({result['machine']['cores']} cores, "
           f"shared machine; load average before {result['load_average_before']})  ->  {out}")  # fmt: skip
     print(f"{'load':<22}{'target/s':>10}{'achieved/s':>12}{'sent':>9}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}  statuses")
     for r in result["runs"]:
@@ -353,8 +391,14 @@ def print_table(result: dict[str, Any], out: Path) -> None:
           f"{s['memory_end_mb']:.0f} MB ({100 * s['memory_growth_share']:+.1f}%); per process at the end "
           f"{result['rss_mb_end']}")  # fmt: skip
     cpu = result["cpu_seconds"]
-    print(f"CPU seconds during the measure: service {cpu['service']}, hey {cpu['hey']}, rest of the machine "
-          f"{cpu['others']} (of {cpu['available']} available)")  # fmt: skip
+    split = ", ".join(f"{k} {v}" for k, v in cpu["service_by_process"].items() if k != "total")
+    print(f"CPU seconds during the measure: service {cpu['service']} ({split}), {result['client']} "
+          f"{cpu['load_generator']}, rest of the machine {cpu['others']} (of {cpu['available']} available)")  # fmt: skip
+    hashes = sum(r["answered"] for r in result["runs"] if r["name"].startswith("hash"))
+    if hashes:
+        print(f"per hash lookup answered (all of the API's and the generator's CPU, uploads included): API "
+              f"{1e6 * cpu['service_by_process'].get('api', 0.0) / hashes:.0f} us, {result['client']} "
+              f"{1e6 * cpu['load_generator'] / hashes:.0f} us")  # fmt: skip
     print("targets met:", "; ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in s["targets"].items()))
 
 

@@ -32,7 +32,7 @@ from ledger.core.answer import (
     query_of,
 )
 from ledger.core.content_credentials import ContentCredentials, CredentialsRemoved, credentials_removed
-from ledger.core.fingerprint import Limits, probe_bytes, registration_probe, sha256_hex, within_limits
+from ledger.core.fingerprint import Limits, Probe, probe_bytes, registration_probe, sha256_hex, within_limits
 from ledger.core.match_index import MatchIndex
 from ledger.core.matcher import LocalSearch, PerceptualMatch, Registered, find_matches
 from ledger.core.reference import load_reference
@@ -181,14 +181,33 @@ def hash_decision(ctx: Context, session: Any, content_hash: str) -> tuple[Decisi
 
 def verify_upload(ctx: Context, data: bytes) -> Verified:
     """Exact, then pixel, then perceptual lookup of a reader's image; the upload is hashed, never stored. A file
-    whose exact bytes were registered here is not decoded: its ``query`` is what registration measured of it
-    (``registered_query``), and the answer is the one decoding would give."""
+    whose exact bytes were registered here and are mirrored is not decoded (``verify_registered``); any other is
+    (``verify_decoded``). The API calls the two itself, only the second in a decoding slot."""
+    return verify_registered(ctx, data) or verify_decoded(ctx, data)
+
+
+def verify_registered(ctx: Context, data: bytes) -> Verified | None:
+    """The answer for exactly these bytes, registered here and mirrored, without decoding: the ``query`` is what
+    registration measured of them (``registered_query``) and the answer the one decoding would give. No pixels are
+    held, so the API gives it without a decoding slot. None when the picture must be decoded: not registered here
+    (or kept before revision 0012, or over verify's limits), or registered but not mirrored (yet, or no longer after
+    a reorg): with nothing exact to show, the perceptual matcher needs the pixels."""
     started = time.perf_counter()
     query = registered_query(ctx, data)
-    probe = probe_bytes(data, ctx.limits) if query is None else None
-    if probe is not None:
-        query = query_of(probe)
-    assert query is not None  # registered_query checked a stored one's fields; query_of always sets them
+    return None if query is None else _verify(ctx, data, query, None, started)
+
+
+def verify_decoded(ctx: Context, data: bytes) -> Verified:
+    """The answer from the decoded picture (within ``ctx.limits``: refused past them)."""
+    started = time.perf_counter()
+    probe = probe_bytes(data, ctx.limits)
+    verified = _verify(ctx, data, query_of(probe), probe, started)
+    assert verified is not None  # _verify gives None only without a probe
+    return verified
+
+
+def _verify(ctx: Context, data: bytes, query: Query, probe: Probe | None, started: float) -> Verified | None:
+    """The answer for ``query``; None if it has no exact or pixel match and no ``probe`` to match perceptually."""
     decoded = time.perf_counter()
     timings = {"decode": decoded - started}  # decode and hashes; for a registered file its SHA-256 and one lookup
     credentials = ctx.credentials.read(data, query.format)
@@ -209,13 +228,10 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
             decision = decide_verdict(kind, record_facts([*exact, *pixels]))
             answer["matches"] = _record_matches(ctx, session, exact, pixels)
         else:
+            if probe is None:  # kept at registration but not mirrored: verify_decoded answers it
+                return None
             found: list[tuple[PerceptualMatch, list[RecordRow]]] = []
             if ctx.index is not None:
-                if probe is None:  # kept at registration but not (or no longer, after a reorg) mirrored
-                    late = time.perf_counter()
-                    probe = probe_bytes(data, ctx.limits)
-                    timings["decode"] += time.perf_counter() - late
-                    decoded += time.perf_counter() - late  # the match step's time leaves the decode out
                 lookups = lambda content: registered(session, content)  # noqa: E731
                 for match in find_matches(probe, ctx.index.index, lookups, local=ctx.index.local_search()):
                     records = repo.records_by_content_hash(session, match.content_hash)

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 import ledger.core.fingerprint as fingerprint_module
 import ledger.usecases.verify as verify_module
+from api.deps import DecodeGate
 from ledger.adapters.indexer import mirror
 from ledger.adapters.indexer.decode import DecodedEvent
 from ledger.adapters.store import repository
@@ -158,3 +159,26 @@ def test_a_newsroom_signed_registration_with_its_file_is_answered_undecoded(api:
     assert answer["verdict"] == "original" and answer["query"] == expected
     decodes.counting()
     assert verify(api.client, without_file)["verdict"] == "original" and decodes.calls == 1
+
+
+def test_a_registered_upload_takes_no_decoding_slot(setup, c2pa_fixtures: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """Answered without decoding, a registered and mirrored file needs no decoding slot: with the only slot held
+    and no queue, it is answered 200 (it was 503 ``busy``, and in the soak waited behind decodes), while a file
+    that must be decoded, unregistered or registered but not mirrored yet, is still refused ``busy``."""
+    client, db, _ = setup
+    data = credentialed(c2pa_fixtures)
+    registered_and_mirrored(client, db, data)
+    pending = jpeg(32, (640, 480))
+    assert register(client, pending).status_code == 202  # kept, not mirrored: its picture must be decoded
+    unregistered = jpeg(31, (640, 480))
+    client.app.state.ledger.decodes = gate = DecodeGate(slots=1, queue=0, wait_seconds=0.2)
+    held = gate.slot()
+    client.portal.call(held.__aenter__)
+    try:
+        assert verify(client, data)["verdict"] == "original"
+        for other in (unregistered, pending):
+            busy = client.post("/v1/verify", files={"file": ("x.jpg", other, "image/jpeg")})
+            assert busy.status_code == 503 and busy.json()["error"]["code"] == "busy"
+    finally:
+        client.portal.call(held.__aexit__, None, None, None)
+    assert verify(client, unregistered)["verdict"] == "unknown"
