@@ -502,3 +502,23 @@ def test_a_padded_cropped_noisy_copy_is_verified_by_a_map_without_perspective(c2
     verified = geometry.verify(registered, *extract_query(probe.detail))
     assert verified is not None and verified.inliers >= 2 * geometry.MIN_INLIERS, verified
     assert not verified.flipped and "perspective" not in verified.words and abs(verified.rotation) < 1, verified
+
+
+def test_maps_that_align_the_same_pixels_are_checked_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A copy only enlarged: the homography and its two simpler alternatives put every point of the picture within
+    a quarter of a work pixel of one another, so one alignment and one scene check decide (three before); the
+    verdict is the same."""
+    from ledger.core.fingerprint import DETAIL_SIDE, hash_image
+    from ledger.core.wild import search
+
+    photo = sd.astronaut()
+    enlarged = hash_image(Image.fromarray(photo).resize((1024, 1024), Image.Resampling.BICUBIC), DETAIL_SIDE)
+    query = search.prepare(enlarged)
+    verified = geometry.verify(extract_register(photo), query.matcher)
+    assert verified is not None and len(verified.alternatives) == 2
+    aligned = []
+    real_align = search.align
+    monkeypatch.setattr(search, "align", lambda *args: aligned.append(args) or real_align(*args))
+    seen = search.examine(query, extract_register(photo), photo)
+    assert seen is not None and seen.relation == "copy"
+    assert len(aligned) == 1

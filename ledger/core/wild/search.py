@@ -232,7 +232,12 @@ def _best_alignment(reference: np.ndarray, query_rgb: np.ndarray, verified: geom
     that scales and shifts miss by a pixel or two (those copies came out similar_scene when the simpler map was
     always preferred)."""
     best = None
-    for option in (verified, *verified.alternatives):
+    tried: list[np.ndarray] = []
+    side = min(max(reference.shape[:2]), 512)  # the work frame's longest side, at most (warp.align)
+    for option in (*verified.alternatives, verified):  # the simpler maps first: of two alike, their words
+        if any(_apart_px(option.H, other, side) < ALIKE_PX for other in tried):
+            continue  # the same alignment to the pixel: the same check's verdict, ~10-15 ms saved
+        tried.append(option.H)
         aligned = align(reference, query_rgb, option.H)
         scene = same_scene.check(aligned)
         residue = scene.p75_residual if np.isfinite(scene.p75_residual) else np.inf
@@ -241,6 +246,25 @@ def _best_alignment(reference: np.ndarray, query_rgb: np.ndarray, verified: geom
             best = (key, option, aligned, scene)
     assert best is not None
     return best[1], best[2], best[3]
+
+
+ALIKE_PX = 0.25  # work px: an alternative map this close to one already checked everywhere on the picture aligns
+# the same pixels (the scene check refits residual motion anyway), so it is not checked again
+
+_GRID = np.array([(x, y, 1.0) for x in np.linspace(0, 1, 5) for y in np.linspace(0, 1, 5)])
+
+
+def _apart_px(a: np.ndarray, b: np.ndarray, side: int) -> float:
+    """How far two maps (reference normalised -> query normalised) put the reference's points apart, measured back
+    in the reference frame at ``side`` px: a 5 x 5 grid over the whole picture through ``a``, back through ``b``."""
+    try:
+        back = _GRID @ (np.linalg.inv(b) @ a).T
+    except np.linalg.LinAlgError:
+        return np.inf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        moved = back[:, :2] / back[:, 2:] - _GRID[:, :2]
+    distance = float(np.abs(moved).max()) * side
+    return distance if np.isfinite(distance) else np.inf
 
 
 def examine(query: Query, features: Features, reference: np.ndarray | None, near: bool = True, whole: bool = True
