@@ -367,17 +367,18 @@ def hash_by_workers(counts: list[int], seconds: float, repeats: int, registered:
 
 
 def print_workers_table(result: dict[str, Any]) -> None:
-    print(f"{'workers':>7} {'req/s (runs)':<28} {'p99 ms':<20} {'API us/req':<18} {'load before':<18} "
-          f"{'others CPU s':<16}")  # fmt: skip
+    print_by_workers(result, [("req/s (runs)", "requests_per_second", ",.0f", 28), ("p99 ms", "p99_ms", ".1f", 20),
+                              ("API us/req", "api_cpu_us_per_request", ".0f", 18),
+                              ("load before", "load_average_before", ".1f", 18),
+                              ("others CPU s", "others_cpu_seconds", ".1f", 16)])  # fmt: skip
+
+
+def print_by_workers(result: dict[str, Any], columns: list[tuple[str, str, str, int]]) -> None:
+    """One line per API worker count; a column (title, key, format, width) shows each run's value."""
+    print(f"{'workers':>7} " + " ".join(f"{title:<{width}}" for title, _, _, width in columns))
     for count, entry in result["by_workers"].items():
-        runs = entry["runs"]
-
-        def joined(key: str, form: str, rows: list[dict[str, Any]] = runs) -> str:
-            return " / ".join(format(r[key], form) for r in rows)
-
-        print(f"{count:>7} {joined('requests_per_second', ',.0f'):<28} {joined('p99_ms', '.1f'):<20} "
-              f"{joined('api_cpu_us_per_request', '.0f'):<18} {joined('load_average_before', '.1f'):<18} "
-              f"{joined('others_cpu_seconds', '.1f'):<16}")  # fmt: skip
+        cells = [" / ".join(format(r[key], form) for r in entry["runs"]) for _, key, form, _ in columns]
+        print(f"{count:>7} " + " ".join(f"{cell:<{width}}" for cell, (_, _, _, width) in zip(cells, columns, strict=True)))
 
 
 def median(rows: list[dict[str, Any]], key: str) -> float:
@@ -665,18 +666,11 @@ def registrations_only(args: argparse.Namespace) -> int:
                 "lost": sum(r["lost"] for r in rows)}  # fmt: skip
     REGISTRATIONS_RESULTS.parent.mkdir(parents=True, exist_ok=True)
     REGISTRATIONS_RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{'workers':>7} {'accepted/s (runs)':<24} {'to last mirrored/s':<22} {'API ms/reg':<18} "
-          f"{'server ms/reg':<18} {'load before':<14} lost")  # fmt: skip
-    for count, entry in result["by_workers"].items():
-        runs = entry["runs"]
-
-        def joined(key: str, form: str, rows: list[dict[str, Any]] = runs) -> str:
-            return " / ".join(format(r[key], form) for r in rows)
-
-        print(f"{count:>7} {joined('accepted_per_second', '.1f'):<24} {joined('anchored_per_second', '.1f'):<22} "
-              f"{joined('api_cpu_ms_per_registration', '.0f'):<18} "
-              f"{joined('server_cpu_ms_per_registration', '.0f'):<18} "
-              f"{joined('load_average_before', '.1f'):<14} {entry['lost']}")  # fmt: skip
+    print_by_workers(result, [("accepted/s (runs)", "accepted_per_second", ".1f", 24),
+                              ("to last mirrored/s", "anchored_per_second", ".1f", 22),
+                              ("API ms/reg", "api_cpu_ms_per_registration", ".0f", 18),
+                              ("server ms/reg", "server_cpu_ms_per_registration", ".0f", 18),
+                              ("load before", "load_average_before", ".1f", 14), ("lost", "lost", "d", 6)])  # fmt: skip
     return 0
 
 
