@@ -16,6 +16,7 @@ from typing import Any
 from fastapi.concurrency import run_in_threadpool
 
 from api.state import AppState
+from ledger.core.types import ZERO_HASH
 from ledger.usecases.register import Accepted, RegistrationRequest, check_known, decode_registration, queue_registration
 from ledger.usecases.signed import check_signed, decode_signed, queue_signed
 
@@ -23,7 +24,8 @@ from ledger.usecases.signed import check_signed, decode_signed, queue_signed
 async def registration(state: AppState, publisher: str, data: bytes, request: RegistrationRequest) -> Accepted:
     """A registration signed with the publisher's key held here (``ledger.usecases.register.register``)."""
     ctx = state.context
-    parent = await run_in_threadpool(check_known, ctx.db, request.parent, "parent")
+    # Most registrations name no parent: nothing to read, so no trip to a worker thread.
+    parent = ZERO_HASH if request.parent is None else await run_in_threadpool(check_known, ctx.db, request.parent, "parent")
     async with state.decodes.slot():
         decoded = await run_in_threadpool(decode_registration, ctx, publisher, data, request, parent)
     return await run_in_threadpool(queue_registration, ctx, publisher, decoded)

@@ -17,6 +17,7 @@ batching, as the measure asks). The machine may be shared: its load average is r
 
     python scripts/bench_api.py [--seconds 10] [--repeats 3] [--quick]
     python scripts/bench_api.py --hash-workers 1,2,4    (verify by hash only, per API worker count)
+    python scripts/bench_api.py --only registrations    (registrations only, 2 then 1 API workers)
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from scripts.loadgen import free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "api.json"
 WORKERS_RESULTS = ROOT / "bench" / "results" / "api_workers.json"
+REGISTRATIONS_RESULTS = ROOT / "bench" / "results" / "api_registrations.json"
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "pdq"
 MB = 1024 * 1024
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -365,17 +367,18 @@ def hash_by_workers(counts: list[int], seconds: float, repeats: int, registered:
 
 
 def print_workers_table(result: dict[str, Any]) -> None:
-    print(f"{'workers':>7} {'req/s (runs)':<28} {'p99 ms':<20} {'API us/req':<18} {'load before':<18} "
-          f"{'others CPU s':<16}")  # fmt: skip
+    print_by_workers(result, [("req/s (runs)", "requests_per_second", ",.0f", 28), ("p99 ms", "p99_ms", ".1f", 20),
+                              ("API us/req", "api_cpu_us_per_request", ".0f", 18),
+                              ("load before", "load_average_before", ".1f", 18),
+                              ("others CPU s", "others_cpu_seconds", ".1f", 16)])  # fmt: skip
+
+
+def print_by_workers(result: dict[str, Any], columns: list[tuple[str, str, str, int]]) -> None:
+    """One line per API worker count; a column (title, key, format, width) shows each run's value."""
+    print(f"{'workers':>7} " + " ".join(f"{title:<{width}}" for title, _, _, width in columns))
     for count, entry in result["by_workers"].items():
-        runs = entry["runs"]
-
-        def joined(key: str, form: str, rows: list[dict[str, Any]] = runs) -> str:
-            return " / ".join(format(r[key], form) for r in rows)
-
-        print(f"{count:>7} {joined('requests_per_second', ',.0f'):<28} {joined('p99_ms', '.1f'):<20} "
-              f"{joined('api_cpu_us_per_request', '.0f'):<18} {joined('load_average_before', '.1f'):<18} "
-              f"{joined('others_cpu_seconds', '.1f'):<16}")  # fmt: skip
+        cells = [" / ".join(format(r[key], form) for r in entry["runs"]) for _, key, form, _ in columns]
+        print(f"{count:>7} " + " ".join(f"{cell:<{width}}" for cell, (_, _, _, width) in zip(cells, columns, strict=True)))
 
 
 def median(rows: list[dict[str, Any]], key: str) -> float:
@@ -439,6 +442,7 @@ def registrations(service: Service, key: str, work: Path, seconds: float, repeat
         load = load_average()
         cpu_before = cpu_seconds(service.server_pids())
         api_before = cpu_seconds(service.api_pids())
+        by_process = {pid: cpu_seconds([pid]) for pid in service.api_pids()}
         started = time.monotonic()
         row = wrk(service.url, script, connections, seconds, timeout=60)
         sent_seconds = time.monotonic() - started
@@ -455,6 +459,9 @@ def registrations(service: Service, key: str, work: Path, seconds: float, repeat
                    server_cpu_seconds=round(cpu_seconds(service.server_pids()) - cpu_before, 2),
                    api_cpu_seconds=round(cpu_seconds(service.api_pids()) - api_before, 2),
                    load_average_before=load, lost=max(0, answered_202 - mirrored))  # fmt: skip
+        # Per API process: wrk's few keep-alive connections may all be accepted by one worker.
+        row["api_cpu_seconds_by_process"] = sorted((round(cpu_seconds([pid]) - before, 2)
+                                                    for pid, before in by_process.items()), reverse=True)  # fmt: skip
         if accepted > per_repeat:
             raise SystemExit("more registrations accepted than distinct files: the bodies were reused")
         rows.append(row)
@@ -521,6 +528,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="short runs (a smoke test of this script)")
     parser.add_argument("--hash-workers", help="only verify by hash, once per worker count (e.g. 1,2,4); writes "
                                                f"{WORKERS_RESULTS.relative_to(ROOT)}")  # fmt: skip
+    parser.add_argument("--only", choices=["registrations"], help="only this measure (2 then 1 API workers); "
+                                          f"writes {REGISTRATIONS_RESULTS.relative_to(ROOT)}")  # fmt: skip
+    parser.add_argument("--workers", default="2,1", help="with --only registrations: the API worker counts")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `make bench` installs it (Debian package wrk)")
@@ -540,6 +550,8 @@ def main() -> int:
         WORKERS_RESULTS.write_text(json.dumps(result, indent=2) + "\n")
         print_workers_table(result)
         return 0
+    if args.only == "registrations":
+        return registrations_only(args)
 
     results: dict[str, Any] = {
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
@@ -614,6 +626,51 @@ def main() -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
+    return 0
+
+
+def registrations_only(args: argparse.Namespace) -> int:
+    """The registrations measure alone, once per API worker count, on one data directory (the same publisher and
+    chain state), after a warm-up registration of a few images per service start."""
+    counts = [int(n) for n in args.workers.split(",")]
+    per_repeat = int(max(40, 60 * args.seconds))
+    result: dict[str, Any] = {
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "command": "python scripts/bench_api.py " + " ".join(sys.argv[1:]),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "service": "provenance up, defaults except PROVENANCE_ANCHOR_MODE=batch and the per-client rates raised",
+        "seconds_per_run": args.seconds, "repeats": args.repeats, "connections": 4, "by_workers": {},
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench-api-reg-") as tmp:
+        work = Path(tmp)
+        key = ""
+        for count in counts:
+            service = Service(work / "var", workers=count)
+            service.start()
+            try:
+                if not key:
+                    key = service.cli("publisher", "add", "Bench Daily", "--domain", "bench.example")
+                    key = key.strip().splitlines()[-1]
+                register_all(service, key, one_megapixel_jpegs(8, seed=500 + count))  # warm-up
+                wait_anchored(service)
+                rows = registrations(service, key, work, args.seconds, args.repeats, per_repeat, connections=4)
+            finally:
+                service.stop()
+            for row in rows:
+                row["api_cpu_ms_per_registration"] = round(1000 * row["api_cpu_seconds"] / max(1, row["accepted"]), 1)
+                row["server_cpu_ms_per_registration"] = round(
+                    1000 * row["server_cpu_seconds"] / max(1, row["accepted"]), 1)
+            result["by_workers"][str(count)] = {
+                "runs": rows, "median_accepted_per_second": median(rows, "accepted_per_second"),
+                "median_anchored_per_second": median(rows, "anchored_per_second"),
+                "lost": sum(r["lost"] for r in rows)}  # fmt: skip
+    REGISTRATIONS_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    REGISTRATIONS_RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print_by_workers(result, [("accepted/s (runs)", "accepted_per_second", ".1f", 24),
+                              ("to last mirrored/s", "anchored_per_second", ".1f", 22),
+                              ("API ms/reg", "api_cpu_ms_per_registration", ".0f", 18),
+                              ("server ms/reg", "server_cpu_ms_per_registration", ".0f", 18),
+                              ("load before", "load_average_before", ".1f", 14), ("lost", "lost", "d", 6)])  # fmt: skip
     return 0
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
-from ledger.adapters.store.matching_data import indexed_after
+from ledger.adapters.store.matching_data import indexed_after, local_features
 from ledger.adapters.store.models import CheckpointRow
 from ledger.core.answer import Freshness, IndexState
 from ledger.core.match_index import MatchIndex
@@ -117,9 +117,13 @@ class IndexFeed:
                 start = (max(0, self._cursor[0] - BLOCK_REWIND), -1)
             added = 0
             while True:
-                batch, local, last = indexed_after(self.db, start, LOAD_CHUNK)
+                batch, with_features, last = indexed_after(self.db, start, LOAD_CHUNK)
+                # Features only of pictures new to this index: every poll re-reads the last ROWID_REWIND rows, and
+                # reading their features again (~8 KB each) was most of an idle poll's cost. (Features added later
+                # to a picture already indexed reach the API at its next start: docs/matching.md.)
+                new = [h for h in with_features if h not in self.index]
                 added += self.index.add_many(batch)
-                for content_hash, data in local:
+                for content_hash, data in local_features(self.db, new) if new else []:
                     self.local.add(content_hash, Features.from_bytes(data))
                 if last is not None:
                     self._cursor = max(self._cursor, last)

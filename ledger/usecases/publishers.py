@@ -116,21 +116,19 @@ def authenticate(db: Database, api_key: str) -> PublisherAccountRow:
     """The publisher an API key belongs to (only the key's hash is stored): refused when the key was revoked or
     the publisher is suspended on chain (as the mirror last saw it)."""
     with db.read() as session:
-        key = repo.api_key_by_secret(session, api_key)
-        if key is None:
-            raise Unauthorized("the API key is not valid")
-        if key.revoked_at is not None:
-            raise ApiKeyRevoked(f"this API key ({key.name!r}) was revoked on "
-                                f"{repo.as_utc(key.revoked_at):%Y-%m-%d %H:%M} UTC")  # fmt: skip
-        account = repo.account(session, key.publisher)
-        if account is None:
-            raise Unauthorized("the API key is not valid")
-        mirrored = repo.publisher(session, key.publisher)
-        if mirrored is not None and mirrored.suspended_block is not None:
-            raise PublisherSuspended(f"the publisher {account.name} was suspended on chain in block "
-                                     f"{mirrored.suspended_block}; its requests are refused until the admin "
-                                     "re-enables it")  # fmt: skip
-        stale = key.last_used_at is None or (repo.utcnow() - repo.as_utc(key.last_used_at)) > LAST_USED_RESOLUTION
+        found = repo.api_key_with_account(session, api_key)
+    if found is None:
+        raise Unauthorized("the API key is not valid")
+    key, account, suspended_block = found
+    if key.revoked_at is not None:
+        raise ApiKeyRevoked(f"this API key ({key.name!r}) was revoked on "
+                            f"{repo.as_utc(key.revoked_at):%Y-%m-%d %H:%M} UTC")  # fmt: skip
+    if account is None:
+        raise Unauthorized("the API key is not valid")
+    if suspended_block is not None:
+        raise PublisherSuspended(f"the publisher {account.name} was suspended on chain in block {suspended_block}; "
+                                 "its requests are refused until the admin re-enables it")  # fmt: skip
+    stale = key.last_used_at is None or (repo.utcnow() - repo.as_utc(key.last_used_at)) > LAST_USED_RESOLUTION
     if stale:  # at most one write per key and minute: a busy publisher's requests do not all write
         with db.write() as session:
             repo.touch_api_key(session, key.key_id)

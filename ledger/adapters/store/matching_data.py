@@ -20,14 +20,16 @@ from ledger.core.wild.stored import FEATURE_SCHEME, feature_count
 
 IndexRow = tuple[str, str, int | None, np.ndarray | None]  # content hash, PDQ, quality, variants
 LocalRow = tuple[str, bytes]  # content hash, local features (Features.to_bytes)
+FEATURES_PER_READ = 500  # content hashes per IN (...) when reading local features
 
 
 def indexed_after(db: Database, start: tuple[int, int], limit: int
-                  ) -> tuple[list[IndexRow], list[LocalRow], tuple[int, int] | None]:  # fmt: skip
-    """Records after ``start`` with their matching data (hashes, and local features where kept), and the position
-    of the last one. Positions are (rowid, 0) on SQLite and (block number, log index) elsewhere."""
+                  ) -> tuple[list[IndexRow], list[str], tuple[int, int] | None]:  # fmt: skip
+    """Records after ``start`` with their hashes, the content hashes among them that have local features kept (read
+    their bytes with ``local_features``), and the position of the last one. Positions are (rowid, 0) on SQLite and
+    (block number, log index) elsewhere."""
     columns = (RecordRow.content_hash, RecordRow.pdq_hash, MatchFingerprintRow.pdq_quality, MatchFingerprintRow.variants,
-               LocalFeatureRow.data)  # fmt: skip
+               LocalFeatureRow.content_hash.is_not(None))  # fmt: skip
     if db.is_sqlite:
         query = select(*columns, text("records.rowid"), RecordRow.log_index).where(text("records.rowid > :start"))
         query = query.order_by(text("records.rowid")).params(start=start[0])
@@ -43,9 +45,20 @@ def indexed_after(db: Database, start: tuple[int, int], limit: int
     if not rows:
         return [], [], None
     batch = [(c, p, q, unpack_variants(v) if v else None) for c, p, q, v, _, _, _ in rows]
-    local = [(c, f) for c, _, _, _, f, _, _ in rows if f is not None]
+    with_features = [c for c, _, _, _, kept, _, _ in rows if kept]
     last = rows[-1]
-    return batch, local, ((int(last[5]), 0) if db.is_sqlite else (int(last[5]), int(last[6])))
+    return batch, with_features, ((int(last[5]), 0) if db.is_sqlite else (int(last[5]), int(last[6])))
+
+
+def local_features(db: Database, content_hashes: list[str]) -> list[LocalRow]:
+    """The local features kept of these pictures, in the order given (those without any are left out)."""
+    found: dict[str, bytes] = {}
+    with db.read() as session:
+        for first in range(0, len(content_hashes), FEATURES_PER_READ):
+            chunk = content_hashes[first : first + FEATURES_PER_READ]
+            query = select(LocalFeatureRow.content_hash, LocalFeatureRow.data).where(LocalFeatureRow.content_hash.in_(chunk))
+            found.update(session.execute(query).tuples().all())
+    return [(c, found[c]) for c in content_hashes if c in found]
 
 
 def registered(session: Session, content_hash: str) -> Registered:
