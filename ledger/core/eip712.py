@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
-from eth_keys import keys
 from eth_keys.exceptions import BadSignature, ValidationError
 from eth_utils import keccak, to_checksum_address
 
@@ -32,7 +30,6 @@ REGISTRATION_TYPE_STRING = (
     "bytes32 parent,address publisher,uint256 nonce,uint256 deadline)"
 )
 REGISTRATION_TYPEHASH = "0x" + keccak(text=REGISTRATION_TYPE_STRING).hex()
-REGISTRATION_TYPEHASH_BYTES = keccak(text=REGISTRATION_TYPE_STRING)
 
 # Preimage of BATCH_ANCHOR_TYPEHASH in the contract; keep both in step. `uri` enters as keccak256(bytes(uri)),
 # `contentHashes` (the batch's file hashes, listed in the BatchAnchored event) as keccak256 of their concatenation.
@@ -116,31 +113,12 @@ def registration_digest(domain: Domain, reg: Registration, publisher: str, nonce
 def sign_registration(
     private_key: bytes | str, domain: Domain, reg: Registration, nonce: int, deadline: int
 ) -> str:
-    """Sign as the publisher whose key this is; returns the 65-byte signature as 0x hex.
-
-    Every field of a ``Registration`` is a static type, so its EIP-712 struct is the 32-byte words in type order
-    (``abi.encode``, as the contract's ``_hashTypedDataV4`` takes it) and the domain separator is fixed per domain:
-    hashed here directly, a signature costs ~0.5 ms instead of eth-account's ~1.2 ms, inside every registration's
-    write transaction. The result is the same bytes (``registration_digest``, the shared vectors and the contract
-    check it); eth-account's typed-data encoder stays the reference for digests of signatures sent to us."""
-    key = keys.PrivateKey(bytes.fromhex(private_key.removeprefix("0x")) if isinstance(private_key, str) else private_key)
-    publisher = key.public_key.to_canonical_address()
-    words = [REGISTRATION_TYPEHASH_BYTES, *reg.as_contract_tuple(), publisher.rjust(32, b"\0"),
-             _uint256(nonce), _uint256(deadline)]  # fmt: skip
-    digest = keccak(b"\x19\x01" + _separator_bytes(domain) + keccak(b"".join(words)))
-    signature = key.sign_msg_hash(digest)
-    return "0x" + (signature.r.to_bytes(32, "big") + signature.s.to_bytes(32, "big") + bytes([signature.v + 27])).hex()
-
-
-def _uint256(value: int) -> bytes:
-    if not 0 <= value < 2**256:
-        raise LedgerValueError(f"{value} does not fit a uint256")
-    return value.to_bytes(32, "big")
-
-
-@lru_cache(maxsize=64)
-def _separator_bytes(domain: Domain) -> bytes:
-    return bytes.fromhex(domain.separator()[2:])
+    """Sign as the publisher whose key this is; returns the 65-byte signature as 0x hex."""
+    publisher = Account.from_key(private_key).address
+    signed = Account.sign_typed_data(
+        private_key, domain.as_dict(), REGISTRATION_TYPES, registration_message(reg, publisher, nonce, deadline)
+    )
+    return "0x" + bytes(signed.signature).hex()
 
 
 def recover_registration_signer(

@@ -4,20 +4,12 @@ from eth_account import Account
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ledger.core.eip712 import (
-    REGISTRATION_TYPES,
-    Domain,
-    recover_registration_signer,
-    registration_digest,
-    registration_message,
-    sign_registration,
-)
+from ledger.core.eip712 import Domain, recover_registration_signer, registration_digest, sign_registration
 from ledger.core.records import Registration, record_uid
 
 # A throwaway TEST key (anvil's second development account); never holds value.
 TEST_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141  # the curve's order
 hashes = st.binary(min_size=32, max_size=32).map(lambda b: "0x" + b.hex())
 
 
@@ -30,25 +22,6 @@ def test_signature_recovers_the_publisher(content: str, pixel: str, pdq: str, ma
     domain = Domain(31337, CONTRACT)
     signature = sign_registration(TEST_KEY, domain, reg, nonce, deadline)
     assert recover_registration_signer(domain, reg, publisher, nonce, deadline, signature) == publisher
-
-
-@settings(max_examples=40, deadline=None)
-@given(content=hashes, pixel=hashes, pdq=hashes, manifest=hashes, parent=hashes, nonce=st.integers(0, 2**256 - 1),
-       deadline=st.integers(0, 2**256 - 1), chain_id=st.integers(1, 2**64), key=st.binary(min_size=32, max_size=32))
-@example(content="0x" + "00" * 32, pixel="0x" + "00" * 32, pdq="0x" + "00" * 32, manifest="0x" + "00" * 32,
-         parent="0x" + "00" * 32, nonce=0, deadline=0, chain_id=1, key=bytes.fromhex(TEST_KEY[2:]))
-def test_signature_is_eth_accounts_typed_data_signature(content: str, pixel: str, pdq: str, manifest: str, parent: str,
-                                                        nonce: int, deadline: int, chain_id: int, key: bytes) -> None:
-    """sign_registration hashes the struct itself (for speed): byte for byte eth-account's EIP-712 signature."""
-    if not 0 < int.from_bytes(key, "big") < SECP256K1_N:  # not a private key
-        return
-    reg = Registration(content, pixel, pdq, manifest, parent)
-    domain = Domain(chain_id, CONTRACT)
-    publisher = Account.from_key(key).address
-    expected = Account.sign_typed_data(key, domain.as_dict(), REGISTRATION_TYPES,
-                                       registration_message(reg, publisher, nonce, deadline))  # fmt: skip
-    assert sign_registration(key, domain, reg, nonce, deadline) == "0x" + bytes(expected.signature).hex()
-    assert sign_registration("0x" + key.hex(), domain, reg, nonce, deadline) == "0x" + bytes(expected.signature).hex()
 
 
 def test_signature_is_bound_to_chain_contract_and_nonce() -> None:
