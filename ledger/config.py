@@ -228,19 +228,3 @@ def _decrypt_keystore(path: Path, password: str) -> str:
 def is_development_chain(chain_id: int, started_node: bool) -> bool:
     """A chain anyone on this machine can write to: one this service started, or a development chain id."""
     return started_node or chain_id in DEVELOPMENT_CHAIN_IDS
-
-
-def ensure_password_file(settings: Settings) -> Path | None:
-    """For local use: create ``<data-dir>/keystore-password`` (mode 600) when no password is configured."""
-    if settings.keystore_password is not None or settings.keystore_password_file is not None:
-        return None
-    path = settings.data_path / PASSWORD_FILE_NAME
-    if path.exists():
-        return path
-    import secrets
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    from ledger.adapters.durable import write_new  # on disk before any key is encrypted with it
-
-    write_new(path, (secrets.token_urlsafe(32) + "\n").encode())
-    return path

@@ -13,7 +13,23 @@ from pathlib import Path
 from eth_account import Account
 
 from ledger.adapters.durable import write_new
+from ledger.config import PASSWORD_FILE_NAME, Settings
 from ledger.errors import ConfigError
+
+
+def ensure_password_file(settings: Settings) -> Path | None:
+    """For local use: create ``<data-dir>/keystore-password`` (mode 600) when no password is configured. Written
+    durably (``durable.write_new``): on disk before any key is encrypted with it."""
+    if settings.keystore_password is not None or settings.keystore_password_file is not None:
+        return None
+    path = settings.data_path / PASSWORD_FILE_NAME
+    if path.exists():
+        return path
+    import secrets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_new(path, (secrets.token_urlsafe(32) + "\n").encode())
+    return path
 
 
 def create_key(directory: Path, password: str) -> tuple[str, str]:

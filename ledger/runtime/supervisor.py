@@ -21,8 +21,9 @@ from ledger.adapters.chain.client import RegistryClient, connect
 from ledger.adapters.chain.deployment import Deployment, ensure_deployment
 from ledger.adapters.chain.node import LocalNode, local_node
 from ledger.adapters.indexer import mirror
+from ledger.adapters.keystore import ensure_password_file
 from ledger.adapters.store import outbox
-from ledger.config import Settings, ensure_password_file
+from ledger.config import Settings
 from ledger.errors import ChainError
 from ledger.runtime.signals import stop_on_signals
 from ledger.runtime.wiring import open_database
