@@ -5,7 +5,7 @@ and the decoding gate."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from ledger.adapters.chain.client import RETRYABLE, RegistryClient
@@ -28,6 +28,8 @@ class AppState(Ledger):
     decodes: Any = None  # api.deps.DecodeGate: bounds concurrent decoding (verify uploads and registrations)
     hash_answers: HashAnswers | None = None  # verify by hash from the hot index (kept per mirror generation)
     upload_answers: RegisteredUploads | None = None  # verify uploads of registered files (kept the same way)
+    # content hash -> set when the database read of its answer ends (api.routers.verify.computed_once; event loop only)
+    hash_reads: dict[str, Any] = field(default_factory=dict)
 
     @property
     def domain(self) -> Domain:

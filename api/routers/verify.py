@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -21,6 +22,8 @@ from api.metrics import VERIFY_STEPS
 from api.state import AppState
 from ledger.core.answer import Verification
 from ledger.core.fingerprint import sha256_hex
+from ledger.core.types import parse_hash32
+from ledger.usecases.hash_answers import HashAnswer, HashAnswers
 from ledger.usecases.verify import find_heatmap, keep_heatmap, verify_decoded
 
 router = APIRouter(prefix="/v1/verify", tags=["verify"])
@@ -85,9 +88,29 @@ async def verify_hash_route(sha256: str, request: Request) -> Response:
     state: AppState = request.app.state.ledger
     answers = state.hash_answers
     assert answers is not None
-    answer = answers.cached(sha256) or await run_in_threadpool(answers.answer, sha256)
+    answer = answers.cached(sha256) or await computed_once(state, answers, sha256)
     headers = dict((k.decode(), v.decode()) for k, v in answer_headers(
         answer, state.settings.verify_cache_seconds, state.settings.verify_unknown_cache_seconds))  # fmt: skip
     if etag_matches(request.headers.get("if-none-match"), answer.etag):
         return Response(status_code=304, headers=headers)
     return Response(answer.body, media_type="application/json", headers=headers)
+
+
+async def computed_once(state: AppState, answers: HashAnswers, sha256: str) -> HashAnswer:
+    """The database's answer, read by one request per hash at a time in this process. Each registration moves the
+    mirror, and with it every popular hash's kept answer is gone at once: in the soak (1,500 lookups a second of
+    each registered hash) the requests that arrived while the first one read the database each read it too, 20-40
+    worker threads at once opening SQLite connections (py-spy of a worker, 2026-12-01). The others wait for that
+    read, without a thread, and take its answer; if it was not kept (the mirror moved meanwhile, the index is still
+    loading, the read failed) each reads its own, as before."""
+    key = parse_hash32(sha256, "sha256")
+    running = state.hash_reads.get(key)
+    if running is not None:
+        await running.wait()
+        return answers.cached(sha256) or await run_in_threadpool(answers.answer, sha256)
+    state.hash_reads[key] = done = anyio.Event()
+    try:
+        return await run_in_threadpool(answers.answer, sha256)
+    finally:
+        del state.hash_reads[key]
+        done.set()
