@@ -27,6 +27,7 @@ from ledger.config import Settings
 from ledger.runtime.logs import configure_logging
 from ledger.runtime.wiring import open_ledger
 from ledger.usecases.hash_answers import HashAnswers
+from ledger.usecases.upload_answers import RegisteredUploads
 
 STATIC = Path(__file__).parent / "static"
 # Swagger UI's files from the swagger-ui-bundle-v2 wheel: /docs works offline and loads nothing from another host.
@@ -62,6 +63,7 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     state = AppState(opened.settings, opened.db, opened.deployment, opened.abi)
     state.matcher = IndexFeed(state.db, contract=state.deployment.address)
     state.hash_answers = HashAnswers(state.context, state.matcher)
+    state.upload_answers = RegisteredUploads(state.matcher)
     state.decodes = DecodeGate(max(1, settings.max_concurrent_decodes // processes),
                                max(0, settings.decode_queue_length // processes), settings.decode_queue_seconds)  # fmt: skip
 

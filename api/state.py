@@ -1,10 +1,11 @@
 """What the API process holds: the opened ledger (settings, database, deployment, ABI, publisher keys), the
-match index it keeps in step with the mirror, the hot answers of verify by hash, and the decoding gate."""
+match index it keeps in step with the mirror, the hot answers of verify by hash and of uploads of registered files,
+and the decoding gate."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from ledger.adapters.chain.client import RETRYABLE, RegistryClient
@@ -16,6 +17,7 @@ from ledger.errors import ChainError
 from ledger.runtime.wiring import Ledger
 from ledger.usecases.context import Context
 from ledger.usecases.hash_answers import HashAnswers
+from ledger.usecases.upload_answers import RegisteredUploads
 
 T = TypeVar("T")
 
@@ -25,6 +27,9 @@ class AppState(Ledger):
     matcher: IndexFeed | None = None  # the match index kept in step with the mirror, started with the app
     decodes: Any = None  # api.deps.DecodeGate: bounds concurrent decoding (verify uploads and registrations)
     hash_answers: HashAnswers | None = None  # verify by hash from the hot index (kept per mirror generation)
+    upload_answers: RegisteredUploads | None = None  # verify uploads of registered files (kept the same way)
+    # content hash -> set when the database read of its answer ends (api.routers.verify.computed_once; event loop only)
+    hash_reads: dict[str, Any] = field(default_factory=dict)
 
     @property
     def domain(self) -> Domain:

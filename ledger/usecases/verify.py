@@ -186,14 +186,15 @@ def verify_upload(ctx: Context, data: bytes) -> Verified:
     return verify_registered(ctx, data) or verify_decoded(ctx, data)
 
 
-def verify_registered(ctx: Context, data: bytes) -> Verified | None:
+def verify_registered(ctx: Context, data: bytes, content_hash: str | None = None) -> Verified | None:
     """The answer for exactly these bytes, registered here and mirrored, without decoding: the ``query`` is what
     registration measured of them (``registered_query``) and the answer the one decoding would give. No pixels are
     held, so the API gives it without a decoding slot. None when the picture must be decoded: not registered here
     (or kept before revision 0012, or over verify's limits), or registered but not mirrored (yet, or no longer after
-    a reorg): with nothing exact to show, the perceptual matcher needs the pixels."""
+    a reorg): with nothing exact to show, the perceptual matcher needs the pixels. ``content_hash``: the SHA-256 of
+    ``data`` when the caller has it already."""
     started = time.perf_counter()
-    query = registered_query(ctx, data)
+    query = registered_query(ctx, data, content_hash)
     return None if query is None else _verify(ctx, data, query, None, started)
 
 
@@ -262,11 +263,11 @@ def _verify(ctx: Context, data: bytes, query: Query, probe: Probe | None, starte
     return Verified(verification, png, heat, timings)
 
 
-def registered_query(ctx: Context, data: bytes) -> Query | None:
+def registered_query(ctx: Context, data: bytes, content_hash: str | None = None) -> Query | None:
     """The ``query`` registration kept for exactly these bytes (their SHA-256, ~0.5 ms for a 1 MP JPEG, against
     ~22 ms to decode and hash the picture), or None: not registered here, kept before revision 0012, or a file
     decoding would refuse under verify's limits (it is then decoded, and refused as before)."""
-    content_hash = sha256_hex(data)
+    content_hash = content_hash or sha256_hex(data)
     with ctx.db.read() as session:
         query = upload_query(session, content_hash)
     if query is None or not (query.pixel_sha256 and query.width and query.height and query.format):

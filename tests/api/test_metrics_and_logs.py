@@ -94,8 +94,11 @@ def test_a_verified_upload_times_its_steps(running, pdq_fixtures: Path) -> None:
     for _ in range(4):
         assert httpx.post(f"{instance.url}/v1/verify", files={"file": ("a.jpg", bridge(pdq_fixtures))}, timeout=60).status_code == 200
     text = httpx.get(f"{instance.url}/metrics").text
-    for step in ("decode", "c2pa", "lookup", "total"):
+    for step in ("decode", "lookup", "total"):
         assert sample(text, "provenance_verify_step_seconds_count", step=step) == 4
+    # An upload of a registered, mirrored file answered from its kept answer (ledger.usecases.upload_answers) reads
+    # no C2PA manifest, so that step is counted only for the uploads that computed an answer.
+    assert 1 <= sample(text, "provenance_verify_step_seconds_count", step="c2pa") <= 4
     assert sample(text, "provenance_verify_step_seconds_sum", step="total") > 0
 
 

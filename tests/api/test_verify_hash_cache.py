@@ -4,17 +4,22 @@ registration. Same temporary database setup as test_api.py, no chain."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import event
 
+import ledger.usecases.hash_answers as hash_answers
 from ledger.adapters.indexer import mirror
 from ledger.adapters.indexer.decode import DecodedEvent
 from ledger.adapters.store import repository as repo
 from ledger.adapters.store.db import Database
+from ledger.usecases.verify import hash_decision
 from tests.api.test_api import CONTRACT, photo, setup  # noqa: F401 (fixture)
 from tests.api.test_verify_matching import registered_and_mirrored
 
@@ -120,3 +125,33 @@ def test_bad_hash_is_422(setup) -> None:  # type: ignore[no-untyped-def]
     client, _, _ = setup
     response = client.get("/v1/verify/0x1234")
     assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_hash"
+
+
+def test_after_the_mirror_moved_one_request_reads_a_hash_answer(manual, pdq_fixtures: Path,  # type: ignore[no-untyped-def]
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Every registration moves the mirror and drops every kept answer at once: the requests for a popular hash that
+    arrive while one reads its answer from the database wait for that answer instead of each reading it."""
+    client, db, _ = manual
+    body = registered_and_mirrored(client, db, photo(pdq_fixtures))
+    url = f"/v1/verify/{body['content_hash']}"
+    assert client.get(url).json()["verdict"] == "original"
+    with db.write() as session:  # the mirror moves: a new block indexed
+        repo.save_checkpoint(session, CONTRACT, 31337, 6, "0x" + "66" * 32, 7)
+    client.app.state.ledger.matcher.refresh()
+    reads = []
+
+    def slow_decision(*args):  # type: ignore[no-untyped-def]
+        reads.append(args[2])
+        time.sleep(0.3)  # a read that takes a while, as under load: the others arrive meanwhile
+        return hash_decision(*args)
+
+    monkeypatch.setattr(hash_answers, "hash_decision", slow_decision)
+
+    async def together() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as concurrent:
+            return await asyncio.gather(*(concurrent.get(url) for _ in range(12)))
+
+    answers = client.portal.call(together)
+    assert [r.status_code for r in answers] == [200] * 12 and len({r.content for r in answers}) == 1
+    assert reads == [body["content_hash"]]

@@ -23,6 +23,7 @@ from ledger.adapters.store.db import Database
 from ledger.core.answer import query_of
 from ledger.core.fingerprint import probe_bytes
 from ledger.core.records import record_uid
+from ledger.usecases.upload_answers import RegisteredUploads
 from tests.api.test_api import mirror_registration, register, setup  # noqa: F401 (fixture)
 from tests.api.test_batch_registration import NEWSROOM_KEY, Api, api, jpeg, signed_bundle  # noqa: F401 (fixture)
 
@@ -100,6 +101,8 @@ def test_registered_bytes_are_answered_undecoded_as_decoding_answers(setup, c2pa
     decodes.counting()
     with db.write() as session:  # as a row kept before revision 0012: the upload is decoded
         session.execute(text("UPDATE match_fingerprints SET upload_query = NULL"))
+    state = client.app.state.ledger  # (and not answered from the answer kept for the mirror as it is)
+    state.upload_answers = RegisteredUploads(state.matcher)
     full = verify(client, data)
     assert decodes.calls == 2
 
