@@ -522,3 +522,28 @@ def test_maps_that_align_the_same_pixels_are_checked_once(monkeypatch) -> None: 
     seen = search.examine(query, extract_register(photo), photo)
     assert seen is not None and seen.relation == "copy"
     assert len(aligned) == 1
+
+
+def test_a_map_that_settles_the_alignment_ends_the_search(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A copy turned 10 degrees: the similarity fitted to the homography's inliers aligns the pixels to a fraction
+    of a pixel (the same picture, residue under SETTLED_PX), so the homography after it is not aligned and checked
+    (two alignments when every map is checked); the verdict and the words are the same either way."""
+    from ledger.core.fingerprint import DETAIL_SIDE, hash_image
+    from ledger.core.wild import search
+
+    photo = sd.coffee()
+    turned = hash_image(Image.fromarray(photo).rotate(10, resample=Image.Resampling.BICUBIC, expand=True), DETAIL_SIDE)
+    query = search.prepare(turned)
+    verified = geometry.verify(extract_register(photo), query.matcher)
+    assert verified is not None and len(verified.alternatives) == 1
+    real_align = search.align
+    results = []
+    for settled in (search.SETTLED_PX, -1.0):  # -1: every map is checked
+        aligned: list[object] = []
+        monkeypatch.setattr(search, "SETTLED_PX", settled)
+        monkeypatch.setattr(search, "align", lambda *args, into=aligned: into.append(args) or real_align(*args))
+        seen = search.examine(query, extract_register(photo), photo)
+        assert seen is not None
+        results.append((len(aligned), seen.relation, seen.words))
+    assert [r[0] for r in results] == [1, 2]
+    assert results[0][1:] == results[1][1:] == ("copy", ("rotated 10 degrees counter-clockwise", "resized x1.17 of the 512 px reference"))
