@@ -17,9 +17,12 @@ import httpx
 import pytest
 
 from api.__main__ import prepare_worker_loads
-from api.spread import LOADS_VARIABLE, MARGIN, WorkerLoads, create_loads_file
+from api.spread import CELL, CELLS, LOADS_VARIABLE, MARGIN, WorkerLoads, create_loads_file
 from ledger.config import Settings
+from tests.api.instances import ApiInstance
+from tests.api.test_api import PASSWORD
 from tests.api.test_batch_registration import SERVICE_KEY, Api, jpeg, make_api
+from tests.api.test_two_instances import DEPLOYMENT, prepared_database
 
 
 @pytest.fixture
@@ -88,5 +91,32 @@ def test_python_m_api_gives_several_workers_a_fresh_loads_file(tmp_path: Path, m
     folder = prepare_worker_loads(Settings(data_dir=tmp_path, api_workers=2))
     assert folder is not None and os.environ[LOADS_VARIABLE].startswith(folder)
     first = WorkerLoads(Path(os.environ[LOADS_VARIABLE]))
-    assert first.least_of_others() is None, "the main process (which checked the settings) holds no cell"
+    assert first.least_of_others() is None, "a fresh file: no other cell taken"
     shutil.rmtree(folder)
+
+
+def test_a_real_two_worker_api_gives_each_worker_a_cell_and_its_main_process_none(tmp_path: Path) -> None:
+    """``python -m api`` checks its settings by building the app once before granian starts the workers: that
+    process must hold no cell, or its count of 0 would make every worker look overloaded next to it."""
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    db = prepared_database(url, tmp_path / "api" / "keystore")
+    instance = ApiInstance(tmp_path / "api", url, DEPLOYMENT, {"PROVENANCE_KEYSTORE_PASSWORD": PASSWORD,
+                                                               "PROVENANCE_API_WORKERS": "2"})  # fmt: skip
+    instance.start()
+    try:
+        assert instance.process is not None
+        main = instance.process.pid
+        workers = [int(p) for p in Path(f"/proc/{main}/task/{main}/children").read_text().split()]
+        # The file each worker mapped (its path is in the worker's memory map; new variables of a forked process's
+        # environment do not show in /proc/PID/environ).
+        maps = {line.split()[-1] for w in workers for line in Path(f"/proc/{w}/maps").read_text().splitlines()
+                if "provenance-loads-" in line}  # fmt: skip
+        assert len(maps) == 1, maps
+        path = Path(maps.pop())
+        data = path.read_bytes()
+        cells = [CELL.unpack_from(data, i * CELL.size) for i in range(CELLS)]
+        assert sorted(pid for pid, _ in cells if pid) == sorted(workers), (cells[:4], main, workers)
+        assert all(count == 0 for _, count in cells), "nothing in progress while idle"
+    finally:
+        instance.stop()
+        db.dispose()
