@@ -14,7 +14,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
 
+from api.spread import LOADS_VARIABLE, create_loads_file
 from ledger.cli.main import configure_logging
 from ledger.config import Settings
 from ledger.errors import LedgerError
@@ -35,14 +37,16 @@ def main() -> None:
         app_from_environment().state.ledger.db.dispose()  # settings and deployment checked once here: a bad one stops the start with its code
     except LedgerError as exc:
         raise SystemExit(f"error ({exc.code}): {exc.message}") from None
+    loads_dir = prepare_worker_loads(settings)  # after the check above: this process must hold no cell in it
     try:
         if settings.api_server == "granian":
             serve_granian(settings)
         else:
             serve_uvicorn(settings)
     finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
+        for path in (metrics_dir, loads_dir):
+            if path is not None:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def prepare_metrics_dir() -> str | None:
@@ -53,6 +57,17 @@ def prepare_metrics_dir() -> str | None:
         return None
     path = tempfile.mkdtemp(prefix="provenance-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def prepare_worker_loads(settings: Settings) -> str | None:
+    """The file in which the workers publish their registrations in progress (``api.spread``), fresh per start;
+    none for one worker (nothing to spread)."""
+    if settings.api_workers < 2:
+        return None
+    path = tempfile.mkdtemp(prefix="provenance-loads-")
+    create_loads_file(Path(path) / "loads")
+    os.environ[LOADS_VARIABLE] = str(Path(path) / "loads")
     return path
 
 

@@ -18,6 +18,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from api.app import create_app
+from api.spread import WorkerLoads
 from ledger.adapters.chain.deployment import Deployment
 from ledger.adapters.indexer import mirror
 from ledger.adapters.indexer.decode import DecodedEvent
@@ -56,7 +57,7 @@ class Api:
                                 data={"items": json.dumps(items)}, files=parts or None)  # fmt: skip
 
 
-def make_api(tmp_path: Path, database_url: str, **overrides: object) -> Iterator[Api]:
+def make_api(tmp_path: Path, database_url: str, loads: WorkerLoads | None = None, **overrides: object) -> Iterator[Api]:
     settings = Settings(data_dir=tmp_path, keystore_password=PASSWORD, max_upload_bytes=2_000_000,
                         max_pixels=4_000_000, database_url=database_url, **overrides)  # type: ignore[arg-type]  # fmt: skip
     db = Database(settings.resolved_database_url())
@@ -75,7 +76,7 @@ def make_api(tmp_path: Path, database_url: str, **overrides: object) -> Iterator
                                                                       "domain": "x.example"}, 2, "0x" + "22" * 32,
                                                    "0x" + f"{n:02x}" * 32, n)])  # fmt: skip
     deployment = Deployment(31337, CONTRACT, 1, None, "0x00", "http://127.0.0.1:1", "2026-11-28T00:00:00Z")
-    with TestClient(create_app(settings, db=db, deployment=deployment)) as client:
+    with TestClient(create_app(settings, db=db, deployment=deployment, loads=loads)) as client:
         # No chain behind these API tests: what it would answer is given here (the newsroom's nonce on chain is still
         # 0, no address is a contract wallet). tests/e2e/test_newsroom_custody.py asks a real node.
         client.app.state.ledger.chain_nonce = lambda _publisher: 0  # type: ignore[attr-defined]
