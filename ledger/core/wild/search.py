@@ -230,7 +230,7 @@ def _best_alignment(reference: np.ndarray, query_rgb: np.ndarray, verified: geom
     as many inliers both when the homography's extra freedom fits noise (a small picture in a web screenshot came
     out rotated 3 degrees with perspective, then edited) and when it fits a real perspective or a 2 degree turn
     that scales and shifts miss by a pixel or two (those copies came out similar_scene when the simpler map was
-    always preferred)."""
+    always preferred). A map that settles the alignment (SETTLED_PX) ends the search: simpler maps come first."""
     best = None
     tried: list[np.ndarray] = []
     side = min(max(reference.shape[:2]), 512)  # the work frame's longest side, at most (warp.align)
