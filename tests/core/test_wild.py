@@ -547,3 +547,29 @@ def test_a_map_that_settles_the_alignment_ends_the_search(monkeypatch) -> None: 
         results.append((len(aligned), seen.relation, seen.words))
     assert [r[0] for r in results] == [1, 2]
     assert results[0][1:] == results[1][1:] == ("copy", ("rotated 10 degrees counter-clockwise", "resized x1.17 of the 512 px reference"))
+
+
+def test_a_zoom_for_a_plain_vote_describes_its_box_without_the_mirror_image(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A zoom (a new keypoint extraction of the box a candidate's nearest keypoints point at, ~50 ms) for a
+    candidate of the plain vote skips the mirror image's keypoints (half of it): it finds the photo in a feed
+    screenshot as before, and a flipped photo is left to the mirror's own vote, whose zooms keep the mirror."""
+    from ledger.core.fingerprint import DETAIL_SIDE, hash_image
+    from ledger.core.wild import search
+
+    photo = Image.fromarray(sd.chelsea())
+    features, reference = extract_register(np.asarray(photo)), np.asarray(photo)
+    prepared: list[bool] = []
+    real_prepare = search.prepare
+    monkeypatch.setattr(search, "prepare", lambda rgb, mirrored=True: prepared.append(mirrored) or real_prepare(rgb, mirrored))
+    found = {}
+    for flipped in (False, True):
+        shown = ImageOps.mirror(photo) if flipped else photo
+        screen = hash_image(_feed_screen(shown), DETAIL_SIDE)  # the reader's detail image, as the matcher has it
+        for mirrored in (False, True):
+            query = real_prepare(screen)
+            prepared.clear()
+            seen = search.examine(query, features, reference, near=True, whole=False, mirrored=mirrored)
+            assert prepared == [mirrored]  # one zoom, described with or without the mirror image
+            found[flipped, mirrored] = None if seen is None else seen.relation
+    assert found[False, False] == found[False, True] == "copy"
+    assert found[True, False] is None and found[True, True] == "copy"

@@ -34,6 +34,7 @@ class Query:
     mirror: Features | None
     matcher: geometry.QuerySet = field(repr=False)
     parts: dict[tuple[int, int, int, int], Query] = field(default_factory=dict, repr=False)  # zoomed regions, prepared once
+    plain_parts: dict[tuple[int, int, int, int], Query] = field(default_factory=dict, repr=False)  # the same, unmirrored
     memo: dict[str, list[tuple[int, int, int, int]]] = field(default_factory=dict, repr=False)
 
     def regions(self) -> list[tuple[int, int, int, int]]:
@@ -42,11 +43,20 @@ class Query:
             self.memo["regions"] = picture_regions(self.rgb)
         return self.memo["regions"]
 
-    def part(self, box: tuple[int, int, int, int]) -> Query:
+    def part(self, box: tuple[int, int, int, int], mirrored: bool = True) -> Query:
+        """This region of the image, prepared once; ``mirrored=False``: without the mirror image's keypoints (half
+        the extraction) unless it was prepared with them already, for a zoom that looks for unflipped copies."""
+        if box not in self.parts and not mirrored:
+            if box not in self.plain_parts:
+                self.plain_parts[box] = prepare(self._crop(box), mirrored=False)
+            return self.plain_parts[box]
         if box not in self.parts:
-            x0, y0, x1, y1 = box
-            self.parts[box] = prepare(np.ascontiguousarray(self.rgb[y0:y1, x0:x1]))
+            self.parts[box] = prepare(self._crop(box))
         return self.parts[box]
+
+    def _crop(self, box: tuple[int, int, int, int]) -> np.ndarray:
+        x0, y0, x1, y1 = box
+        return np.ascontiguousarray(self.rgb[y0:y1, x0:x1])
 
     @property
     def empty(self) -> bool:
@@ -76,8 +86,8 @@ class Seen:
         return float(np.linalg.det(self.transform[:2, :2])) < 0
 
 
-def prepare(query_rgb: np.ndarray) -> Query:
-    plain, mirror = local_features.extract_query(query_rgb)
+def prepare(query_rgb: np.ndarray, mirrored: bool = True) -> Query:
+    plain, mirror = local_features.extract_query(query_rgb, mirrored=mirrored)
     return Query(query_rgb, plain, mirror, geometry.QuerySet(plain, mirror))
 
 
@@ -177,9 +187,12 @@ def picture_regions(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
     return [b[:4] for b in boxes[:MAX_PICTURE_REGIONS]]
 
 
-def _zoomed(query: Query, features: Features, near: bool, regions: bool = True) -> geometry.Verification | None:
+def _zoomed(query: Query, features: Features, near: bool, regions: bool = True, mirrored: bool = True
+            ) -> geometry.Verification | None:  # fmt: skip
     """The best verification of ``features`` in the query's picture regions and in the box its nearest keypoints
-    point at, in the whole image's coordinates (weak ones included: ``examine`` gates them)."""
+    point at, in the whole image's coordinates (weak ones included: ``examine`` gates them). ``mirrored=False``:
+    that box is described without its mirror image (a candidate of the plain vote: the mirror's own vote zooms
+    for flipped copies)."""
     height, width = query.rgb.shape[:2]
     boxes = list(query.regions()) if regions else []
     likely = _likely_region(query, features) if near else None
@@ -187,7 +200,8 @@ def _zoomed(query: Query, features: Features, near: bool, regions: bool = True) 
         boxes.append(likely)
     best = None
     for box in boxes:
-        found = geometry.verify(features, query.part(box).matcher, min_inliers=WEAK_MIN_INLIERS)
+        part = query.part(box, mirrored or box != likely)
+        found = geometry.verify(features, part.matcher, min_inliers=WEAK_MIN_INLIERS)
         if found is not None and (best is None or found.inliers > best[1].inliers):
             best = (box, found)
     if best is None:
@@ -274,8 +288,8 @@ def _apart_px(a: np.ndarray, b: np.ndarray, side: int) -> float:
     return distance if np.isfinite(distance) else np.inf
 
 
-def examine(query: Query, features: Features, reference: np.ndarray | None, near: bool = True, whole: bool = True
-            ) -> Seen | None:
+def examine(query: Query, features: Features, reference: np.ndarray | None, near: bool = True, whole: bool = True,
+            mirrored: bool = True) -> Seen | None:  # fmt: skip
     """Verify one registered picture against the query. None: not found in it. Without a reference copy only the
     geometry is known, which cannot tell a copy from another photograph of the same scene: nothing is claimed.
     ``near``: also zoom into the region this candidate's nearest keypoints point at (new keypoints of that region,
@@ -287,7 +301,7 @@ def examine(query: Query, features: Features, reference: np.ndarray | None, near
     verified = geometry.verify(features, query.matcher, min_inliers=WEAK_MIN_INLIERS) if whole else None
     # An affine fit of the whole image is the last resort (see geometry); a weak one may be bettered by a zoom.
     if verified is None or verified.affine or verified.inliers < geometry.MIN_INLIERS:
-        zoomed = _zoomed(query, features, near, regions=whole)
+        zoomed = _zoomed(query, features, near, regions=whole, mirrored=mirrored)
         if zoomed is not None and (verified is None or verified.affine or zoomed.inliers > verified.inliers):
             verified = zoomed
     if verified is None:
