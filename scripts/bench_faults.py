@@ -20,7 +20,8 @@ phases and tables locked for 5 s on a throwaway PostgreSQL server; test_postgres
 ``batch-reorg`` (test_batch_reorg.py), ``read-only`` (the data directory on a tmpfs remounted read-only; needs
 root; test_read_only.py), ``read-only-running`` (the data directory an ext4 image that fails under the running
 service and turns read-only, then the operator's umount, e2fsck, mount; needs root and a loop device;
-test_read_only_running.py).
+test_read_only_running.py), ``lost-admission`` (anvil, then the whole ``up``, restarted from a state saved before
+the publisher was added; test_lost_admission.py).
 
 Writes bench/results/faults.json (rows of the groups run replace the rows of the same faults; the others are kept,
 each row with when and under which load it was measured) and prints the table of docs/RELIABILITY.md. The machine
@@ -110,7 +111,7 @@ def lost_transaction_seconds() -> float:
 # The lock of ``sqlite-busy-default``: past the 30 s default busy timeout (Settings.sqlite_busy_timeout_seconds).
 DEFAULT_BUSY_LOCK_SECONDS = 35.0
 GROUPS = ("sqlite", "sqlite-busy", "sqlite-busy-default", "lost-tx", "rpc", "rpc-postgres", "postgres", "pg-disk-full",
-          "disk-full", "batch-reorg", "read-only", "read-only-running")
+          "disk-full", "batch-reorg", "read-only", "read-only-running", "lost-admission")
 DESCRIPTIONS.update({
     "db-lock-long": "SQLite database locked by another process for 6 s, past the busy timeout (lowered to 2 s): "
                     "writes refused with 503",
@@ -133,6 +134,10 @@ DESCRIPTIONS.update({
     "read-only": "the data directory read-only: `up` stopped, refused to start on it, started once writable",
     "read-only-running": "the data directory's ext4 fails under the running `up` (journal aborted, read-only) for "
                          "4 s: writes refused with 503; then `up` stopped, umount, e2fsck, mount, `up` started",
+    "lost-admission": "anvil killed and restarted from a state saved before the publisher was added (its admission "
+                      "and registrations gone): the supervisor adds it again",
+    "lost-admission-at-start": "`provenance up` killed and started again on a node state saved before the "
+                               "publisher was added: it adds the publisher again before its workers start",
 })  # fmt: skip
 
 
@@ -272,6 +277,14 @@ def run_group(group: str, tmp: Path) -> dict[str, PhaseResult]:
             result.notes.append(f"stop, repair (umount, e2fsck, mount), start: {seen.seconds} s; readers while "
                                 f"read-only: {seen.readers}; up's exit code when stopped: {seen.stop_code}")  # fmt: skip
             return {"read-only-running": result}
+    if group == "lost-admission":
+        from tests.faults.test_lost_admission import UPLOADS, service_with_state_before_admission
+
+        harness = service_with_state_before_admission(tmp / "var")
+        try:
+            return {fault: harness.phase(fault, uploads=UPLOADS) for fault in ("lost-admission", "lost-admission-at-start")}
+        finally:
+            harness.service.stop()
     raise ValueError(f"unknown group {group!r}")
 
 

@@ -28,7 +28,7 @@ from ledger.errors import ChainError
 from ledger.runtime.signals import stop_on_signals
 from ledger.runtime.wiring import open_database
 from ledger.usecases.backfill import backfill_local_features
-from ledger.usecases.publishers import add_to_new_contract
+from ledger.usecases.publishers import admit_missing
 
 log = logging.getLogger("ledger.up")
 
@@ -136,6 +136,8 @@ def prepare(
         if redeploy and not settings.contract:
             _start_over_on(deployment, settings, RegistryClient(w3, deployment.address, load_artifact()["abi"]),
                            admin_key, fund=started)  # fmt: skip
+        elif node is not None and not settings.contract:
+            Admissions(settings, deployment).check()
     except BaseException:
         if node:
             node.stop()
@@ -152,14 +154,50 @@ def _start_over_on(deployment: Deployment, settings: Settings, client: RegistryC
         with db.write() as session:
             mirror.clear(session)
             resent = outbox.send_again_to_new_contract(session, "its contract was replaced by --redeploy")
-        added = add_to_new_contract(db, client, admin_key, fund)
+        added = admit_missing(db, client, admin_key, fund)
     finally:
         db.dispose()
     log.warning(
         "new contract %s: the mirror of the previous one was emptied, %d publisher(s) added to the new one; "
         "%d registration(s), batch(es) and retraction(s) in the outbox are sent again",
-        deployment.address, added, resent,
+        deployment.address, len(added), resent,
     )  # fmt: skip
+
+
+@dataclass
+class Admissions:
+    """Keeps this service's publishers admitted on the local node it runs. Such a node restarted from its saved
+    state (killed, or its state file cut short and restored from the last whole copy) has lost its last blocks, and
+    with them possibly a publisher's admission and funding: every registration of that publisher would then revert
+    ``NotPublisher`` for ever. Checked when the node started and after each restart, retried until it succeeds."""
+
+    settings: Settings
+    deployment: Deployment
+    due_at: float | None = None
+    failures: int = 0
+
+    def check(self) -> None:
+        """Add what the contract lacks now; an error is logged, not raised (the service runs on meanwhile)."""
+        db = open_database(self.settings)
+        try:
+            client = RegistryClient(connect(self.deployment.rpc_url), self.deployment.address, load_artifact()["abi"])
+            admit_missing(db, client, self.settings.admin_key(True), fund=True)
+        except Exception as exc:  # noqa: BLE001 - the node or the database may be failing; tried again later
+            self.failures += 1
+            self.due_at = time.monotonic() + min(NODE_RETRY_MAX_SECONDS, 2.0**self.failures)
+            log.error("could not check that this service's publishers are on the contract (%s); trying again "
+                      "shortly", exc)  # fmt: skip
+        else:
+            self.due_at, self.failures = None, 0
+        finally:
+            db.dispose()
+
+    def after_restart(self) -> None:
+        self.due_at = time.monotonic()
+
+    def check_if_due(self) -> None:
+        if self.due_at is not None and time.monotonic() >= self.due_at:
+            self.check()
 
 
 def up(settings: Settings, redeploy: bool = False, deploy: bool = False) -> int:
@@ -170,6 +208,7 @@ def up(settings: Settings, redeploy: bool = False, deploy: bool = False) -> int:
     node, deployment, rpc_url = prepare(settings, redeploy, deploy)
     env = child_env(settings, rpc_url, deployment)
     children = [Child(name, worker_argv(name), env_for(name, env)) for name in WORKERS]
+    admissions = Admissions(settings, deployment) if node is not None and not settings.contract else None
     code = 0
     node_retry_at, node_failures = 0.0, 0  # when to try the node again after it could not be restarted
     try:
@@ -189,11 +228,15 @@ def up(settings: Settings, redeploy: bool = False, deploy: bool = False) -> int:
                 if time.monotonic() >= node_retry_at:
                     if _restart_node(node):
                         node_failures = 0
+                        if admissions is not None:
+                            admissions.after_restart()
                     else:  # a doubling wait between tries
                         node_failures += 1
                         node_retry_at = time.monotonic() + min(NODE_RETRY_MAX_SECONDS, 2.0**node_failures)
             if node is not None:
                 node.keep_state()
+            if admissions is not None:
+                admissions.check_if_due()
             for child in children:
                 if child.process is not None and child.process.poll() is not None:
                     if not _restart(child):

@@ -241,14 +241,25 @@ def revoke_api_key(db: Database, publisher: str, key: str) -> ApiKeyListing:
     return listing
 
 
-def add_to_new_contract(db: Database, client: RegistryClient, admin_key: str, fund: bool) -> int:
-    """After ``--redeploy`` on a local node whose chain was lost: this service's publishers (their keys are in the
-    keystore) are added to the new contract, and funded on a local node. Returns how many."""
+def admit_missing(db: Database, client: RegistryClient, admin_key: str, fund: bool) -> list[str]:
+    """This service's publishers (in its database, their keys in the keystore or held by their newsrooms) that the
+    contract does not know are added to it, and a service-held key's account funded on a local node (``fund``).
+    For a chain that lost them: a new contract (``--redeploy``), or a local node restarted from a saved state older
+    than a publisher's admission; without it every registration of that publisher reverts ``NotPublisher`` for
+    ever. Only an address the contract has never seen is added: a publisher it suspended stays suspended. Returns
+    the addresses added."""
     with db.read() as session:
         accounts = [(a.address, a.name, a.domain, a.keystore_file) for a in repo.accounts(session)]
-    for address, name, domain, key_file in accounts:
+    added = []
+    for address, name, domain, _key_file in accounts:
+        if client.publisher(address).added_at != 0:
+            continue
         client.add_publisher(admin_key, address, name, domain)
-        if fund and key_file is not None and client.w3.eth.get_balance(client.w3.to_checksum_address(address)) < LOCAL_FUNDING_WEI // 10:
-            client.fund(admin_key, address, LOCAL_FUNDING_WEI)
-        log.info("publisher %s (%s) added to the new contract", name, domain)
-    return len(accounts)
+        added.append(address)
+        log.warning("publisher %s (%s, %s) was not on the contract; added again", name, domain, address)
+    if fund:  # a chain that lost the admission lost the funding sent with it
+        for address, _name, _domain, key_file in accounts:
+            balance = client.w3.eth.get_balance(to_checksum_address(address)) if key_file is not None else None
+            if balance is not None and balance < LOCAL_FUNDING_WEI // 10:
+                client.fund(admin_key, address, LOCAL_FUNDING_WEI)
+    return added
