@@ -88,7 +88,7 @@ class Match(BaseModel):
     transform: str | None = None
     transforms: list[str] = []
     confirmed_by: str | None = Field(None, description="`confirmed` (second stage) or `hash` (distance <= 31)")
-    inliers: int | None = Field(None, description="keypoints that agree with one geometric transform (wild path)")
+    inliers: int | None = Field(None, description="keypoints that agree with one geometric transform (wild path); absent when the picture was found by its pixels alone (a soft picture, too few keypoints)")
     relation: str | None = Field(None, description="`copy`, `edited` or `similar_scene`: what the reader's image is "
                                                    "to this registered picture")
     placement: list[list[float]] | None = Field(None, description="where the registered picture lies in the reader's "
@@ -184,7 +184,7 @@ def perceptual_fields(match: PerceptualMatch) -> dict[str, object]:
         "transform": ", ".join(match.transforms),
         "transforms": list(match.transforms),
         "confirmed_by": match.judgement.acceptance.value,
-        "inliers": seen.inliers if seen is not None else None,
+        "inliers": seen.inliers or None if seen is not None else None,  # 0: found by its pixels (soft picture)
         "relation": "similar_scene" if match.similar_scene else "edited" if match.edited else "copy",
         "placement": placement(seen.transform) if seen is not None else None,
     }

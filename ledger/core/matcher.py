@@ -44,10 +44,10 @@ from ledger.core.wild.local_features import Features
 MAX_CANDIDATES = 4  # second-stage comparisons per step (each ~10-30 ms); the closest hashes first
 EXTENDED_CANDIDATES = 3  # for the confirm-only steps (thirds, 64-96 bits)
 MAX_WILD_MATCHES = 3  # a reader's image rarely holds more than a few registered pictures
-# Which keypoint candidates are verified (each ~5-10 ms, ~40 ms more when zoomed): a copy's picture collects
+# Which keypoint candidates are verified (each ~5-10 ms): a copy's picture collects
 # several votes (>= 4 on the benchmark's whole-image copies, 0.8-1.5 for a small photo in a feed screenshot, where
 # the picture regions' own vote finds it too); chance candidates 0.1-0.5. The best-voted are always verified.
-WILD_ALWAYS = 2  # verified whatever their votes; the only ones zoomed where their nearest keypoints gather
+WILD_ALWAYS = 2  # verified whatever their votes; of the plain vote, the only ones looked for by pixels (soft queries)
 WILD_MIN_VOTES = 1.0  # other candidates need this many
 WILD_FOLLOW_SHARE = 1 / 3  # once a copy is found, other candidates need this share of its votes
 # A picture region of a screenshot votes with few keypoints, and a blurred or overlaid photo in it collects little:
@@ -203,12 +203,11 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
             query = wild.prepare(probe.detail)
         return query
 
-    def look(content_hash: str, near: bool = True, whole: bool = True, mirrored: bool = True
-             ) -> tuple[wild.Seen, tuple[str, ...]] | None:  # fmt: skip
+    def look(content_hash: str) -> tuple[wild.Seen, tuple[str, ...]] | None:
         facts = registered(content_hash)
         if facts.features is None or facts.reference is None:
             return None
-        seen = wild.examine(prepared(), facts.features, facts.reference.image, near, whole, mirrored)
+        seen = wild.examine(prepared(), facts.features, facts.reference.image)
         return None if seen is None else (seen, _wild_words(seen, probe, facts))
 
     def overlooked(match: PerceptualMatch) -> bool:
@@ -239,9 +238,8 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
     # hash candidates the PDQ steps rejected are tried again, not those the keypoints already failed to find
     tried = set(exclude) | dropped | {m.content_hash for m in revised}
 
-    # best-voted candidates not yet looked for where their nearest keypoints gather, and whether the mirror's vote
-    # chose them (a zoom for a plain vote's candidate describes its box without the mirror image: half the ~50 ms)
-    zoom_later: list[tuple[str, bool]] = []
+    # the plain vote's best-voted candidates the keypoints did not find: looked for by their pixels if the query is soft
+    by_pixels_later: list[str] = []
 
     def record(content_hash: str, looked: tuple[wild.Seen, tuple[str, ...]]) -> None:
         result, words = looked
@@ -257,10 +255,10 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
             if content_hash is None or content_hash in tried:
                 continue
             tried.add(content_hash)
-            looked = look(content_hash, near=False)
+            looked = look(content_hash)
             if looked is None:
-                if rank < WILD_ALWAYS:
-                    zoom_later.append((content_hash, mirrored))
+                if rank < WILD_ALWAYS and not mirrored:
+                    by_pixels_later.append(content_hash)
                 continue
             record(content_hash, looked)
             if looked[0].relation != "similar_scene":
@@ -271,9 +269,7 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
     # The reader's image as it is, then its mirror image, each voting alone (a vote costs in proportion to the
     # descriptors voting; a candidate verified once is not verified again: verification sees both orientations).
     # In each orientation, if the whole image finds nothing, a small photo in a screenshot votes better on its
-    # own (picture regions; none unless the image looks like a screenshot). Last, the best-voted candidates of
-    # each vote are looked for in the box where their nearest keypoints gather (a new keypoint extraction there,
-    # ~30-50 ms each: after every vote, so a mirrored copy does not pay for zooms of its plain vote's candidates).
+    # own (picture regions; none unless the image looks like a screenshot).
     for mirrored in (False, True):
         for search, floor in ((wild.search, WILD_MIN_VOTES), (wild.search_regions, WILD_REGION_MIN_VOTES)):
             # A copy found only in the mirror image was found by the plain vote's few chance votes: the mirrored
@@ -281,12 +277,15 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
             # was taken for an edited copy of another photograph of it, 49 inliers against 90).
             if all(m.similar_scene or (mirrored and m.seen is not None and m.seen.flipped) for m in found):
                 verify_candidates(search(prepared(), local.index, mirrored=mirrored), floor, mirrored)
-    for content_hash, mirrored in zoom_later:
-        if any(not m.similar_scene for m in found):
-            break
-        looked = look(content_hash, near=True, whole=False, mirrored=mirrored)  # the whole image and regions failed
-        if looked is not None:
-            record(content_hash, looked)
+    # A soft picture (few keypoints) may be a deep crop no keypoint map holds: the plain vote's best-voted
+    # candidates are looked for by their pixels (wild.examine_pixels, ~15 ms each).
+    if all(m.similar_scene for m in found) and wild.soft(prepared()):
+        for content_hash in by_pixels_later:
+            facts = registered(content_hash)
+            seen = None if facts.reference is None else wild.examine_pixels(prepared(), facts.reference.image)
+            if seen is not None and seen.relation != "similar_scene":
+                record(content_hash, (seen, _wild_words(seen, probe, facts)))
+                break
     return found
 
 

@@ -371,6 +371,31 @@ def test_a_half_crop_of_a_small_soft_photo_is_found_by_its_weak_corners(pdq_fixt
         assert "cropped" in verified.answer.matches[0].transform
 
 
+def test_a_deep_crop_of_a_soft_photo_no_keypoint_map_holds_is_found_by_its_pixels(pdq_fixtures, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """AugLy's crop of the sea photo (201 x 169 px of 256 x 256, unscaled; scripts/matchbench q0122/augly_crop) has
+    no keypoint map with even 4 inliers: its pixels, correlated over a sweep of scales, put it back in place. Another
+    soft photo registered beside it is not taken for it, and without the pixel search the crop is not found."""
+    from ledger.core.wild import search
+
+    folder = pdq_fixtures / "reg-test-input" / "labelme-subset"
+    sea = np.asarray(Image.open(folder / "q0122.jpg").convert("RGB"))
+    registry_ = InMemoryRegistry()
+    registry_.register(jpeg(sea, 92))
+    others = InMemoryRegistry()  # other photos of the same set, two of them soft too
+    for name in ("q0003.jpg", "q0004.jpg", "q0291.jpg", "q0746.jpg", "q1050.jpg", "q2821.jpg"):
+        others.register(jpeg(np.asarray(Image.open(folder / name).convert("RGB")), 92))
+    for x0, y0 in ((35, 2), (0, 0), (55, 0)):  # the upper part, mostly sky: no keypoint map
+        crop = jpeg(sea[y0 : y0 + 169, x0 : x0 + 201], 85)
+        verified, _ = registry_.verify(crop)
+        assert verified.answer.verdict == "copy", ((x0, y0), verified.answer)
+        match = verified.answer.matches[0]
+        assert match.inliers is None and "cropped to 5" in match.transform, match  # 51-52%, by its pixels
+        assert others.verify(crop)[0].answer.verdict == "unknown"
+        monkeypatch.setattr(search, "PIXEL_SEARCH_MIN_NCC", 1.01)
+        assert registry_.verify(crop)[0].answer.verdict == "unknown"
+        monkeypatch.undo()
+
+
 def test_a_half_crop_with_few_keypoints_is_a_copy_once_its_pixels_confirm_it(registry) -> None:  # type: ignore[no-untyped-def]
     """Half of the rocket photo, cut from its upper part, keeps 12-13 keypoint inliers of the 14 that stand alone
     (unknown before); the pixels through that alignment are the same picture, so it is a copy, and described by
@@ -549,27 +574,3 @@ def test_a_map_that_settles_the_alignment_ends_the_search(monkeypatch) -> None: 
     assert results[0][1:] == results[1][1:] == ("copy", ("rotated 10 degrees counter-clockwise", "resized x1.17 of the 512 px reference"))
 
 
-def test_a_zoom_for_a_plain_vote_describes_its_box_without_the_mirror_image(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """A zoom (a new keypoint extraction of the box a candidate's nearest keypoints point at, ~50 ms) for a
-    candidate of the plain vote skips the mirror image's keypoints (half of it): it finds the photo in a feed
-    screenshot as before, and a flipped photo is left to the mirror's own vote, whose zooms keep the mirror."""
-    from ledger.core.fingerprint import DETAIL_SIDE, hash_image
-    from ledger.core.wild import search
-
-    photo = Image.fromarray(sd.chelsea())
-    features, reference = extract_register(np.asarray(photo)), np.asarray(photo)
-    prepared: list[bool] = []
-    real_prepare = search.prepare
-    monkeypatch.setattr(search, "prepare", lambda rgb, mirrored=True: prepared.append(mirrored) or real_prepare(rgb, mirrored))
-    found = {}
-    for flipped in (False, True):
-        shown = ImageOps.mirror(photo) if flipped else photo
-        screen = hash_image(_feed_screen(shown), DETAIL_SIDE)  # the reader's detail image, as the matcher has it
-        for mirrored in (False, True):
-            query = real_prepare(screen)
-            prepared.clear()
-            seen = search.examine(query, features, reference, near=True, whole=False, mirrored=mirrored)
-            assert prepared == [mirrored]  # one zoom, described with or without the mirror image
-            found[flipped, mirrored] = None if seen is None else seen.relation
-    assert found[False, False] == found[False, True] == "copy"
-    assert found[True, False] is None and found[True, True] == "copy"

@@ -33,8 +33,7 @@ class Query:
     plain: Features
     mirror: Features | None
     matcher: geometry.QuerySet = field(repr=False)
-    parts: dict[tuple[int, int, int, int], Query] = field(default_factory=dict, repr=False)  # zoomed regions, prepared once
-    plain_parts: dict[tuple[int, int, int, int], Query] = field(default_factory=dict, repr=False)  # the same, unmirrored
+    parts: dict[tuple[int, int, int, int], Query] = field(default_factory=dict, repr=False)  # picture regions, prepared once
     memo: dict[str, list[tuple[int, int, int, int]]] = field(default_factory=dict, repr=False)
 
     def regions(self) -> list[tuple[int, int, int, int]]:
@@ -43,13 +42,8 @@ class Query:
             self.memo["regions"] = picture_regions(self.rgb)
         return self.memo["regions"]
 
-    def part(self, box: tuple[int, int, int, int], mirrored: bool = True) -> Query:
-        """This region of the image, prepared once; ``mirrored=False``: without the mirror image's keypoints (half
-        the extraction) unless it was prepared with them already, for a zoom that looks for unflipped copies."""
-        if box not in self.parts and not mirrored:
-            if box not in self.plain_parts:
-                self.plain_parts[box] = prepare(self._crop(box), mirrored=False)
-            return self.plain_parts[box]
+    def part(self, box: tuple[int, int, int, int]) -> Query:
+        """This region of the image, prepared once."""
         if box not in self.parts:
             self.parts[box] = prepare(self._crop(box))
         return self.parts[box]
@@ -114,42 +108,9 @@ def search_regions(query: Query, index: LocalIndex, top_k: int = TOP_K, mirrored
     return sorted(found.values(), key=lambda c: -c.votes)[:top_k]
 
 
-# Zoom: when the registered picture is small in the reader's image (a photo in a screenshot of a post), the
-# reader's keypoints are spent on interface text and the candidate's 200 descriptors meet too many look-alikes for
-# the ratio test. The query keypoints nearest to the candidate's descriptors show where the photo lies; that
-# region, enlarged and searched alone, gives the homography (measured on the feed screenshots of
-# scripts/matchbench: true photo ranked first but < 14 inliers on the whole screenshot).
-ZOOM_NEAR_BITS = 48  # a query keypoint within this many bits of a candidate descriptor marks where the photo may be
-ZOOM_MIN_POINTS = 8
-ZOOM_MAX_SHARE = 0.7  # a region covering more of the reader's image than this is no zoom
-ZOOM_MARGIN = 0.25  # of the region's side, added around it
-
-
-def _likely_region(query: Query, features: Features) -> tuple[int, int, int, int] | None:
-    """The box (pixels of ``query.rgb``) where the candidate's nearest query keypoints gather, or None."""
-    D, I = query.matcher.knn2(features)
-    if len(D) == 0:
-        return None
-    near = I[:, 0][D[:, 0] <= ZOOM_NEAR_BITS]
-    if len(near) < ZOOM_MIN_POINTS:
-        return None
-    plain, mirror = query.plain, query.mirror
-    points = []
-    for i in near:
-        if i < len(plain):
-            points.append(plain.xy[i])
-        elif mirror is not None:
-            x, y = mirror.xy[i - len(plain)]
-            points.append((1.0 - x, y))  # mirrored frame -> the reader's frame
-    xy = np.asarray(points, np.float64)
-    (x0, y0), (x1, y1) = np.percentile(xy, 10, axis=0), np.percentile(xy, 90, axis=0)
-    mx, my = (x1 - x0) * ZOOM_MARGIN + 0.02, (y1 - y0) * ZOOM_MARGIN + 0.02
-    x0, y0, x1, y1 = max(0.0, x0 - mx), max(0.0, y0 - my), min(1.0, x1 + mx), min(1.0, y1 + my)
-    if (x1 - x0) * (y1 - y0) > ZOOM_MAX_SHARE:
-        return None
-    height, width = query.rgb.shape[:2]
-    box = (int(x0 * width), int(y0 * height), int(np.ceil(x1 * width)), int(np.ceil(y1 * height)))
-    return box if box[2] - box[0] >= 32 and box[3] - box[1] >= 32 else None
+# A picture region covering more of the reader's image than this is the image itself, not a part worth its own
+# keypoint extraction.
+REGION_MAX_SHARE = 0.7
 
 
 PICTURE_MIN_SHARE = 0.03  # a picture region in a screenshot covers at least this share of it
@@ -182,26 +143,18 @@ def picture_regions(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
     n, _labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     area = mask.shape[0] * mask.shape[1]
     boxes = [(int(x) * 2, int(y) * 2, int(x + w) * 2, int(y + h) * 2, int(a)) for x, y, w, h, a in stats[1:]
-             if w * h >= PICTURE_MIN_SHARE * area and w * h <= ZOOM_MAX_SHARE * area]  # fmt: skip
+             if w * h >= PICTURE_MIN_SHARE * area and w * h <= REGION_MAX_SHARE * area]  # fmt: skip
     boxes.sort(key=lambda b: -b[4])
     return [b[:4] for b in boxes[:MAX_PICTURE_REGIONS]]
 
 
-def _zoomed(query: Query, features: Features, near: bool, regions: bool = True, mirrored: bool = True
-            ) -> geometry.Verification | None:  # fmt: skip
-    """The best verification of ``features`` in the query's picture regions and in the box its nearest keypoints
-    point at, in the whole image's coordinates (weak ones included: ``examine`` gates them). ``mirrored=False``:
-    that box is described without its mirror image (a candidate of the plain vote: the mirror's own vote zooms
-    for flipped copies)."""
+def _in_regions(query: Query, features: Features) -> geometry.Verification | None:
+    """The best verification of ``features`` in the query's picture regions, in the whole image's coordinates
+    (weak ones included: ``examine`` gates them)."""
     height, width = query.rgb.shape[:2]
-    boxes = list(query.regions()) if regions else []
-    likely = _likely_region(query, features) if near else None
-    if likely is not None and likely not in boxes:
-        boxes.append(likely)
     best = None
-    for box in boxes:
-        part = query.part(box, mirrored or box != likely)
-        found = geometry.verify(features, part.matcher, min_inliers=WEAK_MIN_INLIERS)
+    for box in query.regions():
+        found = geometry.verify(features, query.part(box).matcher, min_inliers=WEAK_MIN_INLIERS)
         if found is not None and (best is None or found.inliers > best[1].inliers):
             best = (box, found)
     if best is None:
@@ -288,29 +241,32 @@ def _apart_px(a: np.ndarray, b: np.ndarray, side: int) -> float:
     return distance if np.isfinite(distance) else np.inf
 
 
-def examine(query: Query, features: Features, reference: np.ndarray | None, near: bool = True, whole: bool = True,
-            mirrored: bool = True) -> Seen | None:  # fmt: skip
+def examine(query: Query, features: Features, reference: np.ndarray | None) -> Seen | None:
     """Verify one registered picture against the query. None: not found in it. Without a reference copy only the
-    geometry is known, which cannot tell a copy from another photograph of the same scene: nothing is claimed.
-    ``near``: also zoom into the region this candidate's nearest keypoints point at (new keypoints of that region,
-    ~30-50 ms: worth it only for the best-voted candidates; the screenshot's picture regions are tried always,
-    they are described once per query). ``whole=False``: only that zoom, for a candidate already examined in
-    the whole image and the picture regions (the matcher zooms after every vote; trying those again costs ~5 ms)."""
+    geometry is known, which cannot tell a copy from another photograph of the same scene: nothing is claimed."""
     if reference is None:
         return None
-    verified = geometry.verify(features, query.matcher, min_inliers=WEAK_MIN_INLIERS) if whole else None
-    # An affine fit of the whole image is the last resort (see geometry); a weak one may be bettered by a zoom.
+    verified = geometry.verify(features, query.matcher, min_inliers=WEAK_MIN_INLIERS)
+    # An affine fit of the whole image is the last resort (see geometry); a weak one may be bettered in a region.
     if verified is None or verified.affine or verified.inliers < geometry.MIN_INLIERS:
-        zoomed = _zoomed(query, features, near, regions=whole, mirrored=mirrored)
-        if zoomed is not None and (verified is None or verified.affine or zoomed.inliers > verified.inliers):
-            verified = zoomed
+        in_region = _in_regions(query, features)
+        if in_region is not None and (verified is None or verified.affine or in_region.inliers > verified.inliers):
+            verified = in_region
     if verified is None:
         return None
-    weak = verified.inliers < geometry.MIN_INLIERS
+    return _judged(query, reference, verified, weak=verified.inliers < geometry.MIN_INLIERS)
+
+
+def _judged(query: Query, reference: np.ndarray, verified: geometry.Verification, weak: bool,
+            matched_pixels: bool = False) -> Seen | None:  # fmt: skip
+    """What the pixels say through a verified map: a copy, an edited copy, a similar scene, or (a weak map the
+    pixels do not confirm) nothing. ``matched_pixels``: the map was found by the pixels' own correlation, which
+    stands for the scene check's confident cells (a soft picture has few)."""
     verified, aligned, scene = _best_alignment(reference, query.rgb, verified)
     common = {"inliers": verified.inliers, "transform": verified.H, "words": verified.words,
               "misaligned_share": scene.misaligned_share, "covered": verified.covered}  # fmt: skip
-    if weak and not (scene.same_picture and scene.confident_cells >= same_scene.MIN_CONFIDENT_CELLS):
+    confident = matched_pixels or scene.confident_cells >= same_scene.MIN_CONFIDENT_CELLS
+    if weak and not (scene.same_picture and confident):
         return None  # few keypoints and no pixel evidence: not found (nothing is claimed, not even a scene)
     if not scene.same_picture:
         return Seen("similar_scene", regions=(), **common)
@@ -324,3 +280,132 @@ def examine(query: Query, features: Features, reference: np.ndarray | None, near
     relation = "edited" if diff.edited else "copy"
     return Seen(relation, regions=tuple(diff.regions) if diff.edited else (), heat=diff.heat,
                 changed_share=diff.changed_share, **common)  # fmt: skip
+
+
+# Pixel search: a deep crop of a soft picture (sea, sky, fog: a few hundred corners) leaves too few keypoint pairs
+# for any map, yet its pixels still sit unchanged in the registered picture. Measured on scripts/matchbench's
+# held-out half: AugLy's crop of a 256 px sea photo (201 x 169 px, 202 query keypoints) got no map with even 4
+# inliers; normalised cross-correlation over a sweep of scales put it at the right place with 0.994, the best
+# other registered picture reaching 0.85. Tried only for such soft queries (a screenshot or a textured photo has
+# thousands of keypoints) and only for the best-voted candidates, ~15 ms each; what it finds is a weak map, kept
+# only when the scene check confirms it in the pixels, like a map of few inliers.
+PIXEL_SEARCH_MAX_KEYPOINTS = 1000  # a query with fewer keypoints (plain) is soft
+PIXEL_SEARCH_SIDE = 256  # the reference's long side in the refined search (px)
+PIXEL_SEARCH_COARSE_SIDE = 128  # and in the sweep of scales
+PIXEL_SEARCH_STEPS = 14  # scales from the query fitting the reference down to PIXEL_SEARCH_LEAST_AREA of its area
+PIXEL_SEARCH_LEAST_AREA = 0.3
+PIXEL_SEARCH_MIN_NCC = 0.95
+PIXEL_SEARCH_MIN_STD = 4.0  # grey levels: a flat template matches anything flat
+PIXEL_SEARCH_MIN_FINE_NCC = 0.6
+
+
+def soft(query: Query) -> bool:
+    return 0 < len(query.plain) < PIXEL_SEARCH_MAX_KEYPOINTS
+
+
+def examine_pixels(query: Query, reference: np.ndarray | None) -> Seen | None:
+    """The registered picture found by its pixels alone, the reader's image as an unrotated crop of it at some
+    scale (see PIXEL_SEARCH_*), then judged like a weak keypoint map. None: not found so."""
+    if reference is None:
+        return None
+    verified = _located(local_features.to_gray(query.rgb), local_features.to_gray(reference))
+    return None if verified is None else _judged(query, reference, verified, weak=True, matched_pixels=True)
+
+
+def _located(query: np.ndarray, reference: np.ndarray) -> geometry.Verification | None:
+    fit = pixel_fit(query, reference)
+    if fit is None or fit.ncc < PIXEL_SEARCH_MIN_NCC or fit.fine_ncc < PIXEL_SEARCH_MIN_FINE_NCC:
+        return None
+    q_h, q_w = query.shape
+    ref_h, ref_w = reference.shape
+    x, y = fit.at
+    # query px -> reference px, inverted: the map of a keypoint verification (reference px -> query px)
+    to_ref = np.array([[fit.scale / fit.shrink, 0, x / fit.shrink], [0, fit.scale / fit.shrink, y / fit.shrink],
+                       [0, 0, 1.0]])  # fmt: skip
+    H_px = np.linalg.inv(to_ref)
+    Hn = np.diag([1.0 / q_w, 1.0 / q_h, 1.0]) @ H_px @ np.diag([ref_w, ref_h, 1.0])
+    empty = np.zeros((0, 2), np.float32)
+    found = geometry.Verification(Hn / Hn[2, 2], H_px, 0, 0, False, empty, empty)
+    return geometry.describe(found, (ref_w, ref_h), (q_w, q_h))
+
+
+@dataclass(frozen=True, slots=True)
+class PixelFit:
+    ncc: float  # normalised cross-correlation of the grey levels at the best place and scale
+    fine_ncc: float  # the same of the fine detail only (grey levels less their blur): what another soft picture lacks
+    scale: float  # query px -> work px
+    at: tuple[int, int]  # top-left corner of the query in the work frame (px)
+    shrink: float  # work px per reference px
+
+
+def pixel_fit(query: np.ndarray, reference: np.ndarray) -> PixelFit | None:
+    """Where the grey ``query`` best sits in the grey ``reference`` unrotated: a sweep of scales at a coarse size,
+    then refined to half a percent at PIXEL_SEARCH_SIDE around the best place (None: no scale fits). The fine
+    detail's correlation needs the scale to the percent: at 1% off, a crop's 0.9 fell to ~0.55. ``scale`` and
+    ``at`` of the result are in px of ``query`` and of the reference reduced to PIXEL_SEARCH_SIDE."""
+    coarse, coarse_shrink = _reduced(reference, PIXEL_SEARCH_COARSE_SIDE)
+    work, shrink = _reduced(reference, PIXEL_SEARCH_SIDE)
+    # the query reduced once to at most twice each search size: templates are resized from it, not from 1 MP
+    q_coarse, q_coarse_shrink = _reduced(query, 2 * PIXEL_SEARCH_COARSE_SIDE)
+    q_fine, q_fine_shrink = _reduced(query, 2 * PIXEL_SEARCH_SIDE)
+    q_h, q_w = query.shape
+    fit = min(coarse.shape[1] / q_w, coarse.shape[0] / q_h)  # coarse px per query px
+    sweep = [fit * np.sqrt(PIXEL_SEARCH_LEAST_AREA) ** (step / (PIXEL_SEARCH_STEPS - 1)) / q_coarse_shrink
+             for step in range(PIXEL_SEARCH_STEPS)]  # fmt: skip
+    found = _best_place(coarse, q_coarse, sweep)
+    if found is None:
+        return None
+    ratio = shrink / coarse_shrink
+    _, scale, (x, y) = found
+    scale = scale * q_coarse_shrink * ratio / q_fine_shrink  # work px per px of q_fine
+    x, y = round(x * ratio), round(y * ratio)
+    pad = round(2 * ratio) + 2
+    f_h, f_w = q_fine.shape
+    x0, y0 = max(0, x - pad), max(0, y - pad)
+    window = work[y0 : y0 + round(f_h * scale * 1.04) + 2 * pad, x0 : x0 + round(f_w * scale * 1.04) + 2 * pad]
+    fine = _best_place(window, q_fine, [scale * (1 + 0.005 * k) for k in range(-6, 7)])
+    if fine is None:
+        return None
+    ncc, scale, (x, y) = fine
+    x, y = x + x0, y + y0
+    template = cv2.resize(q_fine, (round(f_w * scale), round(f_h * scale)), interpolation=cv2.INTER_AREA)
+    t_h, t_w = template.shape
+    detail = _correlation(_detail(work[y : y + t_h, x : x + t_w]), _detail(template))
+    return PixelFit(ncc, detail, scale * q_fine_shrink, (x, y), shrink)
+
+
+def _reduced(grey: np.ndarray, side: int) -> tuple[np.ndarray, float]:
+    height, width = grey.shape
+    shrink = min(1.0, side / max(height, width))
+    if shrink == 1.0:
+        return grey, shrink
+    size = (max(1, round(width * shrink)), max(1, round(height * shrink)))
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA), shrink
+
+
+def _best_place(work: np.ndarray, query: np.ndarray, scales: list[float]) -> tuple[float, float, tuple[int, int]] | None:
+    work_h, work_w = work.shape
+    q_h, q_w = query.shape
+    best = None
+    for scale in scales:
+        t_w, t_h = round(q_w * scale), round(q_h * scale)
+        if not (8 <= t_w <= work_w and 8 <= t_h <= work_h):
+            continue
+        template = cv2.resize(query, (t_w, t_h), interpolation=cv2.INTER_AREA)
+        if float(template.std()) < PIXEL_SEARCH_MIN_STD:
+            continue
+        _, ncc, _, at = cv2.minMaxLoc(cv2.matchTemplate(work, template, cv2.TM_CCOEFF_NORMED))
+        if best is None or ncc > best[0]:
+            best = (float(ncc), scale, (int(at[0]), int(at[1])))
+    return best
+
+
+def _detail(grey: np.ndarray) -> np.ndarray:
+    image = grey.astype(np.float32)
+    return image - cv2.GaussianBlur(image, (0, 0), 1.5)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a.ravel() - a.mean(), b.ravel() - b.mean()
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(np.dot(a, b)) / norm if norm > 0 else 0.0
