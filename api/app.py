@@ -12,7 +12,6 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api import errors, metrics
-from api.decode_pool import shared_pool
 from api.deps import DecodeGate
 from api.fast_hash import VerifyHashFastPath
 from api.headers import SecurityHeaders
@@ -27,7 +26,7 @@ from ledger.adapters.index_feed import IndexFeed
 from ledger.adapters.store.db import Database
 from ledger.config import Settings
 from ledger.runtime.logs import configure_logging
-from ledger.runtime.wiring import open_ledger, trust_anchor_files
+from ledger.runtime.wiring import open_ledger
 from ledger.usecases.hash_answers import HashAnswers
 from ledger.usecases.upload_answers import RegisteredUploads
 
@@ -41,7 +40,7 @@ def app_from_environment() -> FastAPI:
     configure_logging()  # a no-op where the server configured logging already (the same format)
     one_thread_per_request()
     settings = Settings()
-    return create_app(settings, processes=settings.api_workers, loads=loads_from_environment(), warm_decoders=True)
+    return create_app(settings, processes=settings.api_workers, loads=loads_from_environment())
 
 
 def one_thread_per_request() -> None:
@@ -58,12 +57,10 @@ def one_thread_per_request() -> None:
 
 
 def create_app(settings: Settings, db: Database | None = None, deployment: Deployment | None = None,
-               processes: int = 1, loads: WorkerLoads | None = None, warm_decoders: bool = False) -> FastAPI:  # fmt: skip
+               processes: int = 1, loads: WorkerLoads | None = None) -> FastAPI:  # fmt: skip
     """Build the app. ``db`` and ``deployment`` default to the ones in the settings' data directory. ``processes``:
     how many API processes of this host share the decoding slots, queue and in-memory rate counters; ``loads``:
-    this worker's cell in the host's worker loads, to spread registrations over the workers (``api.spread``);
-    ``warm_decoders``: start the registrations' decoding processes with the app (``api.decode_pool``; else at the
-    first registration, which is what tests, building many apps in one process, want)."""
+    this worker's cell in the host's worker loads, to spread registrations over the workers (``api.spread``)."""
     opened = open_ledger(settings, db, deployment)
     state = AppState(opened.settings, opened.db, opened.deployment, opened.abi)
     state.matcher = IndexFeed(state.db, contract=state.deployment.address)
@@ -71,19 +68,13 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     state.upload_answers = RegisteredUploads(state.matcher)
     state.decodes = DecodeGate(max(1, settings.max_concurrent_decodes // processes),
                                max(0, settings.decode_queue_length // processes), settings.decode_queue_seconds)  # fmt: skip
-    if settings.registration_decode_processes:  # as many processes as slots: no more decodes at once than before
-        state.decode_pool = shared_pool(state.decodes.slots, tuple(trust_anchor_files(opened.settings)))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         assert state.matcher is not None
         state.matcher.start()  # loads the match index in the background; requests do not wait for it
-        if state.decode_pool is not None and warm_decoders:
-            state.decode_pool.warm()  # started now, not at the first registration (2-4 s)
         yield
         state.matcher.stop()
-        if state.decode_pool is not None and warm_decoders:  # this process's pool (tests' apps share theirs)
-            state.decode_pool.shutdown()
         metrics.worker_exited()
         if db is None:
             state.db.dispose()

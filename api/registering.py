@@ -1,8 +1,6 @@
 """Registrations around the decoding gate, for every route that registers (``POST /v1/media``, a batch's items,
 ``POST /v1/registrations``): the checks that read the database or the chain first, then only the decoding and
-hashing in a decoding slot (in a process of ``api.decode_pool`` unless the setting
-``registration_decode_processes`` is off or the registration signs Content Credentials here), then the write once
-the slot is released.
+hashing in a decoding slot, then the write once the slot is released.
 
 A slot bounds decoded pixels (hundreds of MB a 50 MP image), not a wait: a registration whose write waits on a
 locked database (up to the SQLite busy timeout, 30 s by default) would otherwise keep its slot all that time, and
@@ -29,10 +27,7 @@ async def registration(state: AppState, publisher: str, data: bytes, request: Re
     # Most registrations name no parent: nothing to read, so no trip to a worker thread.
     parent = ZERO_HASH if request.parent is None else await run_in_threadpool(check_known, ctx.db, request.parent, "parent")
     async with state.decodes.slot():
-        if state.decode_pool is not None and not request.c2pa:  # signing here needs the keys: stays in this process
-            decoded = await state.decode_pool.decode_registration(ctx.limits, publisher, data, request, parent)
-        else:
-            decoded = await run_in_threadpool(decode_registration, ctx, publisher, data, request, parent)
+        decoded = await run_in_threadpool(decode_registration, ctx, publisher, data, request, parent)
     return await run_in_threadpool(queue_registration, ctx, publisher, decoded)
 
 

@@ -26,7 +26,6 @@ T = TypeVar("T")
 class AppState(Ledger):
     matcher: IndexFeed | None = None  # the match index kept in step with the mirror, started with the app
     decodes: Any = None  # api.deps.DecodeGate: bounds concurrent decoding (verify uploads and registrations)
-    decode_pool: Any = None  # api.decode_pool.DecodePool: registrations' decoding (None: in threads)
     hash_answers: HashAnswers | None = None  # verify by hash from the hot index (kept per mirror generation)
     upload_answers: RegisteredUploads | None = None  # verify uploads of registered files (kept the same way)
     # content hash -> set when the database read of its answer ends (api.routers.verify.computed_once; event loop only)

@@ -78,9 +78,6 @@ class Settings(BaseSettings):
     # decode_queue_length for at most decode_queue_seconds, then get 503 `busy` with Retry-After.
     max_concurrent_decodes: int = Field(2, ge=1)
     decode_queue_length: int = Field(8, ge=0)
-    # Registrations' decoding in processes of their own (api/decode_pool.py: one per decoding slot, ~120 MB each),
-    # not in the API process's threads, whose GIL the event loop answering lookups needs (docs/RELIABILITY.md, "Soak").
-    registration_decode_processes: bool = True
     decode_queue_seconds: float = Field(10.0, ge=0)
     # Per-client rates (the `limits` library's notation, "N/second|minute|hour|day") on the public endpoints:
     # uploads to POST /v1/verify, and every other request but publishers' (Bearer key) and /healthz.

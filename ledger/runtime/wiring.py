@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from ledger.adapters.c2pa.reader import CredentialReader
@@ -60,18 +59,12 @@ def open_key_ring(settings: Settings) -> KeyRing:
     return KeyRing(settings.keystore_dir, settings.resolved_password)
 
 
-def trust_anchor_files(settings: Settings) -> list[Path]:
-    """The C2PA trust anchors the settings name (and the local test CA when asked for)."""
+def open_credential_reader(settings: Settings) -> CredentialReader:
+    """The C2PA reader with the trust anchors the settings name (and the local test CA when asked for)."""
     anchors = list(settings.c2pa_trust_anchors)
     test_ca = settings.c2pa_dir / "test-ca" / "test-ca.pem"
     if settings.c2pa_trust_test_ca and test_ca.is_file():
         anchors.append(test_ca)
-    return anchors
-
-
-def open_credential_reader(settings: Settings) -> CredentialReader:
-    """The C2PA reader with the trust anchors the settings name (and the local test CA when asked for)."""
-    anchors = trust_anchor_files(settings)
     try:
         return CredentialReader.from_files(anchors)
     except OSError as exc:
