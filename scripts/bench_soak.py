@@ -247,7 +247,7 @@ def run_load(service: SoakService, work: Path, hashes: list[str], upload_body: P
     Uploads come from one h2load process per connection, each started a share of the period after the one before:
     h2load paces a connection with a timer of max(10 ms, 1 / its rate), started when it connects, so the 10 upload
     connections of one process (5 a second each) all sent their upload in the same millisecond every 200 ms (87% of
-    uploads within 2 ms of the one before, in the 19:29 run), and the hash lookups arriving behind each burst of
+    uploads within 2 ms of the one before, in the 19:26 run), and the hash lookups arriving behind each burst of
     ten 276 KB bodies waited for it: the lookups' latencies had a 5 Hz period. ``burst_uploads`` keeps that shape.
     (The hash lookups' connections also fire together, every 10 ms: 50 requests a burst, a few ms of the API.)"""
     hash_rate = rate * (1 - upload_share)
@@ -286,7 +286,7 @@ def main() -> int:
                         help="background registrations (0: none, to see what they cost the lookups)")
     parser.add_argument("--burst-uploads", action="store_true",
                         help="all upload connections in one h2load process (their uploads sent together every 200 ms, "
-                             "the shape of the runs before 2026-12-01 19:30)")
+                             "the shape of the runs before 2026-12-01 19:38)")
     parser.add_argument("--keep-logs", type=Path, default=None,
                         help="copy the generators' logs here, with the registrations' send and answer times")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds at the full rate before the measure")
