@@ -184,14 +184,19 @@ def read_answers(process: subprocess.Popen[bytes], path: Path) -> tuple[np.ndarr
     return data[:, 0], data[:, 1].astype(int), data[:, 2]
 
 
-def summarise(name: str, process: subprocess.Popen[bytes], path: Path, usage: dict[str, Any]) -> dict[str, Any]:
-    latency, status, offset = read_answers(process, path)
+def summarise(name: str, parts: list[tuple[subprocess.Popen[bytes], Path, dict[str, Any]]]) -> dict[str, Any]:
+    """One row for one kind of load, from its generator processes (several for staggered uploads)."""
+    answers = [read_answers(process, path) for process, path, _ in parts]
+    latency, status, offset = (np.concatenate([a[i] for a in answers]) for i in range(3))
+    status = status.astype(int)
     ok = (status // 100 == 2) | (status == 304)
-    expected = int(process.expected)  # type: ignore[attr-defined]
+    expected = sum(int(process.expected) for process, _, _ in parts)  # type: ignore[attr-defined]
+    rate = sum(float(process.rate) for process, _, _ in parts)  # type: ignore[attr-defined]
+    usage = {"client_cpu_seconds": round(sum(u["client_cpu_seconds"] for _, _, u in parts), 2)}
     statuses = {str(code): int(n) for code, n in zip(*np.unique(status, return_counts=True))}
     seconds = float((offset + latency).max()) if offset.size else 0.0  # from the generator's start to its last answer
     return {
-        "name": name, "target_rate": round(float(process.rate), 1), "sent": expected, "answered": int(status.size),  # type: ignore[attr-defined]
+        "name": name, "target_rate": round(rate, 1), "sent": expected, "answered": int(status.size),
         "achieved_rate": round(status.size / seconds, 1) if seconds else 0.0, "seconds": round(seconds, 2),
         "not_answered": expected - int(status.size), "not_2xx": int((~ok).sum()), "statuses": statuses,
         "errors": expected - int(status.size) + int((~ok).sum()),
@@ -207,22 +212,28 @@ class Registrar(threading.Thread):
 
     def __init__(self, service: Service, key: str, images: list[bytes], per_second: float) -> None:
         super().__init__(daemon=True)
-        self.service, self.key, self.images, self.period = service, key, images, 1.0 / per_second
+        self.service, self.key, self.images = service, key, images
+        self.period = 1.0 / per_second if per_second > 0 else 0.0  # 0: none (what the load costs without them)
         self.stop = threading.Event()
         self.answers: list[int] = []
         self.failures: list[str] = []
+        self.times: list[tuple[float, float]] = []  # (sent, answered), wall-clock seconds: to line up with h2load's
 
     def run(self) -> None:
+        if not self.period:
+            return
         with httpx.Client(timeout=60) as client:
             next_at = time.monotonic()
             for n, data in enumerate(self.images):
                 if self.stop.is_set():
                     return
+                sent = time.time()
                 try:
                     response = client.post(self.service.url + "/v1/media", headers={"Authorization": f"Bearer {self.key}"},
                                            files={"file": ("a.jpg", data)},
                                            data={"caption": f"Soak {n}", "credit": "Bench"})  # fmt: skip
                     self.answers.append(response.status_code)
+                    self.times.append((sent, time.time()))
                 except httpx.HTTPError as exc:
                     self.failures.append(type(exc).__name__)
                 next_at += self.period
@@ -230,24 +241,40 @@ class Registrar(threading.Thread):
 
 
 def run_load(service: SoakService, work: Path, hashes: list[str], upload_body: Path, rate: float, seconds: float,
-             upload_share: float, tag: str, client: str) -> list[dict[str, Any]]:  # fmt: skip
-    """All generator processes at once for ``seconds``; their summaries."""
+             upload_share: float, tag: str, client: str, burst_uploads: bool = False) -> list[dict[str, Any]]:  # fmt: skip
+    """All generator processes at once for ``seconds``; their summaries.
+
+    Uploads come from one h2load process per connection, each started a share of the period after the one before:
+    h2load paces a connection with a timer of max(10 ms, 1 / its rate), started when it connects, so the 10 upload
+    connections of one process (5 a second each) all sent their upload in the same millisecond every 200 ms (87% of
+    uploads within 2 ms of the one before, in the 19:26 run), and the hash lookups arriving behind each burst of
+    ten 276 KB bodies waited for it: the lookups' latencies had a 5 Hz period. ``burst_uploads`` keeps that shape.
+    (The hash lookups' connections also fire together, every 10 ms: 50 requests a burst, a few ms of the API.)"""
     hash_rate = rate * (1 - upload_share)
     shares = [s / sum(HASH_SHARES) for s in HASH_SHARES]
     unknown = "0x" + "5a" * 32
     targets = [(f"hash registered {i + 1}", f"/v1/verify/{h}") for i, h in enumerate(hashes[:3])]
     targets.append(("hash unknown", f"/v1/verify/{unknown}"))
-    runs = []
+    runs: list[tuple[str, list[tuple[subprocess.Popen[bytes], Path]]]] = []
     for (name, path), share in zip(targets, shares):
         out = work / f"{tag}-{name.replace(' ', '-')}.log"
-        runs.append((name, generator(client, service.url + path, hash_rate * share, seconds, out), out))
+        runs.append((name, [(generator(client, service.url + path, hash_rate * share, seconds, out), out)]))
     if upload_share > 0:
-        out = work / f"{tag}-upload.log"
-        runs.append(("upload 1 MP", generator(client, service.url + "/v1/verify", rate * upload_share, seconds, out,
-                                              upload_body, f"multipart/form-data; boundary={BOUNDARY}", timeout=30,
-                                              per_worker_qps=UPLOAD_QPS_PER_WORKER), out))  # fmt: skip
+        upload_rate = rate * upload_share
+        connections = max(1, math.ceil(upload_rate / UPLOAD_QPS_PER_WORKER))
+        split = 1 if burst_uploads or client != "h2load" else connections
+        uploads = []
+        for n in range(split):
+            if n:
+                time.sleep(1.0 / (upload_rate / connections) / split)  # the next connection's timer a share later
+            out = work / f"{tag}-upload{'' if split == 1 else f'-{n}'}.log"
+            uploads.append((generator(client, service.url + "/v1/verify", upload_rate / split, seconds, out,
+                                      upload_body, f"multipart/form-data; boundary={BOUNDARY}", timeout=30,
+                                      per_worker_qps=UPLOAD_QPS_PER_WORKER), out))  # fmt: skip
+        runs.append(("upload 1 MP", uploads))
     deadline = time.monotonic() + seconds + GRACE_SECONDS
-    return [summarise(name, process, out, finish(process, deadline)) for name, process, out in runs]
+    return [summarise(name, [(process, out, finish(process, deadline)) for process, out in parts])
+            for name, parts in runs]  # fmt: skip
 
 
 def main() -> int:
@@ -255,7 +282,13 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=5000.0, help="requests per second, all kinds together")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--upload-share", type=float, default=0.01, help="share of the rate that uploads a 1 MP JPEG")
-    parser.add_argument("--registrations-per-second", type=float, default=1.0)
+    parser.add_argument("--registrations-per-second", type=float, default=1.0,
+                        help="background registrations (0: none, to see what they cost the lookups)")
+    parser.add_argument("--burst-uploads", action="store_true",
+                        help="all upload connections in one h2load process (their uploads sent together every 200 ms, "
+                             "the shape of the runs before 2026-12-01 19:38)")
+    parser.add_argument("--keep-logs", type=Path, default=None,
+                        help="copy the generators' logs here, with the registrations' send and answer times")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds at the full rate before the measure")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--client", choices=CLIENTS, default="h2load", help="the fixed-rate generator")
@@ -274,7 +307,7 @@ def main() -> int:
                    "per-client rates raised",
         "rate": args.rate, "seconds": args.seconds, "upload_share": args.upload_share,
         "registrations_per_second": args.registrations_per_second, "warmup_seconds": args.warmup,
-        "client": args.client,
+        "client": args.client, "burst_uploads": args.burst_uploads,
     }  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
         work = Path(tmp)
@@ -298,7 +331,7 @@ def main() -> int:
             registrar = Registrar(service, key, images[4:], args.registrations_per_second)
             registrar.start()
             run_load(service, work, hashes, upload_body, args.rate, args.warmup, args.upload_share, "warmup",
-                     args.client)
+                     args.client, args.burst_uploads)
             time.sleep(2)  # the generators' last requests answered
             start_rss = service.rss_mb()
             submitted_before = len(registrar.answers)
@@ -306,7 +339,12 @@ def main() -> int:
             busy0, total0 = machine_cpu()
             server0 = service.cpu_seconds()
             runs = run_load(service, work, hashes, upload_body, args.rate, args.seconds, args.upload_share, "soak",
-                            args.client)
+                            args.client, args.burst_uploads)
+            if args.keep_logs is not None:  # per-request times, to line up slow answers with what the service did
+                args.keep_logs.mkdir(parents=True, exist_ok=True)
+                for log in work.glob("soak-*.log"):
+                    shutil.copy(log, args.keep_logs / log.name)
+                (args.keep_logs / "registrations.json").write_text(json.dumps(registrar.times))
             server1 = service.cpu_seconds()
             server_split = {kind: round(server1[kind] - server0.get(kind, 0.0), 1) for kind in server1}
             server_cpu = server_split["total"]
