@@ -41,7 +41,8 @@ node_modules/.installed: package.json package-lock.json
 # Debian: Chromium for the browser test (Playwright drives it; it cannot download its own browser here),
 # PostgreSQL and Redis (rate limits shared by API processes), whose servers the tests start themselves on loopback
 # ports with throwaway data directories; e2fsprogs and the loop-device tools (mount, util-linux) for the data
-# directory that turns read-only under a running service (tests/faults/test_read_only_running.py).
+# directory that turns read-only under a running service (tests/faults/test_read_only_running.py); h2load
+# (nghttp2-client) for the soak generator's own test (tests/bench/test_soak_generator.py).
 system-test-deps:
 	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
@@ -49,6 +50,7 @@ system-test-deps:
 	command -v mkfs.ext4 >/dev/null && command -v e2fsck >/dev/null || missing="$$missing e2fsprogs"; \
 	command -v losetup >/dev/null || missing="$$missing mount"; \
 	command -v findmnt >/dev/null || missing="$$missing util-linux"; \
+	command -v h2load >/dev/null || missing="$$missing nghttp2-client"; \
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; fi
 
 # Rebuild contracts/build/MediaRegistry.json after changing a contract (commit the result).
