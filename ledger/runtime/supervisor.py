@@ -178,8 +178,9 @@ class Admissions:
 
     def check(self) -> None:
         """Add what the contract lacks now; an error is logged, not raised (the service runs on meanwhile)."""
-        db = open_database(self.settings)
+        db = None
         try:
+            db = open_database(self.settings)
             client = RegistryClient(connect(self.deployment.rpc_url), self.deployment.address, load_artifact()["abi"])
             admit_missing(db, client, self.settings.admin_key(True), fund=True)
         except Exception as exc:  # noqa: BLE001 - the node or the database may be failing; tried again later
@@ -190,7 +191,8 @@ class Admissions:
         else:
             self.due_at, self.failures = None, 0
         finally:
-            db.dispose()
+            if db is not None:
+                db.dispose()
 
     def after_restart(self) -> None:
         self.due_at = time.monotonic()

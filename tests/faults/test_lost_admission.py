@@ -116,3 +116,25 @@ def test_a_node_restarted_from_before_the_publishers_admission_gets_it_again(tmp
         assert_recovered(result)
     finally:
         harness.service.stop()
+
+
+def test_a_failed_admission_check_is_logged_and_tried_again_not_raised(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """The supervisor's check runs in its loop: a node that does not answer (nothing listens on the port here) or a
+    database that cannot be opened must not end ``provenance up``; the check is logged and due again after a
+    doubling wait."""
+    from ledger.runtime.supervisor import Admissions
+    from tests.conftest import free_port
+
+    deployment = Deployment(31337, "0x" + "11" * 20, 1, None, "", f"http://127.0.0.1:{free_port()}", "", "anvil")
+    admissions = Admissions(Settings(data_dir=tmp_path / "var"), deployment)
+    admissions.after_restart()
+    admissions.check_if_due()
+    first = admissions.due_at
+    assert first is not None and admissions.failures == 1
+    assert "could not check that this service's publishers are on the contract" in caplog.text
+    admissions.check()
+    assert admissions.failures == 2 and admissions.due_at is not None and admissions.due_at - first >= 1.0
+    (tmp_path / "not-a-directory").write_text("")  # the database cannot even be opened (a failing data directory)
+    unopenable = Admissions(Settings(data_dir=tmp_path / "not-a-directory"), deployment)
+    unopenable.check()
+    assert unopenable.failures == 1
