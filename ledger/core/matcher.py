@@ -278,7 +278,7 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
             if all(m.similar_scene or (mirrored and m.seen is not None and m.seen.flipped) for m in found):
                 verify_candidates(search(prepared(), local.index, mirrored=mirrored), floor, mirrored)
     # A soft picture (few keypoints) may be a deep crop no keypoint map holds: the plain vote's best-voted
-    # candidates are looked for by their pixels (wild.examine_pixels, ~15 ms each).
+    # candidates are looked for by their pixels (wild.examine_pixels, ~20 ms each).
     if all(m.similar_scene for m in found) and wild.soft(prepared()):
         for content_hash in by_pixels_later:
             facts = registered(content_hash)

@@ -47,14 +47,19 @@ def saved_state_with_contract(service: RunningService) -> bytes:
     return found[-1]
 
 
+def put_back(service: RunningService, state: bytes) -> None:
+    """``state`` as anvil's state file and as the supervisor's whole copy of it (the one it restores from)."""
+    state_file = Settings(data_dir=service.data_dir).chain_dir / "state.json"
+    state_file.write_bytes(state)
+    state_file.with_name("state.whole.json").write_bytes(state)
+
+
 def lose_admission(service: RunningService, before_admission: bytes) -> Callable[[], Callable[[], None]]:
     def begin() -> Callable[[], None]:
         pid = child_pid(service, "anvil")
         assert pid is not None, "no anvil under provenance up"
         os.kill(pid, signal.SIGSTOP)  # frozen: no state dump can land between the replacement and the kill
-        state_file = Settings(data_dir=service.data_dir).chain_dir / "state.json"
-        state_file.write_bytes(before_admission)
-        state_file.with_name("state.whole.json").write_bytes(before_admission)
+        put_back(service, before_admission)
         os.kill(pid, signal.SIGKILL)
         w3 = connect(f"http://127.0.0.1:{service.chain_port}", timeout=2)
 
@@ -69,9 +74,7 @@ def lose_admission(service: RunningService, before_admission: bytes) -> Callable
 def restart_from(service: RunningService, before_admission: bytes) -> Callable[[], Callable[[], None]]:
     def begin() -> Callable[[], None]:
         kill_everything(service)
-        state_file = Settings(data_dir=service.data_dir).chain_dir / "state.json"
-        state_file.write_bytes(before_admission)
-        state_file.with_name("state.whole.json").write_bytes(before_admission)
+        put_back(service, before_admission)
         service.start(timeout=90)
         return lambda: None
 
