@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 import faiss
 import numpy as np
 
+from ledger.core import pdq_matrix
 from ledger.core.fingerprint import Dihedral, crop, pdq_array, trim_box
 
 # PDQ's own match threshold ("31" in the reference docs and ThreatExchange's PdqSignal). Measured here: distinct
@@ -128,15 +129,16 @@ def index_variants(image: np.ndarray) -> list[IndexedHash]:
     return [IndexedHash(TRIMMED, pdq, quality)]
 
 
-def turned_queries(image: np.ndarray) -> list[tuple[int, str]]:
-    """(variant, PDQ) of the reader's hash image turned back by each of the 7 rotations/flips: if the reader holds
-    ``Dihedral(variant)`` applied to a registered picture, the hash for that variant is near the registered one."""
-    return [(int(turn), pdq_array(turn.invert(image))[0]) for turn in list(Dihedral)[1:]]
+def turned_queries(grey: np.ndarray) -> list[tuple[int, str]]:
+    """(variant, PDQ) of the reader's hash image (its luma, ``pdq_matrix.luma``) turned back by each of the 7
+    rotations/flips: if the reader holds ``Dihedral(variant)`` applied to a registered picture, the hash for that
+    variant is near the registered one."""
+    return pdq_matrix.turned_hashes(grey)
 
 
-def third_hashes(image: np.ndarray) -> list[tuple[int, str, int]]:
-    """(code, PDQ, quality) of the picture's left, right, top and bottom thirds."""
-    return [(code, *pdq_array(_window(image, box))) for code, box in THIRD_BOXES.items()]
+def third_hashes(grey: np.ndarray) -> list[tuple[int, str, int]]:
+    """(code, PDQ, quality) of the picture's left, right, top and bottom thirds (of its luma)."""
+    return [(code, *pdq_matrix.pdq_luma(_window(grey, box))) for code, box in THIRD_BOXES.items()]
 
 
 # -- packing variants for storage -------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ledger.core.fingerprint import PDQ_MIN_QUALITY, Probe, Trim, crop, cut_boxes, pdq_array
+from ledger.core import pdq_matrix
+from ledger.core.fingerprint import PDQ_MIN_QUALITY, Probe, Trim, crop, cut_boxes
 from ledger.core.match_index import (
     CANDIDATE_DISTANCE,
     EXTENDED_DISTANCE,
@@ -150,13 +151,15 @@ def find_matches(
         seen.update(h.content_hash for h in chosen)
         return chosen
 
+    grey = functools.cache(lambda: pdq_matrix.luma(probe.image))  # for the variants' hashes, once
+
     fast_all = index.search_fast(pdq, trimmed, radius=EXTENDED_DISTANCE)
     near = [h for h in fast_all if h.distance <= CANDIDATE_DISTANCE]
     accepted = _evaluate(probe, fresh(near, max_candidates), MatchKind.PDQ, registered)
     if not accepted:
-        # Turned or flipped copies: the reader's picture turned back 7 ways (~7 PDQ hashes, so only when needed).
+        # Turned or flipped copies: the reader's picture turned back 7 ways (~4 ms, so only when needed).
         # (An image the upright step tried is tried again here: another variant of it may be the match.)
-        turned = index.search_turned(turned_queries(probe.image), radius=EXTENDED_DISTANCE)
+        turned = index.search_turned(turned_queries(grey()), radius=EXTENDED_DISTANCE)
         fast_all = sorted([*fast_all, *turned], key=lambda h: (h.distance, h.query != "full", h.variant))
         near = [h for h in best_per_image(turned) if h.distance <= CANDIDATE_DISTANCE][:max_candidates]
         seen.update(h.content_hash for h in near)
@@ -165,13 +168,13 @@ def find_matches(
         accepted = _evaluate(probe, fresh(index.search_crops(pdq, trimmed), max_candidates), MatchKind.CROP, registered)
     if not accepted and len(index.parts):
         # Thirds of the picture as sent: an overlay adds no border, and trimming would shift the thirds.
-        thirds = [h for _, h, q in third_hashes(probe.image) if q >= PDQ_MIN_QUALITY]
+        thirds = [h for _, h, q in third_hashes(grey()) if q >= PDQ_MIN_QUALITY]
         parts = fresh(index.search_parts(thirds), EXTENDED_CANDIDATES)
         accepted = _evaluate(probe, parts, MatchKind.PDQ, registered, confirm_only=True)
     if not accepted:
         # Screenshots whose picture has flat rows at its edges: cut at the first colour changes instead.
         cuts = {f"cut{i}": t for i, t in enumerate(cut_boxes(probe.image)) if t.box != (probe.trim.box if probe.trim else None)}
-        hashes = {label: pdq_array(crop(probe.image, t.box)) for label, t in cuts.items()}
+        hashes = {label: pdq_matrix.pdq_luma(crop(grey(), t.box)) for label, t in cuts.items()}
         queries = [(label, h) for label, (h, q) in hashes.items() if q >= PDQ_MIN_QUALITY]
         hits = index.search_upright(queries) if queries else []
         accepted = _evaluate(probe, fresh(hits, EXTENDED_CANDIDATES), MatchKind.PDQ, registered, trims=cuts)
