@@ -137,8 +137,9 @@ def find_matches(
 
     Steps, each only when the ones before accepted nothing: (1) fast path within 63 bits; (2) crop path (centre
     crops and windows) within 63; (3) the reader's thirds against registered thirds within 63 (overlays); (4) other
-    cuts of a screenshot (``cut_boxes``) against whole-picture hashes within 63; (5) the nearest whole-picture
-    hashes up to 96 bits. Steps 3 and 5 are accepted only by the second stage.
+    cuts of a screenshot (``cut_boxes``) against whole-picture hashes within 63; with ``local``, the wild path
+    (``_wild``: keypoints); (5) the nearest whole-picture hashes up to 96 bits, when nothing but similar scenes was
+    found. Steps 3 and 5 are accepted only by the second stage.
     ``exclude``: registered pictures to leave out (the benchmark's distinct-pairs test)."""
     pdq, trimmed = probe.fingerprint.pdq, probe.trimmed_pdq
     # A candidate's facts are asked for by the second stage, the pixel look and the homography check: the caller's
@@ -178,11 +179,24 @@ def find_matches(
         queries = [(label, h) for label, (h, q) in hashes.items() if q >= PDQ_MIN_QUALITY]
         hits = index.search_upright(queries) if queries else []
         accepted = _evaluate(probe, fresh(hits, EXTENDED_CANDIDATES), MatchKind.PDQ, registered, trims=cuts)
-    if not accepted:
-        far = [h for h in fast_all if h.distance > CANDIDATE_DISTANCE]
-        accepted = _evaluate(probe, fresh(far, EXTENDED_CANDIDATES), MatchKind.PDQ, registered, confirm_only=True)
-    if local is not None and probe.detail is not None:
-        accepted = _wild(probe, accepted, registered, local, exclude)
+    far = [h for h in fast_all if h.distance > CANDIDATE_DISTANCE]
+    if local is None or probe.detail is None:
+        if not accepted:
+            accepted = _evaluate(probe, fresh(far, EXTENDED_CANDIDATES), MatchKind.PDQ, registered, confirm_only=True)
+        accepted.sort(key=_rank)
+        return accepted
+    query = wild.Later(probe.detail)
+    hashed = bool(accepted)
+    accepted = _wild(probe, accepted, registered, local, exclude, query)
+    if not hashed and all(m.similar_scene for m in accepted):
+        # The nearest hashes (64-96 bits) only after the keypoints found nothing: at 100,000 registered pictures a
+        # reader's hashes have tens of chance neighbours there (scripts/bench_match.py, wild index part), and
+        # their second stage (~45 ms each) would run before every keypoint search. A picture the keypoints judged
+        # (a similar scene) is not judged again by its hash.
+        seen.update(m.content_hash for m in accepted)
+        nearest = _evaluate(probe, fresh(far, EXTENDED_CANDIDATES), MatchKind.PDQ, registered, confirm_only=True)
+        if nearest:
+            accepted = [*accepted, *_wild(probe, nearest, registered, local, exclude, query, search=False)]
     accepted.sort(key=_rank)
     return accepted
 
@@ -194,17 +208,10 @@ def _rank(match: PerceptualMatch) -> tuple[bool, bool, int, int]:
 
 
 def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[str], Registered], local: LocalSearch,
-          exclude: frozenset[str]) -> list[PerceptualMatch]:  # fmt: skip
-    """The second opinion on hash matches called edited, then, if nothing was accepted, the search by keypoints.
-    The reader's keypoints (~100 ms) are computed only when one of the two is needed."""
-    assert probe.detail is not None
-    query: wild.Query | None = None
-
-    def prepared() -> wild.Query:
-        nonlocal query
-        if query is None:
-            query = wild.prepare(probe.detail)
-        return query
+          exclude: frozenset[str], query: wild.Later, search: bool = True) -> list[PerceptualMatch]:  # fmt: skip
+    """The second opinion on hash matches called edited, then, if nothing was accepted (and ``search``), the search
+    by keypoints. The reader's keypoints (``query``, ~40-90 ms) are computed only when one of the two needs them."""
+    prepared = query.get
 
     def look(content_hash: str) -> tuple[wild.Seen, tuple[str, ...]] | None:
         facts = registered(content_hash)
@@ -235,7 +242,7 @@ def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[s
                 dropped.add(match.content_hash)
         else:
             revised.append(match)
-    if any(not m.similar_scene for m in revised):
+    if any(not m.similar_scene for m in revised) or not search:
         return revised
     found = list(revised)
     # hash candidates the PDQ steps rejected are tried again, not those the keypoints already failed to find
