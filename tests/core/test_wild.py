@@ -87,6 +87,48 @@ def test_a_photo_placed_in_a_frame_is_found_and_its_box_recovered(registry) -> N
     assert np.abs(corners - expected).max() < 0.02
 
 
+def test_chance_hash_neighbours_are_compared_only_when_the_keypoints_found_nothing(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """At 100,000 pictures a reader's hash has chance neighbours 64-96 bits away (docs/matching.md, step 7): their
+    second stage runs after the keypoint search found nothing, not before every one."""
+    from ledger.core import matcher
+    from ledger.core.match_index import code_hex, hex_code
+
+    registry = InMemoryRegistry()
+    coffee = registry.register(jpeg(sd.coffee(), 92))
+    rocket = registry.register(jpeg(sd.rocket(), 92))
+    rng = np.random.default_rng(1)
+
+    def neighbours_of(data: bytes, tag: int) -> None:
+        """Three pictures (standing for the rocket photo) whose hashes are 80 bits from the copy's."""
+        bits = np.unpackbits(hex_code(probe_bytes(data).fingerprint.pdq))
+        for i in range(3):
+            near = bits.copy()
+            near[rng.choice(256, 80, replace=False)] ^= 1
+            name = f"{tag:032x}{i:032x}"
+            registry.index.add(name, code_hex(np.packbits(near)), 100)
+            registry.facts[name], registry.fingerprints[name] = registry.facts[rocket], registry.fingerprints[rocket]
+
+    rocket_pixels = registry.facts[rocket].reference.image
+    against_rocket = []
+    second_stage = matcher.compare
+
+    def counted(query, reference, *args, **kwargs):  # type: ignore[no-untyped-def]
+        against_rocket.append(reference is rocket_pixels)
+        return second_stage(query, reference, *args, **kwargs)
+
+    monkeypatch.setattr(matcher, "compare", counted)
+    copy = jpeg(rotated(sd.coffee(), 12))
+    neighbours_of(copy, 1)
+    verified, content = registry.verify(copy)
+    assert content == coffee and verified.answer.verdict == "copy", verified.answer
+    assert not any(against_rocket)
+    unknown = jpeg(sd.chelsea())
+    neighbours_of(unknown, 2)
+    verified, content = registry.verify(unknown)
+    assert content is None and verified.answer.verdict == "unknown"
+    assert sum(against_rocket) == 3  # still looked at, after the keypoints
+
+
 @pytest.mark.parametrize("degrees", [7.0, -13.0, 19.0])
 def test_a_rotation_is_undone_within_one_degree_and_not_called_edited(registry, degrees: float) -> None:  # type: ignore[no-untyped-def]
     registry_, names, photos = registry
