@@ -17,7 +17,8 @@ Confirmation asks, outside the changed cells, for a high correlation of the alig
 structure (high-pass), and for most of the picture to agree: unrelated pictures that a hash brought close fail the
 structure test (forced on 6,630 distinct pairs by scripts/bench_match.py, it confirmed none).
 
-Pure: numpy, Pillow and OpenCV (the correlation in ``ncc_map``). Everything here runs on the <= 512 px hash image and reference copy.
+Pure: numpy, Pillow and OpenCV (the correlation in ``ncc_map``). Everything here runs on the <= 512 px hash image
+and reference copy.
 """
 
 from __future__ import annotations
