@@ -26,8 +26,8 @@ from ledger.core.fingerprint import Dihedral
 SIDE = 64  # PDQ decimates to 64 x 64
 MIN_SIDE = 5  # the reference hashes a smaller picture as 256 zero bits of quality 0
 # The DCT rows PDQ keeps (the 16 lowest frequencies after the constant one).
-_DCT = np.array([[np.sqrt(2 / 64) * np.cos(np.pi / 2 / 64 * (i + 1) * (2 * j + 1)) for j in range(64)] for i in range(16)],
-                np.float32)  # fmt: skip
+_DCT = np.array([[np.sqrt(2 / 64) * np.cos(np.pi / 2 / 64 * (i + 1) * (2 * j + 1)) for j in range(64)]
+                 for i in range(16)], np.float32)  # fmt: skip
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:

@@ -32,8 +32,10 @@ FLAT_LIMIT = 32  # images; from here an IVF index, rebuilt as it doubles (shared
 NPROBE = 6
 # The HNSW quantizer's search breadth. It finds each query descriptor's NPROBE lists, and with 1,500 descriptors a
 # vote it cost more than scanning the lists: 62 of 107 ms at 100,000 pictures with 32 (scripts/bench_match.py's
-# wild index part); 12: ~25 ms, the same true photos among the candidates (86.7%) and named (81.7%).
-QUANTIZER_EF_SEARCH = 12
+# wild index part); 12: ~25 ms, the same true photos among the candidates (86.7%) and named (81.7%). 8 and 4
+# (2026-12-02, that part with its PDQ index padded, scratch ef.py): the vote 34-35 and 33 ms median against 40-41
+# at 12, the true photo among the candidates (88.3%) and named (86.7%) unchanged at both.
+QUANTIZER_EF_SEARCH = 8
 # Up to this many lists the quantizer is an exact flat scan of the centroids. Every vote, every picture added and
 # every rebuild assigns descriptors to lists, and below a few thousand pictures the HNSW was most of their cost:
 # a vote took 11.3 -> 4.5 ms at 32 pictures, 16.2 -> 7.6 at 256, 36.7 -> 22.8 at 1,000 (bench_match.py part
