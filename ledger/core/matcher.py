@@ -185,7 +185,8 @@ def find_matches(
             accepted = _evaluate(probe, fresh(far, EXTENDED_CANDIDATES), MatchKind.PDQ, registered, confirm_only=True)
         accepted.sort(key=_rank)
         return accepted
-    query = wild.Later(probe.detail)
+    detail = probe.detail
+    query = functools.cache(lambda: wild.prepare(detail))  # the reader's keypoints, once for both _wild calls
     hashed = bool(accepted)
     accepted = _wild(probe, accepted, registered, local, exclude, query)
     if not hashed and all(m.similar_scene for m in accepted):
@@ -208,10 +209,10 @@ def _rank(match: PerceptualMatch) -> tuple[bool, bool, int, int]:
 
 
 def _wild(probe: Probe, accepted: list[PerceptualMatch], registered: Callable[[str], Registered], local: LocalSearch,
-          exclude: frozenset[str], query: wild.Later, search: bool = True) -> list[PerceptualMatch]:  # fmt: skip
+          exclude: frozenset[str], prepared: Callable[[], wild.Query], search: bool = True
+          ) -> list[PerceptualMatch]:  # fmt: skip
     """The second opinion on hash matches called edited, then, if nothing was accepted (and ``search``), the search
-    by keypoints. The reader's keypoints (``query``, ~40-90 ms) are computed only when one of the two needs them."""
-    prepared = query.get
+    by keypoints. The reader's keypoints (``prepared``, ~40-90 ms) are computed only when one of the two needs them."""
 
     def look(content_hash: str) -> tuple[wild.Seen, tuple[str, ...]] | None:
         facts = registered(content_hash)

@@ -85,19 +85,6 @@ def prepare(query_rgb: np.ndarray, mirrored: bool = True) -> Query:
     return Query(query_rgb, plain, mirror, geometry.QuerySet(plain, mirror))
 
 
-class Later:
-    """A reader's image prepared (``prepare``) the first time a step asks, once for every step of one verify."""
-
-    def __init__(self, rgb: np.ndarray) -> None:
-        self._rgb = rgb
-        self._query: Query | None = None
-
-    def get(self) -> Query:
-        if self._query is None:
-            self._query = prepare(self._rgb)
-        return self._query
-
-
 def search(query: Query, index: LocalIndex, top_k: int = TOP_K, mirrored: bool = False) -> list[Candidate]:
     """Registered pictures whose descriptors the query's descriptors vote for, most votes first: those of the
     reader's image as it is, or (``mirrored``) of its mirror image. One orientation at a time because the vote
