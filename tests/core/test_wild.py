@@ -637,3 +637,29 @@ def test_a_map_that_settles_the_alignment_ends_the_search(monkeypatch) -> None: 
     assert results[0][1:] == results[1][1:] == ("copy", ("rotated 10 degrees counter-clockwise", "resized x1.17 of the 512 px reference"))
 
 
+
+
+@pytest.mark.parametrize("direction", ["left_to_right", "right_to_left"])
+def test_motion_spread_over_the_picture_ends_the_search_for_a_better_map(direction: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The other view of the stereo pair: through the first map (the simplest) the scene check measures motion
+    spread over the picture far above APART_PX, so the other maps of the same inliers are not aligned and checked
+    (three checks when every map is checked: 2.3-20 px each, none the same picture); similar_scene either way."""
+    from ledger.core.fingerprint import DETAIL_SIDE, hash_image
+    from ledger.core.wild import search, same_scene
+
+    left, right = sd.stereo_motorcycle()[:2]
+    registered, shown = (left, right) if direction == "left_to_right" else (right, left)
+    query = search.prepare(hash_image(Image.fromarray(shown), DETAIL_SIDE))
+    verified = geometry.verify(extract_register(registered), query.matcher)
+    assert verified is not None and len(verified.alternatives) == 2
+    real_check = same_scene.check
+    results = []
+    for apart in (search.APART_PX, np.inf):  # inf: every map is checked
+        checks: list[same_scene.SceneCheck] = []
+        monkeypatch.setattr(search, "APART_PX", apart)
+        monkeypatch.setattr(same_scene, "check", lambda al, into=checks: into.append(real_check(al)) or into[-1])
+        seen = search.examine(query, extract_register(registered), registered)
+        assert seen is not None
+        assert not any(c.same_picture for c in checks)
+        results.append((len(checks), seen.relation))
+    assert results == [(1, "similar_scene"), (3, "similar_scene")]
