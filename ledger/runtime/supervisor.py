@@ -136,8 +136,6 @@ def prepare(
         if redeploy and not settings.contract:
             _start_over_on(deployment, settings, RegistryClient(w3, deployment.address, load_artifact()["abi"]),
                            admin_key, fund=started)  # fmt: skip
-        elif node is not None and not settings.contract:
-            Admissions(settings, deployment).check()
     except BaseException:
         if node:
             node.stop()
@@ -211,6 +209,10 @@ def up(settings: Settings, redeploy: bool = False, deploy: bool = False) -> int:
     env = child_env(settings, rpc_url, deployment)
     children = [Child(name, worker_argv(name), env_for(name, env)) for name in WORKERS]
     admissions = Admissions(settings, deployment) if node is not None and not settings.contract else None
+    if admissions is not None and not redeploy:  # (a redeployment admitted them on the new contract)
+        # Checked here, not in prepare(): a first check that fails is then retried by the loop below, as after a
+        # node restart (a fresh Admissions there had forgotten it, and nothing retried it until the next restart).
+        admissions.check()
     code = 0
     node_retry_at, node_failures = 0.0, 0  # when to try the node again after it could not be restarted
     try:
