@@ -645,7 +645,7 @@ def test_motion_spread_over_the_picture_ends_the_search_for_a_better_map(directi
     spread over the picture far above APART_PX, so the other maps of the same inliers are not aligned and checked
     (three checks when every map is checked: 2.3-20 px each, none the same picture); similar_scene either way."""
     from ledger.core.fingerprint import DETAIL_SIDE, hash_image
-    from ledger.core.wild import search, same_scene
+    from ledger.core.wild import same_scene, search
 
     left, right = sd.stereo_motorcycle()[:2]
     registered, shown = (left, right) if direction == "left_to_right" else (right, left)
