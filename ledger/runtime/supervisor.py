@@ -209,13 +209,13 @@ def up(settings: Settings, redeploy: bool = False, deploy: bool = False) -> int:
     env = child_env(settings, rpc_url, deployment)
     children = [Child(name, worker_argv(name), env_for(name, env)) for name in WORKERS]
     admissions = Admissions(settings, deployment) if node is not None and not settings.contract else None
-    if admissions is not None and not redeploy:  # (a redeployment admitted them on the new contract)
-        # Checked here, not in prepare(): a first check that fails is then retried by the loop below, as after a
-        # node restart (a fresh Admissions there had forgotten it, and nothing retried it until the next restart).
-        admissions.check()
     code = 0
     node_retry_at, node_failures = 0.0, 0  # when to try the node again after it could not be restarted
     try:
+        if admissions is not None and not redeploy:  # (a redeployment admitted them on the new contract)
+            # Before the workers start, by the Admissions the loop below keeps: a first check that fails is retried
+            # there, as after a node restart (one made in prepare() and dropped was not retried until a restart).
+            admissions.check()
         for child in children:
             child.start()
         log.info(

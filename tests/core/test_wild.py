@@ -637,8 +637,6 @@ def test_a_map_that_settles_the_alignment_ends_the_search(monkeypatch) -> None: 
     assert results[0][1:] == results[1][1:] == ("copy", ("rotated 10 degrees counter-clockwise", "resized x1.17 of the 512 px reference"))
 
 
-
-
 @pytest.mark.parametrize("direction", ["left_to_right", "right_to_left"])
 def test_motion_spread_over_the_picture_ends_the_search_for_a_better_map(direction: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The other view of the stereo pair: through the first map (the simplest) the scene check measures motion
