@@ -438,6 +438,9 @@ def search_speed(sizes: list[int], queries: int = 200) -> dict[str, object]:
     return out
 
 
+VERIFY_REPEATS = 3  # wild_index_speed: each query's whole verify, this many runs
+
+
 def wild_index_speed(photos: list[tuple[str, bytes, Image.Image]], sizes: list[int], rounds: int = 2) -> dict[str, object]:
     """The wild path's descriptor search at N registered pictures: the real photos plus synthetic ones drawn from
     real ORB descriptors (random crops and scales of the photos, 1/16 of the bits flipped), in the IVF index the
@@ -445,7 +448,8 @@ def wild_index_speed(photos: list[tuple[str, bytes, Image.Image]], sizes: list[i
     of 20M descriptors would take ~10 min here; search cost depends only on list lengths). Queries are rotated,
     deeply cropped, mirrored and cropped, and screenshot copies of the photos (1 MP JPEGs); recall = the true photo among the candidates
     verified; verify_1mp_ms = the whole verify (decoding, fingerprint, PDQ steps, keypoints, vote, verification)
-    through the service's registry with this index."""
+    through the service's registry with this index, every query VERIFY_REPEATS times (the run with the median p99
+    reported, every run's p99 in verify_1mp_cpu_ms_p99_runs)."""
     from ledger.core.wild import search as wild
     from ledger.core.wild.local_index import TOP_K, LocalIndex, vote_descriptors
 
@@ -555,8 +559,6 @@ def wild_index_speed(photos: list[tuple[str, bytes, Image.Image]], sizes: list[i
         service.local._index, service.local._flat = index, False
         service.local._contents = contents + [contents[(i % (len(contents) // 2)) * 2] for i in range(n - len(contents))]
         pad_hashes(n)
-        verify_ms, verify_cpu, named, compared = [], [], 0, []
-        by_kind: dict[str, list[float]] = {}
         second_stage_runs = [0]
         second_stage = matcher_module.compare
 
@@ -564,8 +566,9 @@ def wild_index_speed(photos: list[tuple[str, bytes, Image.Image]], sizes: list[i
             second_stage_runs[0] += 1
             return second_stage(*args, **kwargs)
 
-        matcher_module.compare = counted  # counted, to show the chance PDQ neighbours' second stage runs
-        try:
+        def verify_all() -> dict[str, object]:
+            verify_ms, verify_cpu, named, compared = [], [], 0, []
+            by_kind: dict[str, list[float]] = {}
             for true, _, _, data, kind in shots:
                 second_stage_runs[0] = 0
                 start, start_cpu = time.perf_counter(), time.process_time()
@@ -575,17 +578,26 @@ def wild_index_speed(photos: list[tuple[str, bytes, Image.Image]], sizes: list[i
                 by_kind.setdefault(("rotated", "cropped", "screenshot", "mirrored+cropped")[kind], []).append(verify_cpu[-1])
                 named += content == contents[true]
                 compared.append(second_stage_runs[0])
+            return {"verify_1mp_ms": _percentiles(verify_ms), "verify_1mp_cpu_ms": _percentiles(verify_cpu),
+                    "verify_1mp_cpu_ms_by_kind": {k: _percentiles(v) for k, v in by_kind.items()},
+                    "verify_found": round(named / len(shots), 3),
+                    "second_stage_runs_per_verify": {"mean": round(float(np.mean(compared)), 2), "max": max(compared)}}  # fmt: skip
+
+        matcher_module.compare = counted  # counted, to show the chance PDQ neighbours' second stage runs
+        try:
+            # The same queries verified VERIFY_REPEATS times: the machine's speed drifts by more than 5% between
+            # runs (2026-12-02), so the run whose p99 is the median is reported, with every run's p99 beside it.
+            runs = [verify_all() for _ in range(VERIFY_REPEATS)]
         finally:
             matcher_module.compare = second_stage
+        p99s = [r["verify_1mp_cpu_ms"]["p99"] for r in runs]
+        middle = runs[sorted(range(len(runs)), key=p99s.__getitem__)[len(runs) // 2]]
         nbytes = index.bytes_used()
         # CPU time (one thread) beside wall time: the two differ when another process shares the cores.
         out[str(n)] = {"search_ms": _percentiles(times), "search_cpu_ms": _percentiles(cpu),
                        "recall_in_candidates": round(found / len(shots), 3),
-                       "verify_1mp_ms": _percentiles(verify_ms), "verify_1mp_cpu_ms": _percentiles(verify_cpu),
-                       "verify_1mp_cpu_ms_by_kind": {k: _percentiles(v) for k, v in by_kind.items()},
-                       "verify_found": round(named / len(shots), 3),
-                       "pdq_pictures": len(service.facts),
-                       "second_stage_runs_per_verify": {"mean": round(float(np.mean(compared)), 2), "max": max(compared)},
+                       **middle, "verify_1mp_cpu_ms_p99_runs": p99s,
+                       "verify_found_runs": [r["verify_found"] for r in runs], "pdq_pictures": len(service.facts),
                        "index_bytes": nbytes, "bytes_per_image": nbytes // n, "nlist": nlist,
                        "build_s": round(build_s, 1)}  # fmt: skip
         print(f"  wild index {n:,}: {out[str(n)]}", flush=True)
