@@ -21,6 +21,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -566,7 +567,7 @@ def wild_index_speed(photos: list[tuple[str, bytes, Image.Image]], sizes: list[i
             second_stage_runs[0] += 1
             return second_stage(*args, **kwargs)
 
-        def verify_all() -> dict[str, object]:
+        def verify_all() -> dict[str, Any]:
             verify_ms, verify_cpu, named, compared = [], [], 0, []
             by_kind: dict[str, list[float]] = {}
             for true, _, _, data, kind in shots:
