@@ -52,7 +52,7 @@ from ledger.adapters.store.repository import as_utc, utcnow
 from ledger.core.eip712 import Domain, recover_batch_anchor_signer, sign_batch_anchor, sign_registration
 from ledger.core.merkle import MerkleTree, batch_content_hashes, registration_tree
 from ledger.core.records import Registration
-from ledger.errors import ContractRevert, LedgerError
+from ledger.errors import ContractRevert, LedgerError, StorageUnavailable
 
 log = logging.getLogger("ledger.anchorer")
 
@@ -196,7 +196,12 @@ class Anchorer:
             return 0
         if tx is None:
             return 0
-        outbox.mark_sent(self.db, row, tx.tx_hash)
+        try:
+            outbox.mark_sent(self.db, row, tx.tx_hash)
+        except StorageUnavailable:  # said here: the step's error alone would not tell that a transaction went out
+            log.warning("sent %s in tx %s but could not record it; before it is sent again the chain is asked "
+                        "whether it is there", describe(row), tx.tx_hash)  # fmt: skip
+            raise
         log.info("sent %s in tx %s", describe(row), tx.tx_hash)
         return 1
 

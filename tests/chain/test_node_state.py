@@ -1,15 +1,21 @@
-"""anvil's state file, rewritten in place, is cut short by a full disk: ``AnvilNode.keep_state`` keeps the last
-whole dump aside and ``start`` puts it back (no node is started here; the whole path, with anvil and a full tmpfs:
-tests/faults/test_sqlite_disk_full.py)."""
+"""anvil's state file, rewritten in place, is cut short by a full disk, or written while a block was mined so
+that it holds a transaction's effects without its block (ledger/adapters/chain/anvil_state.py):
+``AnvilNode.keep_state`` keeps the last whole dump that agrees with itself aside and ``start`` puts it back (the
+first tests start no node; the whole path with anvil and a full tmpfs: tests/faults/test_sqlite_disk_full.py)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ledger.adapters.chain.anvil_state import disagreement
+from ledger.adapters.chain.client import connect
 from ledger.adapters.chain.node import AnvilNode
 from ledger.errors import ChainError
+from tests.conftest import free_port
 
 WHOLE = b'{"block": {"number": 7}, "accounts": {}}'
 
@@ -40,3 +46,59 @@ def test_a_cut_dump_without_a_copy_is_refused_in_one_line(tmp_path: Path) -> Non
     node.state_file.write_bytes(WHOLE[:20])
     with pytest.raises(ChainError, match="cut short"):
         node._restore_whole_state()
+
+
+def _transfers(node: AnvilNode, count: int) -> None:
+    w3 = connect(node.url)
+    sender, receiver = w3.eth.accounts[:2]
+    for _ in range(count):
+        w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": sender, "to": receiver, "value": 1}))
+
+
+def _chain(node: AnvilNode) -> tuple[int, int]:
+    """The head's number and the first development account's nonce, as the running node answers."""
+    w3 = connect(node.url)
+    return int(w3.eth.block_number), int(w3.eth.get_transaction_count(w3.eth.accounts[0]))
+
+
+def test_a_dump_holding_a_transaction_without_its_block_is_not_started_from(tmp_path: Path) -> None:
+    """The dump anvil writes while it mines can carry the newest transaction's effects (here: the sender's nonce;
+    in the service: a registration in the contract's storage) without the block holding it. Made here as that race
+    makes it, from two real dumps: the accounts of the later one, the blocks and transactions of the earlier."""
+    node = AnvilNode(tmp_path / "chain", free_port(), state_interval=3600)  # dumps only on exit
+    node.start()
+    _transfers(node, 2)
+    node.stop()  # its exit dump is kept aside too
+    earlier: dict[str, Any] = json.loads(node.state_file.read_bytes())
+    assert disagreement(earlier) is None
+    assert node.whole_state_file.read_bytes() == node.state_file.read_bytes()
+    kept = node.whole_state_file.read_bytes()
+    node.start()
+    _transfers(node, 1)
+    node.stop()
+    later: dict[str, Any] = json.loads(node.state_file.read_bytes())
+    assert disagreement(later) is None
+    torn = {**later, **{part: earlier[part] for part in ("best_block_number", "blocks", "transactions")}}
+    assert "has nonce 3 but its transactions in the dump account for 2" in (disagreement(torn) or "")
+    node.state_file.write_text(json.dumps(torn))
+    node.whole_state_file.write_bytes(kept)
+
+    control = AnvilNode(tmp_path / "control", free_port(), state_interval=3600)  # the torn dump, no copy to go back to
+    control.state_dir.mkdir()
+    control.state_file.write_text(json.dumps(torn))
+    control.start()
+    try:
+        assert _chain(control) == (2, 3)  # anvil takes it: a transaction's effects that no block shows
+    finally:
+        control.stop()
+
+    node.keep_state()
+    assert node.whole_state_file.read_bytes() == kept  # a torn dump is never copied aside
+    node.start()
+    try:
+        assert _chain(node) == (2, 2)  # started from the last copy that agrees with itself
+        _transfers(node, 1)
+        assert _chain(node) == (3, 3)
+    finally:
+        node.stop()
+    assert disagreement(json.loads(node.state_file.read_bytes())) is None

@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from ledger.adapters import durable
+from ledger.adapters.chain.anvil_state import disagreement
 from ledger.errors import ChainError, ConfigError
 
 log = logging.getLogger("ledger.node")
@@ -198,10 +199,12 @@ class AnvilNode(LocalNode):
 
     anvil rewrites that file in place: on a full disk the dump is cut short (invalid JSON) until a later one fits,
     and anvil started on such a file exits (code 2), so ``provenance up`` stopped, or the node restarted, while the
-    disk is full would lose the chain. ``keep_state`` copies each whole dump aside (written to a temporary file,
-    then renamed: a full disk leaves the previous copy intact); ``start`` puts that copy back in place of a dump
-    cut short. Blocks after the copy are lost, as when the node is killed between dumps: the anchorer sends their
-    registrations again."""
+    disk is full would lose the chain. And a dump written while a transaction was mined can hold that transaction's
+    effects without its block (``anvil_state``): started from it, anvil keeps a registration no event shows, which
+    the indexer never mirrors. ``keep_state`` copies each dump that is whole and agrees with itself aside (written
+    to a temporary file, then renamed: a full disk leaves the previous copy intact); ``start`` puts that copy back in
+    place of a dump cut short or disagreeing. Blocks after the copy are lost, as when the node is killed between
+    dumps: the indexer rewinds and the anchorer sends their registrations again."""
 
     name = "anvil"
     capabilities = Capabilities(
@@ -217,6 +220,7 @@ class AnvilNode(LocalNode):
         return self.state_file
 
     _kept: tuple[int, int] | None = None  # (mtime, size) of the dump last copied aside
+    _refused: tuple[int, int] | None = None  # (mtime, size) of the last dump found disagreeing (not read again)
 
     @property
     def whole_state_file(self) -> Path:
@@ -233,11 +237,15 @@ class AnvilNode(LocalNode):
     def keep_state(self) -> None:
         try:
             stat = self.state_file.stat()
-            if self._kept == (stat.st_mtime_ns, stat.st_size):
+            if (stat.st_mtime_ns, stat.st_size) in (self._kept, self._refused):
                 return
             data = self.state_file.read_bytes()
-            json.loads(data)
+            problem = disagreement(json.loads(data))
         except (OSError, ValueError):  # no dump yet, one being written, or one cut short: keep the last copy
+            return
+        if problem is not None:  # written while a block was mined: the last copy is the one to start from
+            log.info("anvil's state dump disagrees with itself (%s); keeping the previous copy", problem)
+            self._refused = (stat.st_mtime_ns, stat.st_size)
             return
         try:  # flushed to disk: anvil never flushes its dump, so after a filesystem failure this copy is all there is
             durable.replace(self.whole_state_file, data)
@@ -246,19 +254,26 @@ class AnvilNode(LocalNode):
         self._kept = (stat.st_mtime_ns, stat.st_size)
 
     def _restore_whole_state(self) -> None:
+        """Put the last whole copy in place of a dump that is cut short or disagrees with itself."""
         if not self.state_file.exists():
             return
         try:
-            json.loads(self.state_file.read_bytes())
-            return
+            problem = disagreement(json.loads(self.state_file.read_bytes()))
         except ValueError:
-            pass
-        if not self.whole_state_file.exists():
-            raise ChainError(f"anvil's state file {self.state_file} is cut short (was the disk full?) and there is "
-                             "no whole copy of an earlier one")  # fmt: skip
-        log.warning("anvil's state file %s is cut short (was the disk full?); starting from its last whole copy "
-                    "(%s): blocks after it are lost and their registrations sent again", self.state_file,
-                    self.whole_state_file)  # fmt: skip
+            if not self.whole_state_file.exists():
+                raise ChainError(f"anvil's state file {self.state_file} is cut short (was the disk full?) and there "
+                                 "is no whole copy of an earlier one") from None  # fmt: skip
+            why = "is cut short (was the disk full?)"
+        else:
+            if problem is None:
+                return
+            if not self.whole_state_file.exists():  # nothing better to start from
+                log.warning("anvil's state file %s disagrees with itself (%s) and there is no earlier copy; starting "
+                            "from it", self.state_file, problem)  # fmt: skip
+                return
+            why = f"disagrees with itself ({problem})"
+        log.warning("anvil's state file %s %s; starting from its last whole copy (%s): blocks after it are lost and "
+                    "their registrations sent again", self.state_file, why, self.whole_state_file)  # fmt: skip
         try:
             shutil.copyfile(self.whole_state_file, self.state_file)
         except OSError as exc:
