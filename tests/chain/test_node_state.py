@@ -102,3 +102,10 @@ def test_a_dump_holding_a_transaction_without_its_block_is_not_started_from(tmp_
     finally:
         node.stop()
     assert disagreement(json.loads(node.state_file.read_bytes())) is None
+
+
+@pytest.mark.parametrize("state", [{}, {"best_block_number": 1}, {"best_block_number": "x", "blocks": [], "transactions": [],
+                                   "accounts": {}}, {"best_block_number": 1, "blocks": [], "transactions": [{}], "accounts": {}},
+                                   []])  # fmt: skip
+def test_a_dump_in_another_shape_is_not_refused(state: Any) -> None:
+    assert disagreement(state) is None  # nothing to tell from it: kept as a whole dump was before
