@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,8 @@ from ledger.adapters.store.db import Database, FilesystemWitness
 from ledger.adapters.store.migrate import upgrade
 from ledger.adapters.store.models import ManifestRow
 from ledger.errors import StorageUnavailable
+from tests.faults.scenarios import small_tmpfs
+from tests.faults.test_read_only import remount
 
 
 def _count(db: Database) -> int:
@@ -73,13 +74,8 @@ def test_no_witness_for_a_database_server_or_sqlite_in_memory() -> None:
 def test_the_witness_sees_a_read_only_filesystem(tmp_path: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root (CI and the development machines run as root)")
-    mount = tmp_path / "fs"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True)
-    try:
+    with small_tmpfs(1, tmp_path) as mount:
         witness = FilesystemWitness(mount / "ledger.sqlite3")
         assert witness.failure() is None
-        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        remount(mount, "ro")
         assert witness.failure() is not None
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
