@@ -251,7 +251,9 @@ class ChainError(Unavailable):
 
 class StorageUnavailable(Unavailable):
     """The database refused a write: its disk is full or read-only, it stayed locked past the busy timeout, or its
-    server is gone. Nothing of the request was kept."""
+    server is gone. Nothing of the request was kept; except when its filesystem failed as the write was committed
+    (the message then says it may have been kept): sent again, a registration is then 202, or 409
+    ``already_registered`` if it was kept."""
 
     code = "storage_unavailable"
 
