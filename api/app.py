@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import swagger_ui_bundle
 from fastapi import FastAPI
@@ -13,10 +14,10 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors, metrics
 from api.deps import DecodeGate
-from api.fast_hash import VerifyHashFastPath
+from api.fast_hash import answer_if_hot
 from api.headers import SecurityHeaders
 from api.limits import BodyLimits
-from api.ratelimit import RateLimits, Rates
+from api.ratelimit import ClientLimits, RateLimits, Rates
 from api.routers import batch_registrations, batches, chain, media, registrations, retractions, soft_binding, verify
 from api.schemas import ERROR_RESPONSES
 from api.spread import SpreadRegistrations, WorkerLoads, loads_from_environment
@@ -33,6 +34,17 @@ from ledger.usecases.upload_answers import RegisteredUploads
 STATIC = Path(__file__).parent / "static"
 # Swagger UI's files from the swagger-ui-bundle-v2 wheel: /docs works offline and loads nothing from another host.
 SWAGGER_UI = Path(str(swagger_ui_bundle.swagger_ui_path))
+
+
+class LedgerApp(FastAPI):
+    """FastAPI, with a verify by hash the hot index can answer taken before the middleware (``api.fast_hash``)."""
+
+    client_limits: ClientLimits
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and await answer_if_hot(self.state.ledger, self.client_limits, scope, send):
+            return
+        await super().__call__(scope, receive, send)
 
 
 def app_from_environment() -> FastAPI:
@@ -79,7 +91,7 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
         if db is None:
             state.db.dispose()
 
-    app = FastAPI(
+    app = LedgerApp(
         title="Media provenance ledger",
         version="0.1.0",
         summary="Is this image a registered original? Answers from a mirror of an on-chain registry.",
@@ -118,14 +130,14 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     def api_reference() -> FileResponse:
         return FileResponse(STATIC / "docs.html")
 
-    # Outermost last: security headers on every answer, then rate limits, then body limits (before any route), then
-    # verify by hash from the hot index (before FastAPI's routing, which costs more than the answer).
-    app.add_middleware(VerifyHashFastPath)
+    # Outermost last: security headers on every answer, then rate limits, then body limits (before any route). A
+    # verify by hash the hot index can answer is taken before all of them (LedgerApp), with their effects.
+    app.client_limits = ClientLimits(Rates.from_settings(settings, processes))
     app.add_middleware(BodyLimits, max_upload_bytes=settings.max_upload_bytes, max_json_bytes=settings.max_json_bytes,
                        timeout_seconds=settings.body_timeout_seconds,
                        max_batch_bytes=settings.registration_batch_max_bytes)  # fmt: skip
     app.add_middleware(SpreadRegistrations, loads=loads)
-    app.add_middleware(RateLimits, rates=Rates.from_settings(settings, processes))
+    app.add_middleware(RateLimits, limits=app.client_limits)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(metrics.RequestMetrics)  # outermost: every answer counted and timed, refusals included
     return app

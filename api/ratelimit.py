@@ -93,9 +93,10 @@ class Rates:
                    settings.rate_limit_storage)  # fmt: skip
 
 
-class RateLimits:
-    def __init__(self, app: Any, rates: Rates) -> None:
-        self.app = app
+class ClientLimits:
+    """The per-client counters, shared by the middleware and the hot verify by hash (``api.fast_hash``)."""
+
+    def __init__(self, rates: Rates) -> None:
         try:
             storage = storage_from_string(f"async+{rates.storage}")
         except Exception as exc:  # limits raises ConfigurationError, or ImportError-like errors for a missing client
@@ -111,16 +112,27 @@ class RateLimits:
             items.append(("verify-upload", self.uploads))
         return items
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def refusal(self, scope: dict[str, Any]) -> RateLimited | None:
+        """Counts the request against its client's rates; the refusal to send when one is spent."""
         client = client_address(scope, self.trusted)
         for name, item in self.items_for(scope["method"], scope["path"]):
             if not await self.limiter.hit(item, name, client):
                 stats = await self.limiter.get_window_stats(item, name, client)
                 wait = max(1, math.ceil(stats.reset_time - time.time()))
-                error = RateLimited(f"too many requests from this address (limit {item}); try again in {wait} s", wait)
-                await send_error(send, error, close=True)
-                return
+                return RateLimited(f"too many requests from this address (limit {item}); try again in {wait} s", wait)
+        return None
+
+
+class RateLimits:
+    def __init__(self, app: Any, limits: ClientLimits) -> None:
+        self.app, self.limits = app, limits
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refused = await self.limits.refusal(scope)
+        if refused is not None:
+            await send_error(send, refused, close=True)
+            return
         await self.app(scope, receive, send)

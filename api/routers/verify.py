@@ -82,7 +82,7 @@ def verification_diff(verification_id: str, state: StateDep) -> Response:
             responses={304: {"description": "Not modified: the answer still has the ETag sent in If-None-Match"}})
 async def verify_hash_route(sha256: str, request: Request) -> Response:
     """From the hot index (``ledger.usecases.hash_answers``); answers it already holds are sent by
-    ``api.fast_hash.VerifyHashFastPath`` before this route is reached, the rest read the database here.
+    ``api.fast_hash.answer_if_hot`` before this route is reached, the rest read the database here.
     ``ETag`` and ``Cache-Control`` let browsers and CDNs keep a registered answer for ``verify_cache_seconds`` and an
     ``unknown`` one for ``verify_unknown_cache_seconds``; ``If-None-Match`` with the current ETag gets 304."""
     state: AppState = request.app.state.ledger

@@ -266,6 +266,25 @@ def test_verify_uploads_are_rate_limited_per_client(tmp_path: Path) -> None:
         assert drive(client, "GET", "/healthz", None, peer="198.51.100.3").status == 200
 
 
+def test_verify_by_hash_from_the_hot_index_is_limited_headed_and_body_checked(tmp_path: Path) -> None:
+    """The hot index answers before the middleware (api.fast_hash): it must count, refuse and head as they do."""
+    for client in make_client(tmp_path, rate_limit_public="3/minute"):
+        state = client.app.state.ledger  # type: ignore[attr-defined]
+        assert state.matcher.wait_ready(30)
+        path = "/v1/verify/0x" + "cd" * 32
+        assert state.hash_answers.cached(path.rsplit("/", 1)[1]) is not None  # answered from the hot index
+        answers = [drive(client, "GET", path, None, peer="198.51.100.4") for _ in range(4)]
+        assert [a.status for a in answers] == [200, 200, 200, 429] and answers[3].code == "rate_limited"
+        for answer in answers:
+            assert {name: answer.headers.get(name) for name in SECURITY} == SECURITY
+            assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        assert answers[0].headers["cache-control"].startswith("public, max-age=") and answers[0].headers["etag"]
+        # A GET declaring a body over the JSON limit is the body limits' to refuse, unread, hot answer or not.
+        body = CountingBody(10 * MB)
+        oversize = drive(client, "GET", path, body, {"content-length": str(10 * MB)}, peer="198.51.100.5")
+        assert oversize.status == 413 and body.yielded == 0
+
+
 def test_forwarded_for_is_believed_only_from_trusted_proxies(tmp_path: Path) -> None:
     for client in make_client(tmp_path, rate_limit_public="2/minute", trusted_proxies=["10.0.0.0/8"]):
         def chain(peer: str, forwarded: str) -> int:
