@@ -46,7 +46,6 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +78,9 @@ HASH_SHARES = (0.30, 0.30, 0.30, 0.09)  # three registered hashes and one unknow
 # quiet), 5 for uploads (a registered file's answer takes ~10 ms, an unregistered one's decode 50-100 ms of a core).
 HASH_QPS_PER_WORKER = 100
 UPLOAD_QPS_PER_WORKER = 5
+# Between starting one generator process and the next: each opens its connections a millisecond or more apart, and
+# a process kept waiting for a core while it does (the others starting) opens several in one turn of its loop.
+START_APART_SECONDS = 0.05
 # A generator still running this long after its planned end is stopped with SIGINT (hey then writes what it has,
 # h2load what its buffer had written): what it did not send or was not answered counts as errors.
 GRACE_SECONDS = 30
@@ -126,9 +128,10 @@ class SoakService(Service):
 
 def generator(client: str, url: str, rate: float, seconds: float, out: Path, body: Path | None = None,
               content_type: str | None = None, timeout: int = 10, per_worker_qps: float = HASH_QPS_PER_WORKER,
-              ) -> subprocess.Popen[bytes]:  # fmt: skip
+              spread: bool = True) -> subprocess.Popen[bytes]:  # fmt: skip
     """A ``client`` process sending ``rate`` requests a second for ``seconds`` (a fixed count; POST ``body`` if
-    given), one row per answer into ``out``."""
+    given), one row per answer into ``out``; h2load's connections opened a share of their period apart (``spread``,
+    see ``run_load``)."""
     workers = max(1, math.ceil(rate / per_worker_qps))
     per_worker = rate / workers
     total = max(workers, round(rate * seconds))
@@ -136,6 +139,9 @@ def generator(client: str, url: str, rate: float, seconds: float, out: Path, bod
     if client == "h2load":  # one thread: one event loop for all its connections
         args = ["h2load", "--h1", "-n", str(total), "-c", str(workers), "--rps", f"{per_worker:.3f}", "-t", "1",
                 "--log-file", str(out)]  # fmt: skip
+        if spread and workers > 1:
+            apart_ms = max(1, round(1000 * max(0.01, 1 / per_worker) / workers))  # h2load takes whole milliseconds
+            args += ["--rate", "1", "--rate-period", f"{apart_ms}ms"]
         if body is not None:
             args += ["-d", str(body), "-H", f"content-type: {content_type or 'application/octet-stream'}"]
         stdout = subprocess.DEVNULL
@@ -243,78 +249,45 @@ class Registrar(threading.Thread):
 
 def run_load(service: SoakService, work: Path, hashes: list[str], upload_body: Path, rate: float, seconds: float,
              upload_share: float, tag: str, client: str, burst_uploads: bool = False,
-             burst_lookups: bool = False) -> list[dict[str, Any]]:  # fmt: skip
+             spread_lookups: bool = False) -> list[dict[str, Any]]:  # fmt: skip
     """All generator processes at once for ``seconds``; their summaries.
 
-    Each connection comes from its own h2load process, their starts spread over a connection's period: h2load paces
-    a connection with a timer of max(10 ms, 1 / its rate), started when it connects, so the connections of one
-    process all send in the same millisecond. The 10 upload connections of one process (5 a second each) sent their
-    upload together every 200 ms (87% of uploads within 2 ms of the one before, in the 19:26 run), and the hash
-    lookups behind each burst of ten 276 KB bodies waited for it: their latencies had a 5 Hz period
-    (``burst_uploads`` keeps that shape). Likewise the 15 lookup connections of a process sent together every
-    10 ms, 50 requests at once from the four processes, a shape no crowd of independent readers has
-    (``burst_lookups`` keeps it). Spread, the requests of each kind come about evenly in time (a process's start
-    and connect vary by a fraction of a millisecond), the literal fixed rate; independent readers' requests would
-    come at random moments, in chance clusters that this does not reproduce."""
+    h2load paces each connection with a timer of max(10 ms, 1 / its rate), started when it connects, so the
+    connections of one process, all connected at once, send in the same millisecond. The 10 upload connections
+    (5 a second each) sent their upload together every 200 ms (87% of uploads within 2 ms of the one before, in the
+    19:26 run), and the lookups behind each burst of ten 276 KB bodies waited for it: their latencies had a 5 Hz
+    period (``burst_uploads`` keeps that shape). So the upload process opens its connections one by one, 20 ms apart
+    (``--rate 1 --rate-period``, whole milliseconds).
+
+    The 15 lookup connections of each hash likewise send together every 10 ms: 50 requests at once from the four
+    processes, as ``hey -q`` (which the issue names) and every soak before sent them. ``spread_lookups`` opens them
+    1 ms apart instead (two connections of 15 on each millisecond of the 10): requests evenly spaced in time, which
+    the service answers at a higher cost each (runs of 2026-12-02: 49.5 CPU seconds of the API's in the minute
+    together, 73-75 spread, one wake-up of granian's threads and the event loop per request instead of one per
+    burst). Neither shape is a crowd of independent readers, whose requests come at random moments: clustered by
+    chance, between the two."""
     hash_rate = rate * (1 - upload_share)
     shares = [s / sum(HASH_SHARES) for s in HASH_SHARES]
     unknown = "0x" + "5a" * 32
     targets = [(f"hash registered {i + 1}", f"/v1/verify/{h}") for i, h in enumerate(hashes[:3])]
     targets.append(("hash unknown", f"/v1/verify/{unknown}"))
-    lookups = [Load(name, service.url + path, hash_rate * share, work / f"{tag}-{name.replace(' ', '-')}",
-                    HASH_QPS_PER_WORKER) for (name, path), share in zip(targets, shares)]  # fmt: skip
-    runs = start_spread(client, lookups, seconds, split=not burst_lookups)
+    runs: list[tuple[str, list[tuple[subprocess.Popen[bytes], Path]]]] = []
+    for (name, path), share in zip(targets, shares):
+        if runs:
+            time.sleep(START_APART_SECONDS)
+        out = work / f"{tag}-{name.replace(' ', '-')}.log"
+        runs.append((name, [(generator(client, service.url + path, hash_rate * share, seconds, out,
+                                       spread=spread_lookups), out)]))  # fmt: skip
     if upload_share > 0:
-        upload = Load("upload 1 MP", service.url + "/v1/verify", rate * upload_share, work / f"{tag}-upload",
-                      UPLOAD_QPS_PER_WORKER, upload_body, f"multipart/form-data; boundary={BOUNDARY}", timeout=30)
-        runs += start_spread(client, [upload], seconds, split=not burst_uploads)
+        time.sleep(START_APART_SECONDS)
+        out = work / f"{tag}-upload.log"
+        runs.append(("upload 1 MP", [(generator(client, service.url + "/v1/verify", rate * upload_share, seconds, out,
+                                                upload_body, f"multipart/form-data; boundary={BOUNDARY}", timeout=30,
+                                                per_worker_qps=UPLOAD_QPS_PER_WORKER, spread=not burst_uploads),
+                                      out)]))  # fmt: skip
     deadline = time.monotonic() + seconds + GRACE_SECONDS
     return [summarise(name, [(process, out, finish(process, deadline)) for process, out in parts])
             for name, parts in runs]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Load:
-    """One kind of request: ``rate`` a second to ``url``, ``per_connection`` a second on each connection."""
-
-    name: str
-    url: str
-    rate: float
-    stem: Path  # its generators' logs: stem.log, or stem-N.log for each connection's own process
-    per_connection: float
-    body: Path | None = None
-    content_type: str | None = None
-    timeout: int = 10
-
-    @property
-    def connections(self) -> int:
-        return max(1, math.ceil(self.rate / self.per_connection))
-
-
-def start_spread(client: str, loads: list[Load], seconds: float,
-                 split: bool) -> list[tuple[str, list[tuple[subprocess.Popen[bytes], Path]]]]:  # fmt: skip
-    """Each load's generators: one process per connection (``split``, h2load only), the connections of all
-    ``loads`` taken in turn and started at even steps of h2load's timer period, each at its moment of the period
-    however long the one before took to start; or one process per load."""
-    started: dict[str, list[tuple[subprocess.Popen[bytes], Path]]] = {load.name: [] for load in loads}
-    if not split or client != "h2load":
-        for load in loads:
-            out = load.stem.with_name(load.stem.name + ".log")
-            started[load.name].append((generator(client, load.url, load.rate, seconds, out, load.body, load.content_type,
-                                                 load.timeout, load.per_connection), out))  # fmt: skip
-        return list(started.items())
-    turns = [(load, n) for n in range(max(load.connections for load in loads)) for load in loads if n < load.connections]
-    timer = max(0.01, 1.0 / min(load.rate / load.connections for load in loads))
-    first = time.monotonic()
-    for i, (load, n) in enumerate(turns):
-        at = first + i * timer / len(turns)
-        while at < time.monotonic():
-            at += timer  # the same moment of a later period: the phases stay spread
-        time.sleep(at - time.monotonic())
-        out = load.stem.with_name(f"{load.stem.name}-{n}.log")
-        started[load.name].append((generator(client, load.url, load.rate / load.connections, seconds, out, load.body,
-                                             load.content_type, load.timeout, load.per_connection), out))  # fmt: skip
-    return list(started.items())
 
 
 def main() -> int:
@@ -327,9 +300,9 @@ def main() -> int:
     parser.add_argument("--burst-uploads", action="store_true",
                         help="all upload connections in one h2load process (their uploads sent together every 200 ms, "
                              "the shape of the runs before 2026-12-01 19:38)")
-    parser.add_argument("--burst-lookups", action="store_true",
-                        help="each hash target's connections in one h2load process (they send together every 10 ms, "
-                             "the shape of the runs before 2026-12-02 09:00)")
+    parser.add_argument("--spread-lookups", action="store_true",
+                        help="open each hash's lookup connections 1 ms apart (requests evenly spaced in time) instead "
+                             "of together (bursts every 10 ms, as hey -q sends them)")
     parser.add_argument("--keep-logs", type=Path, default=None,
                         help="copy the generators' logs here, with the registrations' send and answer times")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds at the full rate before the measure")
@@ -350,7 +323,7 @@ def main() -> int:
                    "per-client rates raised",
         "rate": args.rate, "seconds": args.seconds, "upload_share": args.upload_share,
         "registrations_per_second": args.registrations_per_second, "warmup_seconds": args.warmup,
-        "client": args.client, "burst_uploads": args.burst_uploads, "burst_lookups": args.burst_lookups,
+        "client": args.client, "burst_uploads": args.burst_uploads, "spread_lookups": args.spread_lookups,
     }  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
         work = Path(tmp)
@@ -374,7 +347,7 @@ def main() -> int:
             registrar = Registrar(service, key, images[4:], args.registrations_per_second)
             registrar.start()
             run_load(service, work, hashes, upload_body, args.rate, args.warmup, args.upload_share, "warmup",
-                     args.client, args.burst_uploads, args.burst_lookups)
+                     args.client, args.burst_uploads, args.spread_lookups)
             time.sleep(2)  # the generators' last requests answered
             start_rss = service.rss_mb()
             submitted_before = len(registrar.answers)
@@ -382,7 +355,7 @@ def main() -> int:
             busy0, total0 = machine_cpu()
             server0 = service.cpu_seconds()
             runs = run_load(service, work, hashes, upload_body, args.rate, args.seconds, args.upload_share, "soak",
-                            args.client, args.burst_uploads, args.burst_lookups)
+                            args.client, args.burst_uploads, args.spread_lookups)
             if args.keep_logs is not None:  # per-request times, to line up slow answers with what the service did
                 args.keep_logs.mkdir(parents=True, exist_ok=True)
                 for log in work.glob("soak-*.log"):
