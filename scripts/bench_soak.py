@@ -78,9 +78,7 @@ HASH_SHARES = (0.30, 0.30, 0.30, 0.09)  # three registered hashes and one unknow
 # quiet), 5 for uploads (a registered file's answer takes ~10 ms, an unregistered one's decode 50-100 ms of a core).
 HASH_QPS_PER_WORKER = 100
 UPLOAD_QPS_PER_WORKER = 5
-# Between starting one generator process and the next: each opens its connections a millisecond or more apart, and
-# a process kept waiting for a core while it does (the others starting) opens several in one turn of its loop.
-START_APART_SECONDS = 0.05
+SPREAD_START_APART_SECONDS = 0.05  # between lookup generators with --spread-lookups (see run_load)
 # A generator still running this long after its planned end is stopped with SIGINT (hey then writes what it has,
 # h2load what its buffer had written): what it did not send or was not answered counts as errors.
 GRACE_SECONDS = 30
@@ -128,10 +126,10 @@ class SoakService(Service):
 
 def generator(client: str, url: str, rate: float, seconds: float, out: Path, body: Path | None = None,
               content_type: str | None = None, timeout: int = 10, per_worker_qps: float = HASH_QPS_PER_WORKER,
-              spread: bool = True) -> subprocess.Popen[bytes]:  # fmt: skip
+              spread: bool = False) -> subprocess.Popen[bytes]:  # fmt: skip
     """A ``client`` process sending ``rate`` requests a second for ``seconds`` (a fixed count; POST ``body`` if
     given), one row per answer into ``out``; h2load's connections opened a share of their period apart (``spread``,
-    see ``run_load``)."""
+    see ``run_load``), else all at once."""
     workers = max(1, math.ceil(rate / per_worker_qps))
     per_worker = rate / workers
     total = max(workers, round(rate * seconds))
@@ -252,20 +250,18 @@ def run_load(service: SoakService, work: Path, hashes: list[str], upload_body: P
              spread_lookups: bool = False) -> list[dict[str, Any]]:  # fmt: skip
     """All generator processes at once for ``seconds``; their summaries.
 
-    h2load paces each connection with a timer of max(10 ms, 1 / its rate), started when it connects, so the
-    connections of one process, all connected at once, send in the same millisecond. The 10 upload connections
-    (5 a second each) sent their upload together every 200 ms (87% of uploads within 2 ms of the one before, in the
-    19:26 run), and the lookups behind each burst of ten 276 KB bodies waited for it: their latencies had a 5 Hz
-    period (``burst_uploads`` keeps that shape). So the upload process opens its connections one by one, 20 ms apart
-    (``--rate 1 --rate-period``, whole milliseconds).
+    Uploads come from one h2load process per connection, each started a share of the period after the one before:
+    h2load paces a connection with a timer of max(10 ms, 1 / its rate), started when it connects, so the 10 upload
+    connections of one process (5 a second each) all sent their upload in the same millisecond every 200 ms (87% of
+    uploads within 2 ms of the one before, in the 19:26 run), and the hash lookups arriving behind each burst of
+    ten 276 KB bodies waited for it: the lookups' latencies had a 5 Hz period. ``burst_uploads`` keeps that shape.
 
     The 15 lookup connections of each hash likewise send together every 10 ms: 50 requests at once from the four
-    processes, as ``hey -q`` (which the issue names) and every soak before sent them. ``spread_lookups`` opens them
-    1 ms apart instead (two connections of 15 on each millisecond of the 10): requests evenly spaced in time, which
-    the service answers at a higher cost each (runs of 2026-12-02: 49.5 CPU seconds of the API's in the minute
-    together, 73-75 spread, one wake-up of granian's threads and the event loop per request instead of one per
-    burst). Neither shape is a crowd of independent readers, whose requests come at random moments: clustered by
-    chance, between the two."""
+    processes, as ``hey -q`` (which the issue names) and every soak before sent them. ``spread_lookups`` opens a
+    process's connections 1 ms apart instead (``--rate 1 --rate-period 1ms``; two connections of 15 on each
+    millisecond of the 10), the processes started 50 ms apart (a process kept from a core while it opens its
+    connections opens several in one turn of its loop): requests about evenly spaced in time. Neither shape is a
+    crowd of independent readers, whose requests come at random moments, clustered by chance."""
     hash_rate = rate * (1 - upload_share)
     shares = [s / sum(HASH_SHARES) for s in HASH_SHARES]
     unknown = "0x" + "5a" * 32
@@ -273,18 +269,24 @@ def run_load(service: SoakService, work: Path, hashes: list[str], upload_body: P
     targets.append(("hash unknown", f"/v1/verify/{unknown}"))
     runs: list[tuple[str, list[tuple[subprocess.Popen[bytes], Path]]]] = []
     for (name, path), share in zip(targets, shares):
-        if runs:
-            time.sleep(START_APART_SECONDS)
+        if runs and spread_lookups:
+            time.sleep(SPREAD_START_APART_SECONDS)
         out = work / f"{tag}-{name.replace(' ', '-')}.log"
         runs.append((name, [(generator(client, service.url + path, hash_rate * share, seconds, out,
                                        spread=spread_lookups), out)]))  # fmt: skip
     if upload_share > 0:
-        time.sleep(START_APART_SECONDS)
-        out = work / f"{tag}-upload.log"
-        runs.append(("upload 1 MP", [(generator(client, service.url + "/v1/verify", rate * upload_share, seconds, out,
-                                                upload_body, f"multipart/form-data; boundary={BOUNDARY}", timeout=30,
-                                                per_worker_qps=UPLOAD_QPS_PER_WORKER, spread=not burst_uploads),
-                                      out)]))  # fmt: skip
+        upload_rate = rate * upload_share
+        connections = max(1, math.ceil(upload_rate / UPLOAD_QPS_PER_WORKER))
+        split = 1 if burst_uploads or client != "h2load" else connections
+        uploads = []
+        for n in range(split):
+            if n:
+                time.sleep(1.0 / (upload_rate / connections) / split)  # the next connection's timer a share later
+            out = work / f"{tag}-upload{'' if split == 1 else f'-{n}'}.log"
+            uploads.append((generator(client, service.url + "/v1/verify", upload_rate / split, seconds, out,
+                                      upload_body, f"multipart/form-data; boundary={BOUNDARY}", timeout=30,
+                                      per_worker_qps=UPLOAD_QPS_PER_WORKER), out))  # fmt: skip
+        runs.append(("upload 1 MP", uploads))
     deadline = time.monotonic() + seconds + GRACE_SECONDS
     return [summarise(name, [(process, out, finish(process, deadline)) for process, out in parts])
             for name, parts in runs]  # fmt: skip

