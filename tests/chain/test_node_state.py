@@ -48,6 +48,36 @@ def test_a_cut_dump_without_a_copy_is_refused_in_one_line(tmp_path: Path) -> Non
         node._restore_whole_state()
 
 
+def _dump(nonce: int) -> bytes:
+    """A dump whose one sender sent one transaction (nonce 0, in block 1): it agrees with itself at nonce 1."""
+    return json.dumps({"best_block_number": 1, "blocks": [{"header": {"number": 1}}],
+                       "transactions": [{"block_number": 1, "info": {"from": "0xaa", "nonce": 0}}],
+                       "accounts": {"0xaa": {"nonce": nonce}}}).encode()  # fmt: skip
+
+
+def test_a_copy_that_disagrees_is_not_started_from_in_place_of_a_newer_dump(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Copies made before copies were checked (an install from before 2026-12-02) may be torn themselves."""
+    node = AnvilNode(tmp_path, 1)
+    node.state_dir.mkdir(exist_ok=True)
+    assert disagreement(json.loads(_dump(1))) is None and disagreement(json.loads(_dump(2))) is not None
+    node.state_file.write_bytes(_dump(2) + b" ")  # torn, and newer than the copy
+    node.whole_state_file.write_bytes(_dump(2))  # torn too
+    node._restore_whole_state()
+    assert node.state_file.read_bytes() == _dump(2) + b" "  # the newer of two torn dumps
+    assert "no earlier copy that agrees" in caplog.text
+    node.state_file.write_bytes(_dump(2)[:30])  # cut short: a torn copy still starts, a cut dump does not
+    node._restore_whole_state()
+    assert node.state_file.read_bytes() == _dump(2) and "disagrees with itself too" in caplog.text
+    node.whole_state_file.write_bytes(_dump(1)[:30])  # both cut short
+    node.state_file.write_bytes(_dump(1)[:20])
+    with pytest.raises(ChainError, match="cut short"):
+        node._restore_whole_state()
+    node.whole_state_file.write_bytes(_dump(1))  # a copy that agrees replaces a torn dump
+    node.state_file.write_bytes(_dump(2))
+    node._restore_whole_state()
+    assert node.state_file.read_bytes() == _dump(1)
+
+
 def _transfers(node: AnvilNode, count: int) -> None:
     w3 = connect(node.url)
     sender, receiver = w3.eth.accounts[:2]

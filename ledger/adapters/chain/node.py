@@ -254,22 +254,27 @@ class AnvilNode(LocalNode):
         self._kept = (stat.st_mtime_ns, stat.st_size)
 
     def _restore_whole_state(self) -> None:
-        """Put the last whole copy in place of a dump that is cut short or disagrees with itself."""
+        """Put the last whole copy in place of a dump that is cut short or disagrees with itself. The copy is
+        checked too: one made before copies were checked (an install from before 2026-12-02) may be torn itself."""
         if not self.state_file.exists():
             return
         try:
             problem = disagreement(json.loads(self.state_file.read_bytes()))
         except ValueError:
-            if not self.whole_state_file.exists():
+            copy = self._copy_problem()
+            if copy in ("missing", "cut short"):
                 raise ChainError(f"anvil's state file {self.state_file} is cut short (was the disk full?) and there "
                                  "is no whole copy of an earlier one") from None  # fmt: skip
             why = "is cut short (was the disk full?)"
+            if copy is not None:  # a torn copy still starts; a cut one does not
+                why += f" and the copy disagrees with itself too ({copy}) but is all there is"
         else:
             if problem is None:
                 return
-            if not self.whole_state_file.exists():  # nothing better to start from
-                log.warning("anvil's state file %s disagrees with itself (%s) and there is no earlier copy; starting "
-                            "from it", self.state_file, problem)  # fmt: skip
+            copy = self._copy_problem()
+            if copy is not None:  # nothing better to start from
+                log.warning("anvil's state file %s disagrees with itself (%s) and there is no earlier copy that "
+                            "agrees (%s); starting from it", self.state_file, problem, copy)  # fmt: skip
                 return
             why = f"disagrees with itself ({problem})"
         log.warning("anvil's state file %s %s; starting from its last whole copy (%s): blocks after it are lost and "
@@ -279,6 +284,17 @@ class AnvilNode(LocalNode):
         except OSError as exc:
             raise ChainError(f"anvil's state file {self.state_file} cannot be restored from its last whole copy: "
                              f"{exc.strerror}") from exc  # fmt: skip
+
+    def _copy_problem(self) -> str | None:
+        """What is wrong with the whole copy: "missing", "cut short", why it disagrees with itself, or None."""
+        try:
+            data = self.whole_state_file.read_bytes()
+        except FileNotFoundError:
+            return "missing"
+        try:
+            return disagreement(json.loads(data))
+        except ValueError:
+            return "cut short"
 
     def command(self) -> list[str]:
         return [
