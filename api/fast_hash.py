@@ -4,8 +4,9 @@ Readers' browsers, extensions and platforms call it for every image they show. I
 (``ledger.usecases.hash_answers``); what was left per request was the framework: routing and dependency resolution
 cost about 0.4 ms a request here, several times the answer itself (profiled with the app called in process), and
 once that was bypassed the six ASGI layers around it (the app's error handler, metrics, security headers, rate
-limits, registration spreading, body limits) still cost ~35 of the ~42 us the app spent on such a request, each
-wrapping ``send`` in a closure of its own (scratch stackprof, 2026-12-02). So ``LedgerApp.__call__``
+limits, registration spreading, body limits), each wrapping ``send`` in a closure of its own, still made the app
+take 47-59 us for such a request, against 25-35 us now (in process, alternated, 2026-12-02; through granian and
+wrk 183-207 against 125-148 us of the API's CPU a request, docs/api.md). So ``LedgerApp.__call__``
 (``api.app``) asks ``answer_if_hot`` first, which does what those layers would for this request in one step:
 counts it against the client's rate (the same counters), adds the security headers, records the metrics. Anything
 else goes through the whole stack as before: an answer that needs the database, a malformed hash, an index still

@@ -1,6 +1,7 @@
 """``/metrics`` in Prometheus' text format (prometheus-client), correct across the API's worker processes.
 
-- Per request (``RequestMetrics``, the outermost middleware): ``provenance_http_requests_total`` and
+- Per request (``RequestMetrics``, the outermost middleware, or ``record_request`` from the verify by hash
+  answered before it, ``api.fast_hash``): ``provenance_http_requests_total`` and
   ``provenance_http_request_duration_seconds`` by route template (never the raw path: hashes would make a series
   each), method and status.
 - Decoding: ``provenance_decode_waiting`` / ``provenance_decode_active`` (summed over live workers) and
