@@ -26,7 +26,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -47,6 +46,7 @@ import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from scripts.host_speed import describe, machine_facts  # noqa: E402
 from scripts.hostile_uploads import png16, twelve_hostile_uploads  # noqa: E402
 from scripts.loadgen import free_port  # noqa: E402
 
@@ -375,6 +375,7 @@ def print_workers_table(result: dict[str, Any]) -> None:
 
 def print_by_workers(result: dict[str, Any], columns: list[tuple[str, str, str, int]]) -> None:
     """One line per API worker count; a column (title, key, format, width) shows each run's value."""
+    print(describe(result["machine"]["host_speed"]))
     print(f"{'workers':>7} " + " ".join(f"{title:<{width}}" for title, _, _, width in columns))
     for count, entry in result["by_workers"].items():
         cells = [" / ".join(format(r[key], form) for r in entry["runs"]) for _, key, form, _ in columns]
@@ -538,10 +539,8 @@ def main() -> int:
         args.seconds, args.repeats, args.registered = 3.0, 1, 8
     if args.hash_workers:
         counts = [int(n) for n in args.hash_workers.split(",")]
-        result = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                              "platform": platform.platform(),
-                              "shared": "other sessions' work ran on this machine: each run records the load "
-                                        "average before it and the CPU seconds the rest of the machine used during it"},
+        result = {"machine": machine_facts("other sessions' work ran on this machine: each run records the load "
+                                           "average before it and the CPU seconds the rest of the machine used during it"),
                   "command": "python scripts/bench_api.py " + " ".join(sys.argv[1:]),
                   "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                   "service": "provenance up --api-workers N, defaults otherwise (rates raised)",
@@ -554,8 +553,7 @@ def main() -> int:
         return registrations_only(args)
 
     results: dict[str, Any] = {
-        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "shared": "other work may run on this machine; load averages are recorded per measure"},
+        "machine": machine_facts("other work may run on this machine; load averages are recorded per measure"),
         "command": "python scripts/bench_api.py " + " ".join(sys.argv[1:]),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "service": "provenance up, defaults except PROVENANCE_ANCHOR_MODE=batch and the per-client rates raised",
@@ -635,7 +633,7 @@ def registrations_only(args: argparse.Namespace) -> int:
     counts = [int(n) for n in args.workers.split(",")]
     per_repeat = int(max(40, 60 * args.seconds))
     result: dict[str, Any] = {
-        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": machine_facts("other work may run on this machine; load averages are recorded per run"),
         "command": "python scripts/bench_api.py " + " ".join(sys.argv[1:]),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "service": "provenance up, defaults except PROVENANCE_ANCHOR_MODE=batch and the per-client rates raised",
@@ -713,6 +711,7 @@ def summarize(results: dict[str, Any]) -> None:
 def print_table(results: dict[str, Any]) -> None:
     s = results["summary"]
     print(f"\nAPI benchmark ({results['machine']['cores']} cores, shared machine)  ->  {RESULTS.relative_to(ROOT)}")
+    print(describe(results["machine"]["host_speed"]))
     print(f"{'measure (median of runs)':<66}{'value':>10}  target")
     rows = [
         ("verify by hash, 32 connections (req/s)", f"{s['hash_rps']:,.0f}", ">= 10,000"),

@@ -38,7 +38,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import shutil
 import signal
 import subprocess
@@ -68,6 +67,7 @@ from scripts.bench_api import (  # noqa: E402
     rss_bytes,
     wait_anchored,
 )
+from scripts.host_speed import describe, machine_facts  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "soak.json"
 MB = 1024 * 1024
@@ -316,9 +316,8 @@ def main() -> int:
         raise SystemExit(f"{args.client} is missing: `make bench` installs it (Debian package {package})")
 
     result: dict[str, Any] = {
-        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "shared": "other sessions' work may run on this machine: the load average before the run and "
-                              "the CPU seconds the rest of the machine used during it are recorded"},
+        "machine": machine_facts("other sessions' work may run on this machine: the load average before the run "
+                                 "and the CPU seconds the rest of the machine used during it are recorded"),
         "command": "python scripts/bench_soak.py " + " ".join(sys.argv[1:]),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "service": "provenance up with its defaults (2 API workers, SQLite, local anvil, anchor_mode single); "
@@ -434,6 +433,7 @@ def print_table(result: dict[str, Any], out: Path) -> None:
     s = result["summary"]
     print(f"\nSoak: {result['rate']:,.0f} requests/s for {result['seconds']:.0f} s from {result['client']} ({result['machine']['cores']} cores, "
           f"shared machine; load average before {result['load_average_before']})  ->  {out}")  # fmt: skip
+    print(describe(result["machine"]["host_speed"]))
     print(f"{'load':<22}{'target/s':>10}{'achieved/s':>12}{'sent':>9}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}  statuses")
     for r in result["runs"]:
         print(f"{r['name']:<22}{r['target_rate']:>10,.0f}{r['achieved_rate']:>12,.0f}{r['sent']:>9,}{r['errors']:>8,}"
