@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ def _python_loop() -> int:
     return total + len(table)
 
 
-def _fastest_ms(work, rounds: int = ROUNDS) -> float:  # type: ignore[no-untyped-def]
+def _fastest_ms(work: Callable[[], object], rounds: int = ROUNDS) -> float:
     best = float("inf")
     for _ in range(rounds):
         started = time.perf_counter()
