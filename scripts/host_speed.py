@@ -3,7 +3,7 @@
 The benchmarks run on a shared virtual machine whose speed changes by hours and days: on 2026-12-02 a bare granian
 app answered a request for 65-70 us of CPU in the morning session and 34-40 us in the afternoon one, with nothing
 else running either time, and our figures moved with it (verify by hash 9,748 -> 17,390 requests a second, the
-code unchanged). A figure with no record of the host's speed beside it cannot be told apart from a change of code.
+API's code unchanged). A figure with no record of the host's speed beside it cannot be told apart from a change of code.
 
 Two fixed pieces of work, each the fastest of ``ROUNDS`` (the fastest is the host's speed; slower rounds are other
 work interfering):
