@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from eth_abi import encode
@@ -115,10 +116,29 @@ def sign_registration(
 ) -> str:
     """Sign as the publisher whose key this is; returns the 65-byte signature as 0x hex."""
     publisher = Account.from_key(private_key).address
-    signed = Account.sign_typed_data(
-        private_key, domain.as_dict(), REGISTRATION_TYPES, registration_message(reg, publisher, nonce, deadline)
-    )
-    return "0x" + bytes(signed.signature).hex()
+    digest = _registration_digest(domain, reg, publisher, nonce, deadline)
+    return "0x" + bytes(Account.unsafe_sign_hash(digest, private_key).signature).hex()
+
+
+_REGISTRATION_TYPEHASH = bytes.fromhex(REGISTRATION_TYPEHASH[2:])
+
+
+@lru_cache(maxsize=64)
+def _separator(domain: Domain) -> bytes:
+    return bytes.fromhex(domain.separator()[2:])
+
+
+def _registration_digest(domain: Domain, reg: Registration, publisher: str, nonce: int, deadline: int) -> bytes:
+    """``registration_digest`` encoded here rather than by eth-account's ``encode_typed_data``: the type is eight
+    32-byte words, and walking it generically cost ~0.3 ms of the ~0.7 ms a registration's signature took (2026-12-02,
+    2 cores); the two are checked against each other (tests/fuzz/test_eip712_fuzz.py) and against the contract."""
+    for name, value in (("nonce", nonce), ("deadline", deadline)):
+        if not 0 <= value < 2**256:
+            raise LedgerValueError(f"a registration's {name} must fit in uint256, got {value}")
+    address = bytes.fromhex(to_checksum_address(publisher)[2:])
+    struct = keccak(_REGISTRATION_TYPEHASH + b"".join(reg.as_contract_tuple()) + address.rjust(32, b"\0")
+                    + nonce.to_bytes(32, "big") + deadline.to_bytes(32, "big"))  # fmt: skip
+    return keccak(b"\x19\x01" + _separator(domain) + struct)
 
 
 def recover_registration_signer(

@@ -195,9 +195,9 @@ def accept(
         parent=manifest.parent,
     )
     deadline = int(time.time()) + validity_seconds
-    # No autoflush: the lookups below never look for a row added above them, so the rows are written in one flush
-    # at commit instead of one before each lookup (~2 ms less CPU a registration, and a shorter write lock).
-    with db.write() as session, session.no_autoflush:
+    # The outbox and matching rows are written by single Core statements as they come, not through the ORM's unit
+    # of work (ledger.adapters.store.inserts: ~4 ms less CPU a registration).
+    with db.write() as session:
         if repo.known_uid(session, uid):
             raise AlreadyRegistered(f"this publisher already registered the image {fingerprint.sha256}")
         nonce = repo.take_nonce(session, publisher)

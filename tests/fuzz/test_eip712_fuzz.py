@@ -21,11 +21,13 @@ from hypothesis import strategies as st
 from ledger.adapters.store.db import Database
 from ledger.adapters.store.migrate import upgrade
 from ledger.core.eip712 import (
+    REGISTRATION_TYPES,
     Domain,
     batch_anchor_digest,
     recover_batch_anchor_signer,
     recover_registration_signer,
     registration_digest,
+    registration_message,
     sign_batch_anchor,
     sign_registration,
 )
@@ -55,6 +57,10 @@ def test_a_registration_signature_binds_domain_nonce_deadline_and_content(key: s
     publisher = Account.from_key(key).address
     signature = sign_registration(key, domain, reg, nonce, deadline)
     assert recover_registration_signer(domain, reg, publisher, nonce, deadline, signature) == publisher
+    # sign_registration encodes the digest itself: the very signature eth-account's EIP-712 encoder gives (RFC 6979).
+    reference = Account.sign_typed_data(key, domain.as_dict(), REGISTRATION_TYPES,
+                                        registration_message(reg, publisher, nonce, deadline))  # fmt: skip
+    assert signature == "0x" + bytes(reference.signature).hex()
     # One thing changed at a time: another chain, contract, nonce, deadline or field is another digest, and the
     # signature recovers some other address (never the publisher's).
     chain = data.draw(st.integers(1, 2**64 - 1).filter(lambda c: c != domain.chain_id), label="other chain")

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from ledger.adapters.indexer.decode import DecodedEvent
+from ledger.adapters.store.inserts import insert_ignore
 from ledger.adapters.store.models import (
     BatchRow,
     ChainEventRow,
@@ -30,19 +31,6 @@ from ledger.adapters.store.outbox import OutboxStatus
 PUBLISHER_EVENTS = ("PublisherAdded", "PublisherSuspended", "PublisherReenabled")
 KEPT_BLOCK_HASHES = 512  # how far back a fork point can be found without a full re-index
 CHUNK = 500  # rows per IN (...) list; SQLite allows 999 bound parameters per statement by default
-
-
-def insert_ignore(session: Session, model: type, rows: Sequence[dict[str, Any]], keys: list[str]) -> None:
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise NotImplementedError(dialect)
-    session.execute(insert(model).on_conflict_do_nothing(index_elements=keys), list(rows))
 
 
 def canonical_args(args: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger.adapters.store.inserts import insert_new
 from ledger.adapters.store.models import ContentCredentialsRow, PublishedFileRow
 from ledger.adapters.store.repository import utcnow
 from ledger.core.content_credentials import ContentCredentials
@@ -13,10 +14,10 @@ from ledger.core.content_credentials import ContentCredentials
 
 def keep_credentials(session: Session, content_hash: str, summary: ContentCredentials,
                      manifest_store: bytes | None = None) -> None:  # fmt: skip
-    if session.get(ContentCredentialsRow, content_hash) is None:  # another publisher's record of the same file
-        session.add(ContentCredentialsRow(content_hash=content_hash, summary=summary.model_dump_json(),
-                                          manifest_id=summary.active_manifest, manifest_store=manifest_store,
-                                          created_at=utcnow()))  # fmt: skip
+    # Another publisher's record of the same file keeps its row.
+    insert_new(session, ContentCredentialsRow, dict(content_hash=content_hash, summary=summary.model_dump_json(),
+                                                    manifest_id=summary.active_manifest, manifest_store=manifest_store,
+                                                    created_at=utcnow()))  # fmt: skip
 
 
 def credentials_of(session: Session, content_hash: str) -> ContentCredentials | None:

@@ -4,10 +4,11 @@ order, and a registered picture's reference copy."""
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from ledger.adapters.store.db import Database
+from ledger.adapters.store.inserts import insert_new
 from ledger.adapters.store.models import LocalFeatureRow, MatchFingerprintRow, RecordRow, ReferenceCopyRow
 from ledger.adapters.store.repository import utcnow
 from ledger.core.answer import Query
@@ -86,26 +87,30 @@ def keep_matching_data(session: Session, fingerprint: Fingerprint, variants: byt
     ``query`` (``upload_query``) on a row kept before revision 0012, are added if missing."""
     now = utcnow()
     upload_query = query.model_dump_json() if query is not None else None
-    row = session.get(MatchFingerprintRow, fingerprint.sha256)
-    if row is None:
-        session.add(MatchFingerprintRow(content_hash=fingerprint.sha256, scheme=VARIANT_SCHEME,
-                                        pdq_quality=fingerprint.pdq_quality, width=fingerprint.width,
-                                        height=fingerprint.height, variants=variants, created_at=now,
-                                        upload_query=upload_query))  # fmt: skip
-    elif row.upload_query is None and upload_query is not None:
-        row.upload_query = upload_query
-    if copy is not None and session.get(ReferenceCopyRow, fingerprint.sha256) is None:
-        session.add(ReferenceCopyRow(content_hash=fingerprint.sha256, media_type=copy.media_type, width=copy.width,
-                                     height=copy.height, source_width=copy.source_width,
-                                     source_height=copy.source_height, data=copy.data, created_at=now))  # fmt: skip
+    added = insert_new(session, MatchFingerprintRow, dict(
+        content_hash=fingerprint.sha256, scheme=VARIANT_SCHEME, pdq_quality=fingerprint.pdq_quality,
+        width=fingerprint.width, height=fingerprint.height, variants=variants, created_at=now,
+        upload_query=upload_query))  # fmt: skip
+    if not added and upload_query is not None:
+        session.connection().execute(_ADD_UPLOAD_QUERY, {"key": fingerprint.sha256, "query": upload_query})
+    if copy is not None:
+        insert_new(session, ReferenceCopyRow, dict(
+            content_hash=fingerprint.sha256, media_type=copy.media_type, width=copy.width, height=copy.height,
+            source_width=copy.source_width, source_height=copy.source_height, data=copy.data, created_at=now))  # fmt: skip
     if features is not None:
         add_local_features(session, fingerprint.sha256, features)
 
 
+_ADD_UPLOAD_QUERY = (
+    update(MatchFingerprintRow.__table__)
+    .where(MatchFingerprintRow.content_hash == bindparam("key"), MatchFingerprintRow.upload_query.is_(None))
+    .values(upload_query=bindparam("query"))
+)
+
+
 def add_local_features(session: Session, content_hash: str, features: bytes) -> None:
-    if session.get(LocalFeatureRow, content_hash) is None:
-        session.add(LocalFeatureRow(content_hash=content_hash, scheme=FEATURE_SCHEME, count=feature_count(features),
-                                    data=features, created_at=utcnow()))  # fmt: skip
+    insert_new(session, LocalFeatureRow, dict(content_hash=content_hash, scheme=FEATURE_SCHEME,
+                                              count=feature_count(features), data=features, created_at=utcnow()))  # fmt: skip
 
 
 def references_without_features(db: Database, limit: int) -> list[tuple[str, bytes]]:

@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ledger.adapters.store.db import Database
+from ledger.adapters.store.inserts import insert_new
 from ledger.adapters.store.models import (
     BatchRow,
     ManifestRow,
@@ -70,13 +71,17 @@ class Open:
     retractions: list[RetractionRow]
 
 
+_ADD_SUBMISSION = insert(SubmissionRow.__table__)  # Core, not the ORM's unit of work: see ledger.adapters.store.inserts
+
+
 def add_registration(session: Session, uid: str, publisher: str, registration: Registration, pdq_quality: int,
                      chain_id: int, contract: str, nonce: int, deadline: int, signature: str,
                      manifest: bytes, custody: str = "service") -> None:  # fmt: skip
     """A signed registration, pending, and its manifest, inside the caller's write transaction."""
     now = utcnow()
-    session.merge(ManifestRow(manifest_hash=registration.manifest_hash, body=manifest.decode()))
-    session.add(SubmissionRow(
+    # A manifest is keyed by its hash, so one already there has these very bytes.
+    insert_new(session, ManifestRow, {"manifest_hash": registration.manifest_hash, "body": manifest.decode()})
+    session.connection().execute(_ADD_SUBMISSION, dict(
         uid=uid, publisher=publisher, content_hash=registration.content_hash, pixel_hash=registration.pixel_hash,
         pdq_hash=registration.pdq_hash, pdq_quality=pdq_quality, manifest_hash=registration.manifest_hash,
         parent=registration.parent, chain_id=chain_id, contract=contract, nonce=nonce, deadline=deadline,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ledger.adapters.store.models import (
@@ -74,9 +74,11 @@ def records_derived_from(session: Session, uid: str, limit: int = 20) -> list[Re
 
 def known_uid(session: Session, uid: str) -> bool:
     """On chain (mirrored) or accepted by this service and queued (one statement: every registration asks)."""
-    query = select(select(RecordRow.uid).where(RecordRow.uid == uid).exists() |
-                   select(SubmissionRow.uid).where(SubmissionRow.uid == uid).exists())  # fmt: skip
-    return bool(session.scalar(query))
+    return bool(session.connection().scalar(_KNOWN_UID, {"uid": uid}))
+
+
+_KNOWN_UID = select(select(RecordRow.uid).where(RecordRow.uid == bindparam("uid")).exists() |
+                    select(SubmissionRow.uid).where(SubmissionRow.uid == bindparam("uid")).exists())  # fmt: skip
 
 
 def publisher(session: Session, address: str) -> PublisherRow | None:
@@ -139,11 +141,17 @@ def api_keys(session: Session, publisher: str | None = None) -> list[ApiKeyRow]:
 
 def take_nonce(session: Session, address: str) -> int:
     """The publisher's next signature nonce, taken inside the caller's write transaction."""
-    account = session.get(PublisherAccountRow, address, with_for_update=True)
-    assert account is not None
-    nonce = account.next_nonce
-    account.next_nonce = nonce + 1
-    return nonce
+    # One statement (it locks the row on PostgreSQL as SELECT ... FOR UPDATE did); see ledger.adapters.store.inserts.
+    taken = session.connection().execute(_TAKE_NONCE, {"account": address}).scalar_one()
+    return int(taken) - 1
+
+
+_TAKE_NONCE = (
+    update(PublisherAccountRow.__table__)
+    .where(PublisherAccountRow.address == bindparam("account"))
+    .values(next_nonce=PublisherAccountRow.next_nonce + 1)
+    .returning(PublisherAccountRow.next_nonce)
+)
 
 
 def open_submission_with_nonce(session: Session, publisher: str, nonce: int) -> SubmissionRow | None:
