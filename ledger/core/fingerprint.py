@@ -406,9 +406,20 @@ TRIM_MIN_SHARE = 0.015  # trimming less than this share of a side is noise, not 
 TRIM_MAX_SHARE = 0.6  # never trim more than this share of a side (flat images stay whole)
 
 
+def _row_medians(array: np.ndarray) -> np.ndarray:
+    """``np.median(array, axis=1, keepdims=True)`` of an (H, W, 3) integer array, the same float64 values (one
+    ``partition`` and the mean of the middle two, as numpy does) without ``np.median``'s generic steps, which cost
+    more than the partition on the few rows trimming looks at (~0.3 ms a picture)."""
+    middle = array.shape[1] // 2
+    if array.shape[1] % 2:
+        return np.partition(array, middle, axis=1)[:, middle : middle + 1].astype(np.float64)
+    part = np.partition(array, (middle - 1, middle), axis=1)[:, middle - 1 : middle + 1].astype(np.float64)
+    return (part[:, :1] + part[:, 1:]) / 2
+
+
 def _bar_lines(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of ``array`` (H, W, 3) int16: the share of pixels near the row's median colour."""
-    median = np.median(array[:, ::2], axis=1, keepdims=True)  # every other pixel is plenty for a median
+    """Per row of ``array`` (H, W, 3) of integers: the share of pixels near the row's median colour."""
+    median = _row_medians(array[:, ::2])  # every other pixel is plenty for a median
     far = np.abs(array[..., 0] - median[..., 0]) > TRIM_TOLERANCE
     far |= np.abs(array[..., 1] - median[..., 1]) > TRIM_TOLERANCE
     far |= np.abs(array[..., 2] - median[..., 2]) > TRIM_TOLERANCE
@@ -474,7 +485,8 @@ def trim_box(array: np.ndarray) -> Trim | None:
     if height < 16 or width < 16:
         return None
     step = 2 if max(height, width) > 256 else 1  # half resolution is enough to find bars
-    data = array[::step, ::step].astype(np.int16)
+    # A view, not an int16 copy: every difference below is taken from a float64 median or colour, so it is float64.
+    data = array[::step, ::step]
     colour = _frame_colour(data)
     if colour is not None:
         left, top, right, bottom = _frame_trim(data, colour)
