@@ -4,10 +4,11 @@ import hashlib
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
-from ledger.core.fingerprint import Limits, fingerprint_bytes, fingerprint_file, hamming
+from ledger.core.fingerprint import Limits, _row_medians, fingerprint_bytes, fingerprint_file, hamming
 from ledger.errors import NotAnImage, TooLarge, UnsupportedFormat
 
 # The reference implementation's own test accepts up to 16 bits (../shared/fixtures/README.md).
@@ -180,3 +181,19 @@ def test_webp_size_is_checked_before_libwebp_allocates() -> None:
     assert 4200 * 4100 > WEBP_MAX_PIXELS and len(big.getvalue()) < 10_000
     with pytest.raises(TooLarge, match="WebP"):
         fingerprint_bytes(big.getvalue(), Limits(max_pixels=50_000_000))
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 64, 127, 128])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16])
+def test_row_medians_are_numpys_medians_exactly(width: int, dtype: type) -> None:
+    """Trimming's row medians skip np.median's generic steps; the values (float64, the mean of the middle two for an
+    even count) must be numpy's to the bit, or trims and so registered hashes would change."""
+    rng = np.random.default_rng(width)
+    rows = rng.integers(0, 256, (9, width, 3)).astype(dtype)
+    rows[0] = 255  # a uniform row, and rows whose middle values tie or sit far apart
+    rows[1, : width // 2] = 0
+    expected = np.median(rows, axis=1, keepdims=True)
+    got = _row_medians(rows)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    assert np.array_equal(got, expected)
+    assert np.array_equal(_row_medians(rows[:, ::2]), np.median(rows[:, ::2], axis=1, keepdims=True))  # strided
