@@ -15,9 +15,8 @@ from fastapi.routing import APIRoute
 
 from api.metrics import DECODE_ACTIVE, DECODE_REJECTIONS, DECODE_WAITING
 from api.state import AppState
-from ledger.adapters.store.models import PublisherAccountRow
 from ledger.errors import Busy, TooLarge, Unauthorized
-from ledger.usecases.publishers import authenticate
+from ledger.usecases.publishers import KeyHolder, authenticate
 
 READ_CHUNK = 1024 * 1024
 
@@ -30,21 +29,23 @@ async def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def publisher_from_header(state: AppState, header: str) -> PublisherAccountRow:
+def publisher_from_header(state: AppState, header: str) -> KeyHolder:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send the publisher's API key as `Authorization: Bearer <key>`")
     return authenticate(state.db, token.strip())
 
 
-def get_publisher(request: Request, state: StateDep) -> PublisherAccountRow:
-    checked = getattr(request.state, "publisher", None)  # PublisherRoute checked it before the body was read
+async def get_publisher(request: Request, state: StateDep) -> KeyHolder:
+    # async: a plain function would cost a trip to a worker thread on every publisher request, only to return what
+    # PublisherRoute already checked before the body was read; the database is read in a thread when it did not.
+    checked = getattr(request.state, "publisher", None)
     if checked is not None:
         return checked  # type: ignore[no-any-return]
-    return publisher_from_header(state, request.headers.get("authorization", ""))
+    return await run_in_threadpool(publisher_from_header, state, request.headers.get("authorization", ""))
 
 
-PublisherDep = Annotated[PublisherAccountRow, Depends(get_publisher)]
+PublisherDep = Annotated[KeyHolder, Depends(get_publisher)]
 
 
 class PublisherRoute(APIRoute):

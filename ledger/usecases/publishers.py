@@ -112,27 +112,34 @@ def list_publishers(db: Database) -> list[PublisherListing]:
         return listing
 
 
-def authenticate(db: Database, api_key: str) -> PublisherAccountRow:
+@dataclass(frozen=True, slots=True)
+class KeyHolder:
+    """The publisher a request's API key belongs to."""
+
+    address: str
+    name: str
+
+
+def authenticate(db: Database, api_key: str) -> KeyHolder:
     """The publisher an API key belongs to (only the key's hash is stored): refused when the key was revoked or
     the publisher is suspended on chain (as the mirror last saw it)."""
     with db.read() as session:
-        found = repo.api_key_with_account(session, api_key)
-    if found is None:
+        key = repo.api_key_facts(session, api_key)
+    if key is None:
         raise Unauthorized("the API key is not valid")
-    key, account, suspended_block = found
     if key.revoked_at is not None:
         raise ApiKeyRevoked(f"this API key ({key.name!r}) was revoked on "
                             f"{repo.as_utc(key.revoked_at):%Y-%m-%d %H:%M} UTC")  # fmt: skip
-    if account is None:
+    if key.account is None or key.account_name is None:
         raise Unauthorized("the API key is not valid")
-    if suspended_block is not None:
-        raise PublisherSuspended(f"the publisher {account.name} was suspended on chain in block {suspended_block}; "
-                                 "its requests are refused until the admin re-enables it")  # fmt: skip
+    if key.suspended_block is not None:
+        raise PublisherSuspended(f"the publisher {key.account_name} was suspended on chain in block "
+                                 f"{key.suspended_block}; its requests are refused until the admin re-enables it")  # fmt: skip
     stale = key.last_used_at is None or (repo.utcnow() - repo.as_utc(key.last_used_at)) > LAST_USED_RESOLUTION
     if stale:  # at most one write per key and minute: a busy publisher's requests do not all write
         with db.write() as session:
             repo.touch_api_key(session, key.key_id)
-    return account
+    return KeyHolder(key.account, key.account_name)
 
 
 def set_suspended(client: RegistryClient, admin_key: str, address: str, suspended: bool) -> str:

@@ -4,6 +4,7 @@ and call these inside ``db.read()`` / ``db.write()``; nothing here commits on it
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, select, update
@@ -112,15 +113,34 @@ def add_api_key(session: Session, publisher: str, name: str, api_key: str) -> Ap
     return row
 
 
-def api_key_with_account(session: Session, api_key: str) -> tuple[ApiKeyRow, PublisherAccountRow | None, int | None] | None:
-    """The API key with this secret, its publisher's account and the block the mirror saw the publisher suspended
-    in (None: not suspended, or not mirrored), in one statement: every publisher request asks."""
-    query = (select(ApiKeyRow, PublisherAccountRow, PublisherRow.suspended_block)
-             .outerjoin(PublisherAccountRow, PublisherAccountRow.address == ApiKeyRow.publisher)
-             .outerjoin(PublisherRow, PublisherRow.address == ApiKeyRow.publisher)
-             .where(ApiKeyRow.key_hash == api_key_hash(api_key)))  # fmt: skip
-    row = session.execute(query).first()
-    return (row[0], row[1], row[2]) if row is not None else None
+@dataclass(frozen=True, slots=True)
+class ApiKeyFacts:
+    """What checking a request's API key needs: the key's name and state, its publisher's account (None: none) and
+    the block the mirror saw that publisher suspended in (None: not suspended, or not mirrored)."""
+
+    key_id: str
+    name: str
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    account: str | None
+    account_name: str | None
+    suspended_block: int | None
+
+
+_API_KEY_FACTS = (
+    select(ApiKeyRow.key_id, ApiKeyRow.name, ApiKeyRow.revoked_at, ApiKeyRow.last_used_at,
+           PublisherAccountRow.address, PublisherAccountRow.name, PublisherRow.suspended_block)
+    .outerjoin(PublisherAccountRow, PublisherAccountRow.address == ApiKeyRow.publisher)
+    .outerjoin(PublisherRow, PublisherRow.address == ApiKeyRow.publisher)
+    .where(ApiKeyRow.key_hash == bindparam("key"))
+)  # fmt: skip
+
+
+def api_key_facts(session: Session, api_key: str) -> ApiKeyFacts | None:
+    """The API key with this secret, in one Core statement: every publisher request asks (the ORM's loading of the
+    key's and the account's rows cost ~0.3 of the ~0.45 ms of CPU a check took, 2026-12-02)."""
+    row = session.connection().execute(_API_KEY_FACTS, {"key": api_key_hash(api_key)}).first()
+    return ApiKeyFacts(*row) if row is not None else None
 
 
 def api_key_by_name(session: Session, publisher: str, name: str) -> ApiKeyRow | None:
