@@ -117,6 +117,7 @@ def sign_registration(
     """Sign as the publisher whose key this is; returns the 65-byte signature as 0x hex."""
     publisher = Account.from_key(private_key).address
     digest = _registration_digest(domain, reg, publisher, nonce, deadline)
+    # "unsafe": eth-account's word for signing a digest it did not build; this one is the EIP-712 digest built above.
     return "0x" + bytes(Account.unsafe_sign_hash(digest, private_key).signature).hex()
 
 
