@@ -58,20 +58,34 @@ def request_starts(work: Path, pattern: str = "soak-upload*.log") -> np.ndarray:
     return np.sort(np.array(starts))
 
 
-@pytest.mark.parametrize("burst", [False, True], ids=["staggered", "burst"])
-def test_uploads_are_spread_over_their_period(service: SimpleNamespace, tmp_path: Path, burst: bool) -> None:
-    body = tmp_path / "upload.body"
+def _uploads_together(service: SimpleNamespace, work: Path, burst: bool) -> float:
+    """The share of uploads started within 2 ms of the one before, in 2 s of the soak's load."""
+    work.mkdir()
+    body = work / "upload.body"
     body.write_bytes(b"x" * 1000)
     # 50 uploads a second (10 connections at 5 a second, as in the soak) and 150 lookups a second, for 2 s
-    runs = run_load(service, tmp_path, ["0x" + "11" * 32] * 3, body, rate=200, seconds=2, upload_share=0.25,  # type: ignore[arg-type]
+    runs = run_load(service, work, ["0x" + "11" * 32] * 3, body, rate=200, seconds=2, upload_share=0.25,  # type: ignore[arg-type]
                     tag="soak", client="h2load", burst_uploads=burst)  # fmt: skip
     uploads = next(r for r in runs if r["name"] == "upload 1 MP")
     assert uploads["sent"] == uploads["answered"] == 100 and uploads["errors"] == 0
-    together = float((np.diff(request_starts(tmp_path)) < 0.002).mean())  # started within 2 ms of the one before
+    return float((np.diff(request_starts(work)) < 0.002).mean())
+
+
+@pytest.mark.parametrize("burst", [False, True], ids=["staggered", "burst"])
+def test_uploads_are_spread_over_their_period(service: SimpleNamespace, tmp_path: Path, burst: bool) -> None:
+    # The staggered shape rests on the h2load processes (started 20 ms apart) connecting on time: a host that keeps
+    # several of them from a core collapses their timers together (0.49 in one CI run of 2026-12-02; 0 failures in 11
+    # runs by hand, 5 of them beside two busy loops). So it is asked of one of up to three tries, the burst shape of
+    # every try.
+    shares = []
+    for attempt in range(1 if burst else 3):
+        shares.append(_uploads_together(service, tmp_path / f"try{attempt}", burst))
+        if not burst and shares[-1] < 0.3:
+            break
     if burst:
-        assert together > 0.5  # the shape before: 10 at once every 200 ms
+        assert shares[0] > 0.5  # the shape before: 10 at once every 200 ms
     else:
-        assert together < 0.3
+        assert min(shares) < 0.3, f"uploads started together in every try: {shares}"
 
 
 def test_lookups_come_in_bursts_unless_spread(service: SimpleNamespace, tmp_path: Path) -> None:
