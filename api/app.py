@@ -20,7 +20,7 @@ from api.limits import BodyLimits
 from api.ratelimit import ClientLimits, RateLimits, Rates
 from api.routers import batch_registrations, batches, chain, media, registrations, retractions, soft_binding, verify
 from api.schemas import ERROR_RESPONSES
-from api.spread import SpreadRegistrations, WorkerLoads, loads_from_environment
+from api.spread import SpreadDecodes, WorkerLoads, loads_from_environment
 from api.state import AppState
 from ledger.adapters.chain.deployment import Deployment
 from ledger.adapters.index_feed import IndexFeed
@@ -72,7 +72,7 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
                processes: int = 1, loads: WorkerLoads | None = None) -> FastAPI:  # fmt: skip
     """Build the app. ``db`` and ``deployment`` default to the ones in the settings' data directory. ``processes``:
     how many API processes of this host share the decoding slots, queue and in-memory rate counters; ``loads``:
-    this worker's cell in the host's worker loads, to spread registrations over the workers (``api.spread``)."""
+    this worker's cell in the host's worker loads, to spread pictures to decode over the workers (``api.spread``)."""
     opened = open_ledger(settings, db, deployment)
     state = AppState(opened.settings, opened.db, opened.deployment, opened.abi)
     state.matcher = IndexFeed(state.db, contract=state.deployment.address)
@@ -136,7 +136,7 @@ def create_app(settings: Settings, db: Database | None = None, deployment: Deplo
     app.add_middleware(BodyLimits, max_upload_bytes=settings.max_upload_bytes, max_json_bytes=settings.max_json_bytes,
                        timeout_seconds=settings.body_timeout_seconds,
                        max_batch_bytes=settings.registration_batch_max_bytes)  # fmt: skip
-    app.add_middleware(SpreadRegistrations, loads=loads)
+    app.add_middleware(SpreadDecodes, loads=loads)
     app.add_middleware(RateLimits, limits=app.client_limits)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(metrics.RequestMetrics)  # outermost: every answer counted and timed, refusals included

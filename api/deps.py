@@ -13,6 +13,7 @@ from fastapi import Depends, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
+from api import spread
 from api.metrics import DECODE_ACTIVE, DECODE_REJECTIONS, DECODE_WAITING
 from api.state import AppState
 from ledger.errors import Busy, TooLarge, Unauthorized
@@ -109,6 +110,13 @@ class DecodeGate:
             self._free = anyio.Semaphore(self.slots)
         if self._free.value == 0 and self.waiting >= self.queue:
             raise self._busy()
+        with spread.counted():  # the host's workers share decoding (api.spread)
+            async with self._taken():
+                yield
+
+    @asynccontextmanager
+    async def _taken(self) -> AsyncIterator[None]:
+        assert self._free is not None  # made by slot
         acquired = False
         self.waiting += 1
         DECODE_WAITING.inc()

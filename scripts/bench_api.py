@@ -18,6 +18,7 @@ batching, as the measure asks). The machine may be shared: its load average is r
     python scripts/bench_api.py [--seconds 10] [--repeats 3] [--quick]
     python scripts/bench_api.py --hash-workers 1,2,4    (verify by hash only, per API worker count)
     python scripts/bench_api.py --only registrations    (registrations only, 2 then 1 API workers)
+    python scripts/bench_api.py --only uploads          (verify by upload only, 2 API workers)
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from scripts.loadgen import free_port  # noqa: E402
 RESULTS = ROOT / "bench" / "results" / "api.json"
 WORKERS_RESULTS = ROOT / "bench" / "results" / "api_workers.json"
 REGISTRATIONS_RESULTS = ROOT / "bench" / "results" / "api_registrations.json"
+UPLOADS_RESULTS = ROOT / "bench" / "results" / "api_uploads.json"
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "pdq"
 MB = 1024 * 1024
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -227,6 +229,12 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / CLOCK_TICKS
 
 
+def by_process_since(before: dict[int, float]) -> list[float]:
+    """CPU seconds of each API process since ``before``, most first: wrk's few keep-alive connections may all be
+    accepted by one worker (``api/spread.py``), which then shows here as one busy process and one idle."""
+    return sorted((round(cpu_seconds([pid]) - seconds, 2) for pid, seconds in before.items()), reverse=True)
+
+
 def rss_bytes(pid: int, field: str = "VmRSS") -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -303,9 +311,11 @@ def measured(service: Service, run: Any, repeats: int) -> list[dict[str, Any]]:
         load = load_average()
         before = cpu_seconds(service.server_pids())
         api_before = cpu_seconds(service.api_pids())
+        by_process = {pid: cpu_seconds([pid]) for pid in service.api_pids()}
         row = run()
         row["server_cpu_seconds"] = round(cpu_seconds(service.server_pids()) - before, 2)
         row["api_cpu_seconds"] = round(cpu_seconds(service.api_pids()) - api_before, 2)
+        row["api_cpu_seconds_by_process"] = by_process_since(by_process)
         row["load_average_before"] = load
         rows.append(row)
     return rows
@@ -402,6 +412,18 @@ def register_all(service: Service, key: str, images: list[bytes], connections: i
         return list(pool.map(post, images))
 
 
+def register_and_wait(service: Service, key: str, images: list[bytes]) -> list[str]:
+    """Register ``images``, then wait until they are anchored, mirrored and in the API's match index."""
+    hashes = register_all(service, key, images)
+    wait_anchored(service)
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{service.url}/v1/verify/{hashes[-1]}").json()["verdict"] != "original":
+        if time.monotonic() > deadline:
+            raise SystemExit("the registered images did not reach the API's index")
+        time.sleep(0.2)
+    return hashes
+
+
 def outbox_counts(service: Service) -> tuple[int, int, int]:
     """(submissions, anchored, mirrored records) from the service's SQLite (read only)."""
     with sqlite3.connect(f"file:{service.data_dir / 'ledger.sqlite3'}?mode=ro", uri=True, timeout=30) as db:
@@ -468,9 +490,7 @@ def registrations(service: Service, key: str, work: Path, seconds: float, repeat
                    server_cpu_seconds=round(cpu_seconds(service.server_pids()) - cpu_before, 2),
                    api_cpu_seconds=round(cpu_seconds(service.api_pids()) - api_before, 2),
                    load_average_before=load, lost=max(0, answered_202 - mirrored))  # fmt: skip
-        # Per API process: wrk's few keep-alive connections may all be accepted by one worker.
-        row["api_cpu_seconds_by_process"] = sorted((round(cpu_seconds([pid]) - before, 2)
-                                                    for pid, before in by_process.items()), reverse=True)  # fmt: skip
+        row["api_cpu_seconds_by_process"] = by_process_since(by_process)
         if accepted > per_repeat:
             raise SystemExit("more registrations accepted than distinct files: the bodies were reused")
         row["distinct_files"] = per_repeat
@@ -542,8 +562,10 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="short runs (a smoke test of this script)")
     parser.add_argument("--hash-workers", help="only verify by hash, once per worker count (e.g. 1,2,4); writes "
                                                f"{WORKERS_RESULTS.relative_to(ROOT)}")  # fmt: skip
-    parser.add_argument("--only", choices=["registrations"], help="only this measure (2 then 1 API workers); "
-                                          f"writes {REGISTRATIONS_RESULTS.relative_to(ROOT)}")  # fmt: skip
+    parser.add_argument("--only", choices=["registrations", "uploads"],
+                        help=f"only this measure: registrations (2 then 1 API workers; writes "
+                             f"{REGISTRATIONS_RESULTS.relative_to(ROOT)}) or verify by upload (writes "
+                             f"{UPLOADS_RESULTS.relative_to(ROOT)})")  # fmt: skip
     parser.add_argument("--workers", default="2,1", help="with --only registrations: the API worker counts")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -564,28 +586,14 @@ def main() -> int:
         return 0
     if args.only == "registrations":
         return registrations_only(args)
+    if args.only == "uploads":
+        return uploads_only(args)
 
-    results: dict[str, Any] = {
-        "machine": machine_facts("other work may run on this machine; load averages are recorded per measure"),
-        "command": "python scripts/bench_api.py " + " ".join(sys.argv[1:]),
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "service": "provenance up, defaults except PROVENANCE_ANCHOR_MODE=batch and the per-client rates raised",
-        "seconds_per_run": args.seconds, "repeats": args.repeats,
-    }  # fmt: skip
+    results = run_header(args)
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         work = Path(tmp)
-        service = Service(work / "var", workers=2)
-        service.start()
+        service, key, images, hashes = registered_service(work, args.registered)
         try:
-            key = service.cli("publisher", "add", "Bench Daily", "--domain", "bench.example").strip().splitlines()[-1]
-            images = one_megapixel_jpegs(args.registered, seed=1)
-            hashes = register_all(service, key, images)
-            wait_anchored(service)
-            deadline = time.monotonic() + 60
-            while httpx.get(f"{service.url}/v1/verify/{hashes[-1]}").json()["verdict"] != "original":
-                if time.monotonic() > deadline:
-                    raise SystemExit("the registered images did not reach the API's index")
-                time.sleep(0.2)
             results["registered_before_verify"] = len(hashes)
 
             paths = work / "paths.txt"
@@ -595,24 +603,7 @@ def main() -> int:
             wrk(service.url, hash_lua, 32, min(5.0, args.seconds))  # warm-up
             results["verify_hash"] = measured(service, lambda: wrk(service.url, hash_lua, 32, args.seconds), args.repeats)
 
-            uploads = {}
-            kinds = {"registered": images[0], "not_registered": one_megapixel_jpegs(1, seed=99, registered=False)[0],
-                     "copy": one_megapixel_jpegs(1, seed=99)[0]}  # fmt: skip
-            verdicts = {name: httpx.post(f"{service.url}/v1/verify", files={"file": ("x.jpg", data, "image/jpeg")},
-                                         timeout=60).json().get("verdict") for name, data in kinds.items()}  # fmt: skip
-            for name, data in kinds.items():
-                body = work / f"upload-{name}.body"
-                body.write_bytes(multipart(data))
-                (work / f"upload-{name}.txt").write_text(f"{body}\n")
-                script = work / f"upload-{name}.lua"
-                script.write_text(WRK_UPLOAD_LUA % {"bodies": work / f"upload-{name}.txt", "threads": 2,
-                                                    "distinct": "false", "boundary": BOUNDARY, "auth": "",
-                                                    "path": "/v1/verify"})  # fmt: skip
-                wrk(service.url, script, 4, min(3.0, args.seconds), timeout=60)  # warm-up
-                uploads[name] = measured(service, lambda s=script: wrk(service.url, s, 4, args.seconds, timeout=60),
-                                         args.repeats)  # fmt: skip
-            results["verify_upload"] = {"jpeg_bytes": {name: len(data) for name, data in kinds.items()},
-                                        "verdicts": verdicts, "connections": 4, **uploads}  # fmt: skip
+            results["verify_upload"] = upload_measures(service, work, images[0], args.seconds, args.repeats)
 
             per_repeat = distinct_registrations(args.seconds)
             results["registrations"] = {"workers_2": registrations(service, key, work, args.seconds, args.repeats,
@@ -680,6 +671,83 @@ def registrations_only(args: argparse.Namespace) -> int:
                               ("API ms/reg", "api_cpu_ms_per_registration", ".0f", 18),
                               ("server ms/reg", "server_cpu_ms_per_registration", ".0f", 18),
                               ("load before", "load_average_before", ".1f", 14), ("lost", "lost", "d", 6)])  # fmt: skip
+    return 0
+
+
+def upload_measures(service: Service, work: Path, registered: bytes, seconds: float, repeats: int) -> dict[str, Any]:
+    """Verify by upload at 4 connections, each kind's one file sent again and again: a registered file (answered by
+    its bytes' hash), a photo no registered image was made from (every matching step, keypoints included) and
+    another crop of a registered photo (found by the later steps); each one's verdict recorded."""
+    uploads = {}
+    kinds = {"registered": registered, "not_registered": one_megapixel_jpegs(1, seed=99, registered=False)[0],
+             "copy": one_megapixel_jpegs(1, seed=99)[0]}  # fmt: skip
+    verdicts = {name: httpx.post(f"{service.url}/v1/verify", files={"file": ("x.jpg", data, "image/jpeg")},
+                                 timeout=60).json().get("verdict") for name, data in kinds.items()}  # fmt: skip
+    for name, data in kinds.items():
+        body = work / f"upload-{name}.body"
+        body.write_bytes(multipart(data))
+        (work / f"upload-{name}.txt").write_text(f"{body}\n")
+        script = work / f"upload-{name}.lua"
+        script.write_text(WRK_UPLOAD_LUA % {"bodies": work / f"upload-{name}.txt", "threads": 2, "distinct": "false",
+                                            "boundary": BOUNDARY, "auth": "", "path": "/v1/verify"})  # fmt: skip
+        wrk(service.url, script, 4, min(3.0, seconds), timeout=60)  # warm-up
+        uploads[name] = measured(service, lambda s=script: wrk(service.url, s, 4, seconds, timeout=60), repeats)
+        for row in uploads[name]:
+            row["api_cpu_ms_per_request"] = round(1000 * row["api_cpu_seconds"] / max(1, row["requests"]), 1)
+    return {"jpeg_bytes": {name: len(data) for name, data in kinds.items()}, "verdicts": verdicts, "connections": 4,
+            **uploads}  # fmt: skip
+
+
+def run_header(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "machine": machine_facts("other work may run on this machine; load averages are recorded per measure"),
+        "command": "python scripts/bench_api.py " + " ".join(sys.argv[1:]),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "service": "provenance up, defaults except PROVENANCE_ANCHOR_MODE=batch and the per-client rates raised",
+        "seconds_per_run": args.seconds, "repeats": args.repeats,
+    }  # fmt: skip
+
+
+def registered_service(work: Path, count: int) -> tuple[Service, str, list[bytes], list[str]]:
+    """``provenance up`` (2 workers) on ``work``, a publisher, and ``count`` 1 MP JPEGs registered, anchored and in
+    the API's index: (service, API key, the images, their content hashes). The caller stops the service."""
+    service = Service(work / "var", workers=2)
+    service.start()
+    try:
+        key = service.cli("publisher", "add", "Bench Daily", "--domain", "bench.example").strip().splitlines()[-1]
+        images = one_megapixel_jpegs(count, seed=1)
+        hashes = register_and_wait(service, key, images)
+    except BaseException:
+        service.stop()
+        raise
+    return service, key, images, hashes
+
+
+def uploads_only(args: argparse.Namespace) -> int:
+    """The verify-by-upload measures alone (2 API workers, the defaults), after registering the usual images."""
+    result = run_header(args)
+    with tempfile.TemporaryDirectory(prefix="bench-api-up-") as tmp:
+        work = Path(tmp)
+        service, _key, images, _hashes = registered_service(work, args.registered)
+        try:
+            result["registered_before_verify"] = len(images)
+            result["verify_upload"] = upload_measures(service, work, images[0], args.seconds, args.repeats)
+        finally:
+            service.stop()
+    UPLOADS_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    UPLOADS_RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    upload = result["verify_upload"]
+    print(f"\nverify by upload ({result['machine']['cores']} cores)  ->  {UPLOADS_RESULTS.relative_to(ROOT)}")
+    print(describe(result["machine"]["host_speed"]))
+    print(f"{'file':<16}{'verdict':<16}{'req/s (runs)':<28}{'API ms/request':<22}load before")
+    for name, verdict in upload["verdicts"].items():
+        rows = upload[name]
+
+        def runs(key: str, form: str, rows: list[dict[str, Any]] = rows) -> str:
+            return " / ".join(format(r[key], form) for r in rows)
+
+        print(f"{name:<16}{verdict:<16}{runs('requests_per_second', '.1f'):<28}"
+              f"{runs('api_cpu_ms_per_request', '.0f'):<22}{runs('load_average_before', '.1f')}")
     return 0
 
 

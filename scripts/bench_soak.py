@@ -63,7 +63,7 @@ from scripts.bench_api import (  # noqa: E402
     multipart,
     one_megapixel_jpegs,
     outbox_counts,
-    register_all,
+    register_and_wait,
     rss_bytes,
     wait_anchored,
 )
@@ -333,13 +333,7 @@ def main() -> int:
         try:
             key = service.cli("publisher", "add", "Soak Daily", "--domain", "soak.example").strip().splitlines()[-1]
             images = one_megapixel_jpegs(4 + int(args.registrations_per_second * (args.seconds + args.warmup + 30)), seed=7)
-            hashes = register_all(service, key, images[:4])
-            wait_anchored(service)
-            deadline = time.monotonic() + 60
-            while httpx.get(f"{service.url}/v1/verify/{hashes[0]}").json()["verdict"] != "original":
-                if time.monotonic() > deadline:
-                    raise SystemExit("the registered images did not reach the API's index")
-                time.sleep(0.2)
+            hashes = register_and_wait(service, key, images[:4])
             upload_body = work / "upload.body"
             upload_body.write_bytes(multipart(images[3]))
             result["upload_jpeg_bytes"] = len(images[3])

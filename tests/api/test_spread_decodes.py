@@ -1,9 +1,10 @@
-"""Registrations spread over a host's API workers (``api/spread.py``): granian gives each worker its own
+"""Pictures to decode spread over a host's API workers (``api/spread.py``): granian gives each worker its own
 ``SO_REUSEPORT`` socket, so the kernel, blind to load, may put every keep-alive connection of a client on one worker
-while the other idles. A registration answered by a worker with at least ``MARGIN`` more registrations in progress
-than the least busy other worker closes its connection (the client's next request is a new connection, hashed
-afresh); otherwise connections are kept. The app is the real one (its routes, middleware and database); the other
-worker is a cell of the shared file held for a live process (this test's parent)."""
+while the other idles. A request that decoded a picture (a registration, a verify by upload), answered by a worker
+with at least ``MARGIN`` more decodes in progress than the least busy other worker, closes its connection (the
+client's next request is a new connection, hashed afresh); otherwise connections are kept. The app is the real
+one (its routes, middleware and database); the other worker is a cell of the shared file held for a live process
+(this test's parent)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,31 @@ def test_an_overloaded_worker_closes_registrations_connections_and_a_balanced_on
     for _ in range(MARGIN):
         other.enter()
     assert not closes(register(api, 3)), "the other worker is as busy: keep the connection"
+
+
+def test_an_overloaded_worker_closes_verify_uploads_connections_too(
+    api: Api, loads: tuple[WorkerLoads, WorkerLoads]
+) -> None:
+    """An upload verify of a picture no hash finds costs ~80-100 ms of CPU (bench_api.py): two runs of its
+    benchmark went at half rate with wrk's 4 connections on one worker."""
+    here, other = loads
+
+    def upload(seed: int) -> httpx.Response:
+        response = api.client.post("/v1/verify", files={"file": ("a.jpg", jpeg(seed), "image/jpeg")})
+        assert response.status_code == 200, response.text
+        return response
+
+    assert not closes(upload(7)), "balanced: keep the connection"
+    for _ in range(MARGIN):
+        here.enter()
+    answer = upload(8)
+    assert answer.json()["verdict"] == "unknown" and closes(answer), "overloaded: the reader's client must reconnect"
+    assert here.in_progress == MARGIN, "the upload is counted while in progress only"
+    refused = api.client.post("/v1/verify", files={"picture": ("a.jpg", jpeg(10), "image/jpeg")})  # no `file`
+    assert refused.status_code == 422 and not closes(refused), "nothing decoded: nothing to move elsewhere"
+    for _ in range(MARGIN):
+        other.enter()
+    assert not closes(upload(9)), "the other worker is as busy: keep the connection"
 
 
 def test_a_dead_workers_cell_is_not_counted_and_is_taken_again(tmp_path: Path) -> None:
