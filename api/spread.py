@@ -5,7 +5,7 @@ new connection by a hash of its addresses and ports, blind to load, and a keep-a
 worker for good. A client with 4 connections has all 4 on one worker one time in 8 (3 on one, one time in 2): that
 worker decodes one picture after another (a worker is one Python process, about one core) while the other idles
 (``bench_api.py``'s per-process CPU: 11.1 s against 0.15 s in one registrations run; upload verifies at half rate,
-10.3 API CPU seconds in 10 s, in 4 of 9 unregistered upload runs of 2026-12-02).
+~10.3 API CPU seconds in 10 s, in 4 of the 9 unregistered-upload runs of 2026-12-02 15:49-18:28).
 
 So each worker publishes how many decodes it has asked for and not finished (``api.deps.DecodeGate``: waiting for a
 slot or decoding; registrations, verify uploads no kept answer covers, C2PA's query by content) in a small file

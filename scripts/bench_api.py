@@ -36,7 +36,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -592,8 +594,7 @@ def main() -> int:
     results = run_header(args)
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         work = Path(tmp)
-        service, key, images, hashes = registered_service(work, args.registered)
-        try:
+        with registered_service(work, args.registered) as (service, key, images, hashes):
             results["registered_before_verify"] = len(hashes)
 
             paths = work / "paths.txt"
@@ -611,8 +612,6 @@ def main() -> int:
             wait_idle(service)
             results["hostile_memory"] = hostile_memory(service)
             results["chunked_80mb"] = chunked_body(service)
-        finally:
-            service.stop()
 
         one = Service(work / "var", workers=1)  # same data: the same publisher and chain state
         one.start()
@@ -634,13 +633,7 @@ def registrations_only(args: argparse.Namespace) -> int:
     chain state), after a warm-up registration of a few images per service start."""
     counts = [int(n) for n in args.workers.split(",")]
     per_repeat = distinct_registrations(args.seconds)
-    result: dict[str, Any] = {
-        "machine": machine_facts("other work may run on this machine; load averages are recorded per run"),
-        "command": "python scripts/bench_api.py " + " ".join(sys.argv[1:]),
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "service": "provenance up, defaults except PROVENANCE_ANCHOR_MODE=batch and the per-client rates raised",
-        "seconds_per_run": args.seconds, "repeats": args.repeats, "connections": 4, "by_workers": {},
-    }  # fmt: skip
+    result = {**run_header(args), "connections": 4, "by_workers": {}}
     with tempfile.TemporaryDirectory(prefix="bench-api-reg-") as tmp:
         work = Path(tmp)
         key = ""
@@ -699,8 +692,9 @@ def upload_measures(service: Service, work: Path, registered: bytes, seconds: fl
 
 
 def run_header(args: argparse.Namespace) -> dict[str, Any]:
+    """What every result file of this script starts with."""
     return {
-        "machine": machine_facts("other work may run on this machine; load averages are recorded per measure"),
+        "machine": machine_facts("other work may run on this machine; load averages are recorded per run"),
         "command": "python scripts/bench_api.py " + " ".join(sys.argv[1:]),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "service": "provenance up, defaults except PROVENANCE_ANCHOR_MODE=batch and the per-client rates raised",
@@ -708,19 +702,18 @@ def run_header(args: argparse.Namespace) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def registered_service(work: Path, count: int) -> tuple[Service, str, list[bytes], list[str]]:
+@contextmanager
+def registered_service(work: Path, count: int) -> Iterator[tuple[Service, str, list[bytes], list[str]]]:
     """``provenance up`` (2 workers) on ``work``, a publisher, and ``count`` 1 MP JPEGs registered, anchored and in
-    the API's index: (service, API key, the images, their content hashes). The caller stops the service."""
+    the API's index: (service, API key, the images, their content hashes); the service stopped on leaving."""
     service = Service(work / "var", workers=2)
     service.start()
     try:
         key = service.cli("publisher", "add", "Bench Daily", "--domain", "bench.example").strip().splitlines()[-1]
         images = one_megapixel_jpegs(count, seed=1)
-        hashes = register_and_wait(service, key, images)
-    except BaseException:
+        yield service, key, images, register_and_wait(service, key, images)
+    finally:
         service.stop()
-        raise
-    return service, key, images, hashes
 
 
 def uploads_only(args: argparse.Namespace) -> int:
@@ -728,12 +721,9 @@ def uploads_only(args: argparse.Namespace) -> int:
     result = run_header(args)
     with tempfile.TemporaryDirectory(prefix="bench-api-up-") as tmp:
         work = Path(tmp)
-        service, _key, images, _hashes = registered_service(work, args.registered)
-        try:
+        with registered_service(work, args.registered) as (service, _key, images, _hashes):
             result["registered_before_verify"] = len(images)
             result["verify_upload"] = upload_measures(service, work, images[0], args.seconds, args.repeats)
-        finally:
-            service.stop()
     UPLOADS_RESULTS.parent.mkdir(parents=True, exist_ok=True)
     UPLOADS_RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     upload = result["verify_upload"]
